@@ -1,0 +1,157 @@
+//! Chunk digests and the hash chain (SPEC §6).
+
+use crate::hash::{Digest, tag, tagged};
+use crate::keys::PublicKey;
+use crate::records::{Checkpoint, SessionId, StartRecord, Timestamp};
+
+/// `h(p) = H("dualrec/packet/v1" || 0 || u32le(len) || p)`.
+pub fn packet_hash(packet: &[u8]) -> Digest {
+    // Opus packets are at most 1275 bytes per frame and 120 ms; anything near u32::MAX
+    // cannot occur, and saturating keeps the function total.
+    let len = u32::try_from(packet.len()).unwrap_or(u32::MAX);
+    tagged(tag::PACKET, &[&len.to_le_bytes(), packet])
+}
+
+/// `d = H("dualrec/chunk/v1" || 0 || u32le(n) || h(p_1) || ... || h(p_n))`.
+///
+/// The digest depends on the packets alone: the signed checkpoint binds the session and
+/// the index, and a content-only digest lets a verifier find a chunk wherever an edit
+/// has moved it (SPEC §9.3).
+pub fn chunk_digest(packet_hashes: &[Digest]) -> Digest {
+    let n = u32::try_from(packet_hashes.len()).unwrap_or(u32::MAX);
+    let mut h = sha2::Sha256::new();
+    use sha2::Digest as _;
+    h.update(tag::CHUNK.as_bytes());
+    h.update([0u8]);
+    h.update(n.to_le_bytes());
+    for ph in packet_hashes {
+        h.update(ph.0);
+    }
+    Digest(h.finalize().into())
+}
+
+/// Accumulates one chunk's packets on the producer side.
+#[derive(Debug, Default, Clone)]
+pub struct ChunkDigester {
+    hashes: Vec<Digest>,
+    samples: u32,
+}
+
+impl ChunkDigester {
+    pub fn new() -> ChunkDigester {
+        ChunkDigester::default()
+    }
+
+    /// Adds one packet that decodes to `samples` samples.
+    pub fn push(&mut self, packet: &[u8], samples: u32) {
+        self.hashes.push(packet_hash(packet));
+        self.samples = self.samples.saturating_add(samples);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    pub fn packet_count(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn samples(&self) -> u32 {
+        self.samples
+    }
+
+    /// The digest of what was pushed, and the digester emptied for the next chunk.
+    pub fn finish(&mut self) -> (Digest, u32, u32) {
+        let d = chunk_digest(&self.hashes);
+        let n = u32::try_from(self.hashes.len()).unwrap_or(u32::MAX);
+        let s = self.samples;
+        self.hashes.clear();
+        self.samples = 0;
+        (d, n, s)
+    }
+}
+
+/// One producer's position in its chain: the next index and the last chain value.
+#[derive(Debug, Clone)]
+pub struct ChainState {
+    session: SessionId,
+    prev: Digest,
+    next_index: u64,
+    next_packet: u64,
+    next_sample: u64,
+}
+
+impl ChainState {
+    /// `c_{-1} = H("dualrec/chain-genesis/v1" || 0 || start_hash || producer_key)`.
+    pub fn genesis(start: &StartRecord, producer: &PublicKey) -> Digest {
+        tagged(tag::GENESIS, &[&start.hash().0, &producer.0])
+    }
+
+    /// `c_i = H("dualrec/chain/v1" || 0 || c_{i-1} || d_i)`.
+    pub fn step(prev: &Digest, digest: &Digest) -> Digest {
+        tagged(tag::CHAIN, &[&prev.0, &digest.0])
+    }
+
+    pub fn new(start: &StartRecord, producer: &PublicKey) -> ChainState {
+        ChainState {
+            session: start.session,
+            prev: Self::genesis(start, producer),
+            next_index: 0,
+            next_packet: 0,
+            next_sample: 0,
+        }
+    }
+
+    /// Resumes after chunk `last` (crash recovery): the next chunk is `last.index + 1`.
+    pub fn resume(last: &Checkpoint) -> ChainState {
+        ChainState {
+            session: last.session,
+            prev: last.chain,
+            next_index: last.index + 1,
+            next_packet: last.first_packet + u64::from(last.packet_count),
+            next_sample: last.first_sample + u64::from(last.samples),
+        }
+    }
+
+    /// Number of chunks committed so far.
+    pub fn chunks(&self) -> u64 {
+        self.next_index
+    }
+
+    /// Chain value after the last committed chunk (genesis before the first).
+    pub fn last_chain(&self) -> Digest {
+        self.prev
+    }
+
+    /// Sample position where the next chunk starts.
+    pub fn next_sample(&self) -> u64 {
+        self.next_sample
+    }
+
+    /// Records a gap in capture (e.g. an overrun): the next chunk starts `samples` later.
+    pub fn skip_samples(&mut self, samples: u64) {
+        self.next_sample += samples;
+    }
+
+    /// Commits the chunk held by `digester` and returns its (unsigned) checkpoint.
+    pub fn commit(&mut self, digester: &mut ChunkDigester, time: Timestamp) -> Checkpoint {
+        let (digest, packet_count, samples) = digester.finish();
+        let chain = Self::step(&self.prev, &digest);
+        let cp = Checkpoint {
+            session: self.session,
+            index: self.next_index,
+            first_packet: self.next_packet,
+            packet_count,
+            first_sample: self.next_sample,
+            samples,
+            digest,
+            chain,
+            time,
+        };
+        self.prev = chain;
+        self.next_index += 1;
+        self.next_packet += u64::from(packet_count);
+        self.next_sample += u64::from(samples);
+        cp
+    }
+}

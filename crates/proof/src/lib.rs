@@ -1,0 +1,41 @@
+//! dualrec's evidence core.
+//!
+//! This crate owns everything a court's expert needs to check a dualrec recording
+//! without trusting the dualrec app: device identity keys, the co-signed session start
+//! and end records, the per-chunk digest and hash chain, signed checkpoints and receipts,
+//! the append-only evidence log file, and the verifier with its report.
+//!
+//! It implements `proto/SPEC.md`: §2 (canonical encoding), §3 (hashes and signatures),
+//! §4 (identity), §5 (session records), §6 (chunks and the chain), §7 (checkpoints and
+//! receipts), §8 (the evidence log) and §9 (verification rules). It works on Opus packets
+//! with their sample positions, never on files or devices, and has no async runtime, so
+//! it builds and runs where there is no sound stack and no network.
+
+#![forbid(unsafe_code)]
+
+mod chain;
+mod codec;
+mod error;
+mod hash;
+mod keys;
+mod log;
+mod records;
+pub mod sim;
+mod verify;
+
+pub use chain::{ChainState, ChunkDigester, chunk_digest, packet_hash};
+pub use codec::{MAX_RECORD_BYTES, decode_exact, encode};
+pub use error::{DecodeError, KeyError, LogError, RecordError, VerifyError};
+pub use hash::{Digest, sha256};
+pub use keys::{Fingerprint, Identity, PublicKey, Signature};
+pub use log::{
+    EvidenceLog, LOG_HEADER_LEN, LOG_MAGIC, LogContents, LogEntry, LogRecord, TornTail, read_log,
+};
+pub use records::{
+    AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal, PartySignature,
+    Receipt, SessionId, Signed, StartRecord, Timestamp,
+};
+pub use verify::{
+    ChunkReport, ChunkStatus, ClockOffset, EndFacts, FileRegion, Finding, Packet, PartyFacts,
+    Recording, Report, SessionFacts, Totals, Verdict, Verifier, VerifyOptions,
+};

@@ -1,0 +1,405 @@
+//! The tamper matrix of issue #2: every kind of damage is detected, localised to the
+//! right chunk, and the chunks after it still verify.
+
+use dualrec_proof::sim::{SimConfig, SimSession, log_bytes, sim_identity, simulate};
+use dualrec_proof::{
+    ChunkStatus, Finding, LogError, LogRecord, Packet, Recording, Report, Verdict, Verifier,
+    VerifyOptions, read_log,
+};
+
+const PPC: usize = 50; // packets per one-second chunk
+
+fn verify_with(
+    sim: &SimSession,
+    party: usize,
+    packets: &[Packet],
+    logs: &[Vec<u8>],
+    options: VerifyOptions,
+) -> Report {
+    let mut v = Verifier::new(options);
+    for (i, bytes) in logs.iter().enumerate() {
+        v.add_log(format!("log{i}"), read_log(bytes).expect("log reads"));
+    }
+    let rec = Recording {
+        packets,
+        producer: sim.identities[party].public(),
+        session: Some(sim.start.record.session),
+        file_sha256: None,
+    };
+    v.verify(&rec).expect("a report")
+}
+
+fn both_logs(sim: &SimSession) -> Vec<Vec<u8>> {
+    sim.logs.iter().map(|l| log_bytes(l)).collect()
+}
+
+fn verify(sim: &SimSession, packets: &[Packet]) -> Report {
+    verify_with(sim, 0, packets, &both_logs(sim), VerifyOptions::default())
+}
+
+/// Renumbers packet positions as a file would after an edit (contiguous 20 ms frames).
+fn renumber(mut packets: Vec<Packet>) -> Vec<Packet> {
+    for (i, p) in packets.iter_mut().enumerate() {
+        p.position = i as u64 * 960;
+    }
+    packets
+}
+
+fn status(r: &Report, index: u64) -> ChunkStatus {
+    r.chunks[index as usize].status
+}
+
+fn live_except(r: &Report, bad: &[u64]) {
+    for c in &r.chunks {
+        if !bad.contains(&c.index) {
+            assert!(
+                matches!(c.status, ChunkStatus::WitnessedLive { .. }),
+                "chunk {} should be witnessed live, is {:?}",
+                c.index,
+                c.status
+            );
+        }
+    }
+}
+
+#[test]
+fn untouched_recording_is_intact_with_each_log_alone_and_both() {
+    let sim = simulate(&SimConfig::default());
+    let logs = both_logs(&sim);
+    for party in 0..2 {
+        for set in [vec![logs[0].clone()], vec![logs[1].clone()], logs.clone()] {
+            let r =
+                verify_with(&sim, party, &sim.recordings[party], &set, VerifyOptions::default());
+            assert_eq!(r.verdict, Verdict::Intact, "{:#?}", r.findings);
+            assert_eq!(r.totals.witnessed_live, 30);
+            assert!(r.inserted.is_empty());
+            assert_eq!(r.session.end.as_ref().map(|e| e.one_sided), Some(false));
+        }
+    }
+}
+
+#[test]
+fn flipped_byte_in_one_chunk_is_altered_there_only() {
+    let sim = simulate(&SimConfig::default());
+    let mut p = sim.recordings[0].clone();
+    p[7 * PPC + 3].data[5] ^= 0x01;
+    let r = verify(&sim, &p);
+    assert_eq!(r.verdict, Verdict::Problems);
+    assert_eq!(status(&r, 7), ChunkStatus::Altered);
+    live_except(&r, &[7]);
+    assert_eq!(r.inserted.len(), 1);
+    assert_eq!(r.inserted[0].first_packet, 7 * PPC as u64);
+    assert_eq!(r.inserted[0].packets, PPC as u64);
+    assert_eq!(r.inserted[0].replaces, vec![7]);
+    assert_eq!(r.inserted[0].start_sample, 7 * 48_000);
+}
+
+#[test]
+fn removed_chunk_is_missing_and_later_chunks_resynchronise() {
+    let sim = simulate(&SimConfig::default());
+    let mut p = sim.recordings[0].clone();
+    p.drain(12 * PPC..13 * PPC);
+    let r = verify(&sim, &renumber(p));
+    assert_eq!(status(&r, 12), ChunkStatus::Missing);
+    live_except(&r, &[12]);
+    assert!(r.inserted.is_empty());
+    assert_eq!(r.chunks[13].found_at_packet, Some(12 * PPC as u64));
+}
+
+#[test]
+fn inserted_audio_is_named_with_its_place_and_nothing_else_fails() {
+    let sim = simulate(&SimConfig::default());
+    let other = simulate(&SimConfig { seed: 9, ..SimConfig::default() });
+    let mut p = sim.recordings[0].clone();
+    let foreign: Vec<Packet> = other.recordings[0][..PPC + 7].to_vec();
+    p.splice(6 * PPC..6 * PPC, foreign);
+    let r = verify(&sim, &renumber(p));
+    live_except(&r, &[]);
+    assert_eq!(r.inserted.len(), 1);
+    assert_eq!(r.inserted[0].first_packet, 6 * PPC as u64);
+    assert_eq!(r.inserted[0].packets, PPC as u64 + 7);
+    assert!(r.inserted[0].replaces.is_empty());
+    assert_eq!(r.verdict, Verdict::Problems);
+}
+
+#[test]
+fn swapped_chunks_are_reported_reordered() {
+    let sim = simulate(&SimConfig::default());
+    let mut p = sim.recordings[0].clone();
+    let (a, b) = p.split_at_mut(4 * PPC);
+    a[3 * PPC..].swap_with_slice(&mut b[..PPC]);
+    let r = verify(&sim, &renumber(p));
+    assert_eq!(status(&r, 3), ChunkStatus::Reordered { found_at_packet: 4 * PPC as u64 });
+    live_except(&r, &[3]);
+    assert_eq!(r.chunks[4].found_at_packet, Some(3 * PPC as u64));
+    assert!(r.inserted.is_empty(), "{:?}", r.inserted);
+    assert_eq!(r.verdict, Verdict::Problems);
+}
+
+#[test]
+fn chunk_replaced_by_other_audio_is_altered() {
+    let sim = simulate(&SimConfig::default());
+    let mut p = sim.recordings[0].clone();
+    // Same length, different audio (the other party's chunk 9).
+    p.splice(9 * PPC..10 * PPC, sim.recordings[1][9 * PPC..10 * PPC].iter().cloned());
+    let r = verify(&sim, &renumber(p));
+    assert_eq!(status(&r, 9), ChunkStatus::Altered);
+    live_except(&r, &[9]);
+    assert_eq!(r.inserted[0].replaces, vec![9]);
+}
+
+#[test]
+fn end_cut_off_is_missing_chunks() {
+    let sim = simulate(&SimConfig::default());
+    let p = sim.recordings[0][..25 * PPC].to_vec();
+    let r = verify(&sim, &p);
+    for i in 25..30 {
+        assert_eq!(status(&r, i), ChunkStatus::Missing);
+    }
+    live_except(&r, &[25, 26, 27, 28, 29]);
+    assert_eq!(r.totals.missing, 5);
+}
+
+#[test]
+fn chunk_spliced_from_another_session_is_altered() {
+    let sim = simulate(&SimConfig::default());
+    let other = simulate(&SimConfig { seed: 2, ..SimConfig::default() });
+    let mut p = sim.recordings[0].clone();
+    p.splice(10 * PPC..11 * PPC, other.recordings[0][10 * PPC..11 * PPC].iter().cloned());
+    let r = verify(&sim, &renumber(p));
+    assert_eq!(status(&r, 10), ChunkStatus::Altered);
+    live_except(&r, &[10]);
+}
+
+#[test]
+fn checkpoint_replayed_from_another_session_is_reported_and_ignored() {
+    let sim = simulate(&SimConfig::default());
+    let other = simulate(&SimConfig { seed: 2, ..SimConfig::default() });
+    let mut log = sim.logs[1].clone();
+    let foreign = other.logs[0][1].clone(); // a checkpoint of the other session
+    assert!(matches!(foreign, LogRecord::Checkpoint(_)));
+    log.insert(5, foreign);
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    assert!(
+        r.findings.iter().any(|f| matches!(f, Finding::ForeignSession { record: 5, .. })),
+        "{:?}",
+        r.findings
+    );
+    live_except(&r, &[]);
+    assert_eq!(r.verdict, Verdict::Problems);
+}
+
+fn checkpoint_position(log: &[LogRecord], producer: usize, sim: &SimSession, index: u64) -> usize {
+    log.iter()
+        .position(|r| matches!(r, LogRecord::Checkpoint(c) if c.body.index == index && c.signer == sim.identities[producer].public()))
+        .expect("checkpoint in log")
+}
+
+#[test]
+fn forged_checkpoint_signature_is_rejected_and_its_chunk_is_unsigned() {
+    let sim = simulate(&SimConfig::default());
+    let mut log = sim.logs[1].clone();
+    let at = checkpoint_position(&log, 0, &sim, 4);
+    if let LogRecord::Checkpoint(c) = &mut log[at] {
+        c.signature.0[10] ^= 0x40;
+    }
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| matches!(f, Finding::BadSignature { record, .. } if *record == at as u64)),
+        "{:?}",
+        r.findings
+    );
+    assert!(r.findings.contains(&Finding::EvidenceGap { first: 4, last: 4 }));
+    // Chunk 4's audio is now backed by nothing: reported as unsigned audio in its place.
+    assert_eq!(r.inserted.len(), 1);
+    assert_eq!(r.inserted[0].first_packet, 4 * PPC as u64);
+    assert_eq!(r.chunks.len(), 29);
+    live_except(&r, &[]);
+}
+
+#[test]
+fn forged_signature_in_one_log_is_outvoted_by_the_valid_copy_in_the_other() {
+    let sim = simulate(&SimConfig::default());
+    let mut log = sim.logs[1].clone();
+    let at = checkpoint_position(&log, 0, &sim, 4);
+    if let LogRecord::Checkpoint(c) = &mut log[at] {
+        c.signature.0[10] ^= 0x40;
+    }
+    let r = verify_with(
+        &sim,
+        0,
+        &sim.recordings[0],
+        &[log_bytes(&sim.logs[0]), log_bytes(&log)],
+        VerifyOptions::default(),
+    );
+    assert!(
+        r.findings.iter().any(|f| matches!(f, Finding::BadSignature { log, .. } if log == "log1"))
+    );
+    assert_eq!(r.totals.witnessed_live, 30);
+}
+
+#[test]
+fn signature_by_a_non_party_key_is_reported() {
+    let sim = simulate(&SimConfig::default());
+    let outsider = sim_identity(77, 7);
+    let mut log = sim.logs[1].clone();
+    let at = checkpoint_position(&log, 0, &sim, 6);
+    let LogRecord::Checkpoint(c) = log[at] else { unreachable!() };
+    // The outsider signs a rival checkpoint for chunk 6 and a receipt for the real one.
+    let mut body = c.body;
+    body.digest.0[0] ^= 1;
+    log.push(LogRecord::Checkpoint(body.sign(&outsider)));
+    log.push(LogRecord::Receipt(c.receipt(&outsider, c.body.time)));
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    let non_party = r
+        .findings
+        .iter()
+        .filter(
+            |f| matches!(f, Finding::NonPartySigner { signer, .. } if *signer == outsider.public()),
+        )
+        .count();
+    assert_eq!(non_party, 2, "{:?}", r.findings);
+    live_except(&r, &[]);
+    assert_eq!(r.verdict, Verdict::Problems);
+}
+
+#[test]
+fn edited_log_record_with_fixed_checksum_fails_its_signature() {
+    let sim = simulate(&SimConfig::default());
+    let mut log = sim.logs[1].clone();
+    let at = checkpoint_position(&log, 0, &sim, 8);
+    if let LogRecord::Checkpoint(c) = &mut log[at] {
+        c.body.time.wall_ms += 60_000; // pretend it was made a minute later
+    }
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| matches!(f, Finding::BadSignature { record, .. } if *record == at as u64))
+    );
+    assert!(r.findings.contains(&Finding::EvidenceGap { first: 8, last: 8 }));
+}
+
+#[test]
+fn edited_log_bytes_without_checksum_fix_are_corruption_at_that_record() {
+    let sim = simulate(&SimConfig::default());
+    let log = &sim.logs[1];
+    let at = checkpoint_position(log, 0, &sim, 8);
+    let mut bytes = log_bytes(log);
+    let offset = log_bytes(&log[..at]).len();
+    bytes[offset + 8 + 30] ^= 0xff;
+    match read_log(&bytes) {
+        Err(LogError::Corrupt { record, offset: o, .. }) => {
+            assert_eq!(record, at as u64);
+            assert_eq!(o, offset as u64);
+        }
+        other => panic!("expected corruption, got {other:?}"),
+    }
+}
+
+#[test]
+fn torn_log_tail_is_reported_and_everything_before_it_verifies() {
+    let sim = simulate(&SimConfig::default());
+    let full = log_bytes(&sim.logs[1]);
+    // Cut inside the end record and the last receipts.
+    let cut = full.len() - 500;
+    let torn = &full[..cut];
+    let c = read_log(torn).expect("a torn tail is not an error");
+    let t = c.torn_tail.expect("torn tail reported");
+    assert_eq!(t.offset + t.bytes, cut as u64);
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[torn.to_vec()], VerifyOptions::default());
+    assert!(r.findings.iter().any(|f| matches!(f, Finding::LogTornTail { .. })));
+    assert!(r.findings.contains(&Finding::NoEnd));
+    assert!(r.totals.witnessed_live >= 28, "{:?}", r.totals);
+}
+
+#[test]
+fn equivocation_is_reported() {
+    let sim = simulate(&SimConfig::default());
+    let mut log = sim.logs[1].clone();
+    let at = checkpoint_position(&log, 0, &sim, 5);
+    let LogRecord::Checkpoint(c) = log[at] else { unreachable!() };
+    let mut body = c.body;
+    body.digest.0[0] ^= 1;
+    log.push(LogRecord::Checkpoint(body.sign(&sim.identities[0])));
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    assert!(
+        r.findings.contains(&Finding::Equivocation { index: 5, versions: 2 }),
+        "{:?}",
+        r.findings
+    );
+    // The witnessed version is the one checked against the audio.
+    assert!(matches!(status(&r, 5), ChunkStatus::WitnessedLive { .. }));
+}
+
+#[test]
+fn outage_makes_chunks_witnessed_late_with_their_delay() {
+    let sim = simulate(&SimConfig { outage: Some(10..25), ..SimConfig::default() });
+    let r = verify(&sim, &sim.recordings[0]);
+    // Receipts arrive at 25.5 s: chunk 10 (closed at 11 s) is 14.5 s late.
+    match status(&r, 10) {
+        ChunkStatus::WitnessedLate { delay_ms, .. } => {
+            assert!((14_400..=14_600).contains(&delay_ms), "{delay_ms}")
+        }
+        s => panic!("chunk 10: {s:?}"),
+    }
+    assert!(matches!(status(&r, 20), ChunkStatus::WitnessedLive { .. }));
+    assert_eq!(r.totals.witnessed_late, 5); // chunks 10..=14
+    assert_eq!(r.verdict, Verdict::Problems);
+}
+
+#[test]
+fn clock_offset_between_devices_is_estimated_and_removed() {
+    let sim = simulate(&SimConfig { clock_skew_ms: 42_000, ..SimConfig::default() });
+    let r = verify(&sim, &sim.recordings[0]);
+    let off = &r.session.clock_offsets[0];
+    assert_eq!(off.method, "two_way");
+    assert!((41_990..=42_010).contains(&off.offset_ms), "{off:?}");
+    assert_eq!(r.verdict, Verdict::Intact);
+}
+
+#[test]
+fn without_receipts_chunks_are_signed_only() {
+    let sim = simulate(&SimConfig::default());
+    let log: Vec<LogRecord> =
+        sim.logs[0].iter().filter(|r| !matches!(r, LogRecord::Receipt(_))).cloned().collect();
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    assert_eq!(r.totals.signed_only, 30);
+    assert_eq!(r.verdict, Verdict::Problems);
+}
+
+#[test]
+fn an_excerpt_verifies_on_its_own() {
+    let sim = simulate(&SimConfig { chunks: 60, ..SimConfig::default() });
+    let excerpt = sim.recordings[0][20 * PPC..35 * PPC].to_vec();
+    let r = verify_with(
+        &sim,
+        0,
+        &excerpt,
+        &both_logs(&sim),
+        VerifyOptions { excerpt: true, ..VerifyOptions::default() },
+    );
+    assert_eq!(r.totals.witnessed_live, 15);
+    assert_eq!(r.totals.outside_excerpt, 45);
+    assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
+    // Without excerpt mode the rest is missing.
+    let r = verify_with(&sim, 0, &excerpt, &both_logs(&sim), VerifyOptions::default());
+    assert_eq!(r.totals.missing, 45);
+}
+
+#[test]
+fn one_sided_end_is_represented_and_reported() {
+    let sim = simulate(&SimConfig::default());
+    let mut log = sim.logs[0].clone();
+    if let Some(LogRecord::End(e)) = log.last_mut() {
+        e.signatures.truncate(1);
+    }
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    let end = r.session.end.expect("end facts");
+    assert!(end.one_sided);
+    assert_eq!(end.signed_by, vec![sim.identities[0].public()]);
+    assert!(r.findings.iter().any(|f| matches!(f, Finding::OneSidedEnd { .. })));
+    assert_eq!(r.verdict, Verdict::Intact, "a one-sided end alone is not a problem");
+}
