@@ -23,7 +23,7 @@ mod records;
 pub mod sim;
 mod verify;
 
-pub use chain::{ChainState, ChunkDigester, chunk_digest, packet_hash};
+pub use chain::{ChainState, CheckpointError, ChunkDigester, PeerChain, chunk_digest, packet_hash};
 pub use codec::{MAX_RECORD_BYTES, decode_exact, encode};
 pub use error::{DecodeError, KeyError, LogError, RecordError, VerifyError};
 pub use hash::{Digest, sha256};
