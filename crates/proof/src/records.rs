@@ -297,7 +297,8 @@ impl CoSigned<EndRecord> {
         if !start.is_party(&r.ended_by) {
             return Err(RecordError::NotAParty(r.ended_by.to_hex()));
         }
-        if self.signatures.is_empty() || self.signatures.len() > start.parties.len() {
+        // Too many signatures means a non-party or a repeated signer, named below.
+        if self.signatures.is_empty() {
             return Err(RecordError::SignatureCount {
                 got: self.signatures.len(),
                 parties: start.parties.len(),
