@@ -411,9 +411,9 @@ fn write_all() {
             .try_into()
             .expect("32");
     let mut carry = 0u16;
-    for i in 0..32 {
-        let s = u16::from(noncanon.signature.0[32 + i]) + u16::from(l[i]) + carry;
-        noncanon.signature.0[32 + i] = s as u8;
+    for (s_byte, l_byte) in noncanon.signature.0[32..].iter_mut().zip(l) {
+        let s = u16::from(*s_byte) + u16::from(l_byte) + carry;
+        *s_byte = s as u8;
         carry = s >> 8;
     }
     signed_vector(
