@@ -8,11 +8,11 @@ use serde::Serialize;
 use crate::chain::{ChainState, chunk_digest, packet_hash};
 use crate::error::VerifyError;
 use crate::hash::Digest;
-use crate::keys::PublicKey;
+use crate::keys::{PublicKey, verify_many};
 use crate::log::{LogContents, LogRecord};
 use crate::records::{
     AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, PartyFinal, Receipt, SessionId,
-    Signed, StartRecord,
+    Signed, SignedBody, StartRecord,
 };
 
 /// One Opus packet of the recording and the sample position (48 kHz) where it starts.
@@ -349,17 +349,12 @@ impl Verifier {
             }
         }
 
-        let ours = self.check_signatures(
-            ours,
-            |cp| cp.verify(),
-            "checkpoint",
-            &mut findings,
-            &mut checked,
-        );
+        let ours = self.check_signatures(ours, "checkpoint", &mut findings, &mut checked);
         // index -> distinct valid checkpoints (hash, checkpoint)
         let mut by_index: BTreeMap<u64, Vec<(Digest, Signed<Checkpoint>)>> = BTreeMap::new();
-        for cp in ours {
-            let h = cp.hash();
+        let ours_hashed: Vec<(Digest, &Signed<Checkpoint>)> =
+            ours.par_iter().map(|cp| (cp.hash(), *cp)).collect();
+        for (h, cp) in ours_hashed {
             let v = by_index.entry(cp.body.index).or_default();
             if !v.iter().any(|(vh, _)| *vh == h) {
                 v.push((h, *cp));
@@ -374,8 +369,7 @@ impl Verifier {
             .filter(|(_, r)| r.signer != producer && hash_to_index.contains_key(&r.body.checkpoint))
             .copied()
             .collect();
-        let relevant =
-            self.check_signatures(relevant, |r| r.verify(), "receipt", &mut findings, &mut checked);
+        let relevant = self.check_signatures(relevant, "receipt", &mut findings, &mut checked);
 
         let clock_offsets = self.clock_offsets(
             &start,
@@ -655,17 +649,13 @@ impl Verifier {
     }
 
     /// Checks signatures of distinct records on both cores; reports the bad ones.
-    fn check_signatures<'a, T: PartialEq + Sync + std::fmt::Debug>(
+    fn check_signatures<'a, T: SignedBody + PartialEq>(
         &self,
         items: Vec<(Origin, &'a Signed<T>)>,
-        verify: impl Fn(&Signed<T>) -> bool + Sync,
         what: &str,
         findings: &mut Vec<Finding>,
         checked: &mut u64,
-    ) -> Vec<&'a Signed<T>>
-    where
-        Signed<T>: Sync,
-    {
+    ) -> Vec<&'a Signed<T>> {
         // The same record is often in both parties' logs: check it once.
         let mut unique: Vec<(Origin, &'a Signed<T>)> = Vec::with_capacity(items.len());
         let mut seen: HashMap<[u8; 64], usize> = HashMap::with_capacity(items.len());
@@ -679,7 +669,9 @@ impl Verifier {
             }
         }
         *checked += unique.len() as u64;
-        let ok: Vec<bool> = unique.par_iter().map(|(_, s)| verify(s)).collect();
+        let triples: Vec<_> =
+            unique.par_iter().map(|(_, s)| (s.signer, s.signed_message(), s.signature)).collect();
+        let ok = verify_many(&triples);
         let mut good = Vec::with_capacity(unique.len());
         for ((o, s), ok) in unique.into_iter().zip(ok) {
             if ok {
@@ -725,11 +717,13 @@ impl Verifier {
                 .min();
             let Some(forward) = forward else { continue };
             // Peer -> producer: candidates by delay, verified lazily until one holds.
-            let theirs: HashMap<Digest, &Signed<Checkpoint>> = others
-                .iter()
-                .filter(|(_, cp)| cp.signer == peer)
-                .map(|(_, cp)| (cp.hash(), *cp))
-                .collect();
+            // Both logs usually hold the same checkpoints: hash each once.
+            let mut distinct: Vec<&Signed<Checkpoint>> =
+                others.iter().filter(|(_, cp)| cp.signer == peer).map(|(_, cp)| *cp).collect();
+            distinct.sort_unstable_by_key(|cp| (cp.body.index, cp.signature.0));
+            distinct.dedup();
+            let theirs: HashMap<Digest, &Signed<Checkpoint>> =
+                distinct.par_iter().map(|cp| (cp.hash(), *cp)).collect();
             let mut backward: Vec<(i64, &Signed<Checkpoint>, &Signed<Receipt>)> = all_receipts
                 .iter()
                 .filter(|(_, r)| r.signer == producer)
@@ -900,11 +894,25 @@ fn align(
         expected.iter().map(|cp| cp.body.packet_count).filter(|&n| n > 0).collect();
     lens.sort_unstable();
     lens.dedup();
+    // Where nothing was edited each chunk sits where its checkpoint says: hash those
+    // windows on all cores up front.
+    let at_claim: Vec<Option<Digest>> = expected
+        .par_iter()
+        .map(|cp| {
+            let at = usize::try_from(cp.body.first_packet).ok()?;
+            window(hashes, at, cp.body.packet_count)
+        })
+        .collect();
     let mut out = Vec::new();
     let (mut p, mut i) = (0usize, 0usize);
     while i < expected.len() {
         let cp = &expected[i].body;
-        if window(hashes, p, cp.packet_count) == Some(cp.digest) {
+        let here = if p as u64 == cp.first_packet {
+            at_claim[i]
+        } else {
+            window(hashes, p, cp.packet_count)
+        };
+        if here == Some(cp.digest) {
             out.push(Segment::Match { index: cp.index, at: p as u64 });
             p += cp.packet_count as usize;
             i += 1;

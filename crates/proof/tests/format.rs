@@ -238,3 +238,31 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn batch_checking_agrees_with_one_by_one(
+        flips in proptest::collection::vec(proptest::option::of(0usize..(64 * 8)), 1..40)
+    ) {
+        let id = Identity::from_seed(&[9; 32]);
+        let items: Vec<_> = flips
+            .iter()
+            .enumerate()
+            .map(|(i, flip)| {
+                let mut cp = sample_checkpoint();
+                cp.index = i as u64;
+                let mut s = cp.sign(&id);
+                if let Some(bit) = flip {
+                    s.signature.0[bit / 8] ^= 1 << (bit % 8);
+                }
+                s
+            })
+            .collect();
+        let one_by_one: Vec<bool> = items.iter().map(|s| s.verify()).collect();
+        prop_assert_eq!(dualrec_proof::Signed::verify_all(&items), one_by_one.clone());
+        for (ok, flip) in one_by_one.iter().zip(&flips) {
+            prop_assert_eq!(*ok, flip.is_none());
+        }
+    }
+}
