@@ -1,1 +1,150 @@
-fn main() {}
+//! `dualrec`: peer-to-peer synchronised dual recording.
+//!
+//! This binary is the edge: it turns typed errors from the library crates into messages
+//! a person understands, with exit codes scripts can rely on.
+
+#![forbid(unsafe_code)]
+#![allow(clippy::print_stdout)]
+
+mod demo;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use dualrec_proof::{Identity, LogRecord, read_log};
+
+/// Record a meeting on two devices that witness each other, and check recordings later.
+#[derive(Debug, Parser)]
+#[command(name = "dualrec", version, about, long_about = None)]
+struct Cli {
+    /// Where this device keeps its identity key and settings.
+    #[arg(long, global = true, env = "DUALREC_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create (the first time) or show this device's identity.
+    Id {
+        /// The name the other person will see.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Print what an evidence log holds, record by record.
+    Inspect {
+        /// The evidence log (evidence.log).
+        log: PathBuf,
+    },
+    /// Show the evidence core at work on two simulated devices (no sound card, no network).
+    Demo {
+        /// Keep the demo's files in this folder instead of a temporary one.
+        #[arg(long, value_name = "DIR")]
+        keep: Option<PathBuf>,
+    },
+}
+
+fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
+    if let Some(d) = &cli.data_dir {
+        return Ok(d.clone());
+    }
+    let base = match std::env::var_os("XDG_DATA_HOME") {
+        Some(x) if !x.is_empty() => PathBuf::from(x),
+        _ => PathBuf::from(std::env::var_os("HOME").context("HOME is not set; use --data-dir")?)
+            .join(".local/share"),
+    };
+    Ok(base.join("dualrec"))
+}
+
+fn cmd_id(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (id, created) = Identity::load_or_create(&dir.join("identity.key"))?;
+    let name_file = dir.join("name");
+    if let Some(n) = name {
+        anyhow::ensure!(!n.is_empty() && n.len() <= 64, "a name must be 1 to 64 bytes");
+        std::fs::write(&name_file, n.as_bytes())?;
+    }
+    let name = std::fs::read_to_string(&name_file)
+        .unwrap_or_else(|_| "(no name yet: dualrec id --name NAME)".into());
+    println!(
+        "{} identity in {}",
+        if created { "Created a new" } else { "This device's" },
+        dir.display()
+    );
+    println!("  name:        {name}");
+    println!("  public key:  {}", id.public());
+    println!("  fingerprint: {}", id.public().fingerprint());
+    Ok(())
+}
+
+fn cmd_inspect(path: &Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let contents = read_log(&bytes)
+        .with_context(|| format!("{} is not a readable evidence log", path.display()))?;
+    println!("{}: {} records", path.display(), contents.entries.len());
+    for e in &contents.entries {
+        let what = match &e.value {
+            LogRecord::Start(s) => format!(
+                "START session {} parties [{}] signatures {}",
+                s.record.session,
+                s.record
+                    .parties
+                    .iter()
+                    .map(|p| format!("{} {}", p.name, p.key.fingerprint()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                s.signatures.len()
+            ),
+            LogRecord::Checkpoint(c) => format!(
+                "CHECKPOINT chunk {} by {} at {} ({} packets) digest {}… {}",
+                c.body.index,
+                c.signer.fingerprint(),
+                report::clock(c.body.first_sample),
+                c.body.packet_count,
+                &c.body.digest.to_hex()[..16],
+                if c.verify() { "signature ok" } else { "SIGNATURE INVALID" }
+            ),
+            LogRecord::Receipt(r) => format!(
+                "RECEIPT by {} for {}… at wall {} ms {}",
+                r.signer.fingerprint(),
+                &r.body.checkpoint.to_hex()[..16],
+                r.body.time.wall_ms,
+                if r.verify() { "signature ok" } else { "SIGNATURE INVALID" }
+            ),
+            LogRecord::End(e) => format!(
+                "END by {} ({:?}) signed by {} part(ies)",
+                e.record.ended_by.fingerprint(),
+                e.record.reason,
+                e.signatures.len()
+            ),
+        };
+        println!("#{:<6} @{:<9} {what}", e.record, e.offset);
+    }
+    if let Some(t) = contents.torn_tail {
+        println!(
+            "torn tail: record {} at offset {} ({} bytes) was cut off by a crash and is not used",
+            t.record, t.offset, t.bytes
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Id { name } => data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())),
+        Command::Inspect { log } => cmd_inspect(log),
+        Command::Demo { keep } => demo::run(keep.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dualrec: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

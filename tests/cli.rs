@@ -1,0 +1,68 @@
+//! The `dualrec` binary, run as a real process.
+
+use std::process::Command;
+
+fn dualrec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dualrec"))
+}
+
+#[test]
+fn demo_runs_to_its_end_and_says_what_it_showed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dualrec().args(["demo", "--keep"]).arg(dir.path()).output().expect("run demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demo failed: {text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(text.matches("VERDICT: the recording is complete and unaltered").count(), 2);
+    assert!(text.contains("00:07-00:08  MISSING"));
+    assert!(text.contains("00:12-00:13  ALTERED"));
+    assert!(text.contains("The demo showed:"));
+
+    // The kept evidence log is a real file that `inspect` reads.
+    let log = dir.path().join("parent-evidence.log");
+    let out = dualrec().arg("inspect").arg(&log).output().expect("run inspect");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("START session"));
+    assert_eq!(text.matches("CHECKPOINT").count(), 40);
+    assert_eq!(text.matches("signature ok").count(), 80);
+    assert!(!text.contains("INVALID"));
+}
+
+#[test]
+fn id_creates_a_private_key_once_and_shows_it_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = dualrec()
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["id", "--name", "Sam"])
+        .output()
+        .expect("id");
+    assert!(first.status.success());
+    let first = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(first.contains("Created a new identity"));
+    assert!(first.contains("Sam"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode =
+            std::fs::metadata(dir.path().join("identity.key")).expect("key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = dualrec().env("DUALREC_DATA_DIR", dir.path()).arg("id").output().expect("id");
+    let again = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(again.contains("This device's identity"));
+    let key_line = |s: &str| s.lines().find(|l| l.contains("public key")).map(str::to_owned);
+    assert_eq!(key_line(&first), key_line(&again));
+}
+
+#[test]
+fn inspect_of_something_that_is_not_a_log_says_so_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("x.log");
+    std::fs::write(&f, b"hello, this is not a log").expect("write");
+    let out = dualrec().arg("inspect").arg(&f).output().expect("inspect");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a readable evidence log"), "{err}");
+    assert!(err.contains("bad magic"), "{err}");
+}
