@@ -1,0 +1,142 @@
+//! dualrec's audio input.
+//!
+//! This crate owns turning sound into Opus packets: capture from a microphone through
+//! cpal (any sample format, rate and channel count), WAV files that behave like a
+//! microphone, resampling and downmixing to 48 kHz mono (rubato), 20 ms framing and Opus
+//! encoding. A [`Recorder`] hands [`AudioEvent`]s out over a **bounded** channel.
+//!
+//! The cpal callback never blocks and never allocates: it downmixes into a lock-free
+//! ring buffer. If the rest of the pipeline falls behind, the samples that did not fit
+//! are counted, silence of the same length is encoded in their place so the recording's
+//! timeline stays true, and an [`AudioEvent::Gap`] says where and how long.
+//!
+//! The packet layout it produces is the one `proto/SPEC.md` §6 and §11 assume: 48 kHz,
+//! 960-sample (20 ms) packets, positions counted from the first sample the encoder saw.
+
+#![forbid(unsafe_code)]
+
+mod capture;
+mod encode;
+mod error;
+mod pipeline;
+mod wav;
+
+pub use capture::{InputDevice, list_input_devices};
+pub use encode::{EncoderConfig, FRAME_SAMPLES, SAMPLE_RATE};
+pub use error::AudioError;
+pub use wav::Pacing;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// One Opus packet and where it sits in the recording.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncodedPacket {
+    pub data: Vec<u8>,
+    /// 48 kHz sample position of the packet's first sample (pre-skip included).
+    pub position: u64,
+    pub samples: u32,
+    /// Peak level of the input in this packet, 0.0 to 1.0 (for a level meter).
+    pub peak: f32,
+}
+
+/// What a recorder reports, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AudioEvent {
+    Packet(EncodedPacket),
+    /// Input was lost (the pipeline fell behind the microphone): `samples` of silence
+    /// at 48 kHz were encoded in its place, starting at `position`.
+    Gap {
+        position: u64,
+        samples: u64,
+    },
+    /// The input ended or was stopped; the encoder is flushed. `input_samples` (48 kHz)
+    /// is what the end-of-stream granule needs.
+    Finished {
+        input_samples: u64,
+    },
+    /// The input failed (e.g. the microphone was unplugged). Everything before this
+    /// event is valid and complete; the encoder is flushed.
+    Failed {
+        error: AudioError,
+        input_samples: u64,
+    },
+}
+
+/// A running capture or file source: events come out of [`Recorder::recv`].
+pub struct Recorder {
+    events: Receiver<AudioEvent>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    pre_skip: u16,
+    description: String,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("source", &self.description)
+            .field("pre_skip", &self.pre_skip)
+            .finish()
+    }
+}
+
+impl Recorder {
+    /// Records from a microphone: `device` by name, or the default input.
+    pub fn microphone(device: Option<&str>, config: EncoderConfig) -> Result<Recorder, AudioError> {
+        capture::start(device, config)
+    }
+
+    /// Reads a WAV file as if it were a microphone.
+    pub fn wav(
+        path: &std::path::Path,
+        pacing: Pacing,
+        config: EncoderConfig,
+    ) -> Result<Recorder, AudioError> {
+        wav::start(path, pacing, config)
+    }
+
+    /// The encoder's look-ahead, for the OpusHead pre-skip.
+    pub fn pre_skip(&self) -> u16 {
+        self.pre_skip
+    }
+
+    /// What is being recorded, for people ("default input: 2 ch f32 at 44100 Hz").
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// Asks the source to stop; it flushes and sends [`AudioEvent::Finished`].
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// The next event, waiting at most `timeout`; `None` on timeout or after the last.
+    pub fn recv(&self, timeout: Duration) -> Option<AudioEvent> {
+        self.events.recv_timeout(timeout).ok()
+    }
+
+    /// The event channel itself, to move into another thread or task.
+    pub fn events(&self) -> &Receiver<AudioEvent> {
+        &self.events
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.stop();
+        // Unblock a sender waiting on a full channel, then wait for the threads.
+        while self.events.try_recv().is_ok() {}
+        for t in self.threads.drain(..) {
+            while !t.is_finished() {
+                while self.events.try_recv().is_ok() {}
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let _ = t.join();
+        }
+    }
+}

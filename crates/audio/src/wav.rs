@@ -1,0 +1,123 @@
+//! A WAV file that behaves like a microphone.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use crate::encode::FrameEncoder;
+use crate::pipeline::{Step, run_pipeline};
+use crate::{AudioError, EncoderConfig, Recorder};
+
+/// How fast a file source delivers its samples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pacing {
+    /// As a microphone would: one second of audio per second.
+    Realtime,
+    /// As fast as the encoder goes (tests, benchmarks).
+    AsFastAsPossible,
+}
+
+pub(crate) fn start(
+    path: &Path,
+    pacing: Pacing,
+    config: EncoderConfig,
+) -> Result<Recorder, AudioError> {
+    let fmt_err = |detail: String| AudioError::WavFormat { path: path.to_owned(), detail };
+    let reader = hound::WavReader::open(path).map_err(|e| match e {
+        hound::Error::IoError(io) => {
+            AudioError::Wav { path: path.to_owned(), detail: io.to_string() }
+        }
+        other => fmt_err(format!("not a WAV file this program can read ({other})")),
+    })?;
+    let spec = reader.spec();
+    if !(8_000..=192_000).contains(&spec.sample_rate) {
+        return Err(fmt_err(format!(
+            "sample rate {} Hz is outside 8000..=192000",
+            spec.sample_rate
+        )));
+    }
+    if spec.channels == 0 {
+        return Err(fmt_err("no channels".into()));
+    }
+    let float = match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => true,
+        (hound::SampleFormat::Int, 8 | 16 | 24 | 32) => false,
+        (f, b) => return Err(fmt_err(format!("{b}-bit {f:?} samples are not supported"))),
+    };
+    let encoder = FrameEncoder::new(spec.sample_rate, config)?;
+    let pre_skip = encoder.pre_skip();
+    let description = format!(
+        "{}: {} ch {}-bit {} at {} Hz",
+        path.display(),
+        spec.channels,
+        spec.bits_per_sample,
+        if float { "float" } else { "int" },
+        spec.sample_rate
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = sync_channel(config.channel_capacity.max(1));
+    let path_owned = path.to_owned();
+    let stop_thread = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("dualrec-wav".into())
+        .spawn(move || {
+            let channels = usize::from(spec.channels);
+            let rate = u64::from(spec.sample_rate);
+            let block = (spec.sample_rate as usize / 50).max(1); // 20 ms
+            let scale = if float { 1.0 } else { 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32 };
+            let mut reader = reader;
+            let mut frames_sent = 0u64;
+            let started = Instant::now();
+            let mut frame = Vec::with_capacity(channels);
+            run_pipeline(encoder, tx, move |buf| {
+                if stop_thread.load(Ordering::SeqCst) {
+                    return Step::End;
+                }
+                if pacing == Pacing::Realtime {
+                    let due = Duration::from_micros(frames_sent * 1_000_000 / rate);
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait.min(Duration::from_millis(20)));
+                        if due > started.elapsed() {
+                            return Step::Idle;
+                        }
+                    }
+                }
+                let mut read_one = |frame: &mut Vec<f32>| -> Result<bool, hound::Error> {
+                    frame.clear();
+                    for _ in 0..channels {
+                        let s = if float {
+                            reader.samples::<f32>().next().transpose()?
+                        } else {
+                            reader.samples::<i32>().next().transpose()?.map(|x| x as f32 * scale)
+                        };
+                        match s {
+                            Some(s) => frame.push(s),
+                            None => return Ok(false),
+                        }
+                    }
+                    Ok(true)
+                };
+                for _ in 0..block {
+                    match read_one(&mut frame) {
+                        Ok(true) => buf.push(frame.iter().sum::<f32>() / channels as f32),
+                        Ok(false) => break,
+                        Err(e) => {
+                            return Step::Fail(AudioError::Wav {
+                                path: path_owned.clone(),
+                                detail: e.to_string(),
+                            });
+                        }
+                    }
+                }
+                if buf.is_empty() {
+                    return Step::End;
+                }
+                frames_sent += buf.len() as u64;
+                Step::Data { lost_frames: 0 }
+            });
+        })
+        .map_err(|e| AudioError::Encoder(e.to_string()))?;
+    Ok(Recorder { events: rx, stop, threads: vec![thread], pre_skip, description })
+}

@@ -1,0 +1,81 @@
+//! A WAV source through resampling and Opus into an Ogg file that outside tools accept.
+
+mod common;
+
+use common::{record_to_file, speech_wav, tool, wav_samples};
+use dualrec_audio::{EncoderConfig, Pacing, Recorder};
+use dualrec_media::read_recording;
+
+#[test]
+fn speech_wav_becomes_a_standard_ogg_opus_file_with_exact_length() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = speech_wav(
+        dir.path(),
+        "Hello. This is a test of the dual recording system. We check that speech goes in and comes out again.",
+    );
+    let frames_in = hound::WavReader::open(&wav).expect("wav").duration() as u64;
+    let rec = Recorder::wav(&wav, Pacing::AsFastAsPossible, EncoderConfig::default())
+        .expect("wav source");
+    let out = dir.path().join("recording.opus");
+    let r = record_to_file(&rec, &out, None);
+    assert!(r.failure.is_none());
+    let expected = frames_in * 48_000 / 22_050;
+    assert_eq!(r.input_samples, expected);
+    assert_eq!(r.finished.samples, expected);
+
+    let p = out.to_str().expect("utf8");
+    let (ok, info) = tool("opusinfo", &[p]);
+    assert!(ok, "opusinfo rejected the file:\n{info}");
+    assert!(!info.contains("WARNING"), "opusinfo warned:\n{info}");
+    let (ok, probe) = tool(
+        "ffprobe",
+        &[
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,sample_rate,channels",
+            "-of",
+            "compact",
+            p,
+        ],
+    );
+    assert!(
+        ok && probe.contains("codec_name=opus") && probe.contains("channels=1"),
+        "ffprobe: {probe}"
+    );
+    let decoded = dir.path().join("decoded.wav");
+    let (ok, dec) =
+        tool("opusdec", &["--quiet", "--rate", "48000", p, decoded.to_str().expect("utf8")]);
+    assert!(ok, "opusdec: {dec}");
+    let (n, samples) = wav_samples(&decoded);
+    assert_eq!(n, expected, "opusdec must decode exactly the input length");
+    let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    assert!(peak > 3000, "decoded audio should be speech, peak {peak}");
+
+    // Read back: every packet, positions in 20 ms steps, the tags, a clean end.
+    let file = read_recording(&std::fs::read(&out).expect("read")).expect("parse");
+    assert!(file.ended && file.truncated.is_none());
+    assert_eq!(file.packets.len() as u64, r.finished.packets);
+    assert!(file.packets.iter().enumerate().all(|(i, p)| p.position == i as u64 * 960));
+    assert_eq!(file.playable_samples(), expected);
+    assert_eq!(file.tags.session(), Some(dualrec_proof::SessionId([7; 16])));
+    assert_eq!(file.tags.producer(), Some(dualrec_proof::PublicKey([9; 32])));
+    assert_eq!(file.head.pre_skip, rec.pre_skip());
+}
+
+#[test]
+fn not_a_wav_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("notes.wav");
+    std::fs::write(&p, b"these are my notes, not audio").expect("write");
+    let err = Recorder::wav(&p, Pacing::AsFastAsPossible, EncoderConfig::default())
+        .expect_err("must fail");
+    assert!(matches!(err, dualrec_audio::AudioError::WavFormat { .. }), "{err:?}");
+    assert!(err.to_string().contains("notes.wav"));
+    let missing = Recorder::wav(
+        &dir.path().join("nope.wav"),
+        Pacing::AsFastAsPossible,
+        EncoderConfig::default(),
+    );
+    assert!(matches!(missing, Err(dualrec_audio::AudioError::Wav { .. })));
+}

@@ -1,0 +1,149 @@
+//! Reading a recording back as packets (SPEC §6.1, §11), including one cut off by a crash.
+
+use dualrec_proof::Packet;
+use ogg::reading::{BasePacketReader, PageParser};
+
+use crate::{MediaError, OpusHead, OpusTags, packet_samples};
+
+/// A recording's bytes stop partway through a page (a crash while writing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Truncation {
+    /// Offset where the incomplete page starts; everything before it was read.
+    pub offset: u64,
+    /// Bytes of the incomplete page that were ignored.
+    pub bytes: u64,
+}
+
+/// A recording as read from its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordingFile {
+    pub head: OpusHead,
+    pub tags: OpusTags,
+    /// The audio packets with their positions: the sample (48 kHz, pre-skip included)
+    /// where each starts, as the chain and the verifier count them.
+    pub packets: Vec<Packet>,
+    /// Whether the end-of-stream page was found (a cleanly finished recording).
+    pub ended: bool,
+    /// The granule of the last complete page.
+    pub last_granule: u64,
+    /// Set when the file was cut off mid-page.
+    pub truncated: Option<Truncation>,
+}
+
+impl RecordingFile {
+    /// Samples a player outputs: last granule minus pre-skip.
+    pub fn playable_samples(&self) -> u64 {
+        self.last_granule.saturating_sub(u64::from(self.head.pre_skip))
+    }
+}
+
+const MAX_RECORDING_BYTES: u64 = 4 << 30;
+
+/// Parses a whole Ogg Opus file held in memory.
+pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
+    if bytes.len() as u64 > MAX_RECORDING_BYTES {
+        return Err(MediaError::TooLarge { len: bytes.len() as u64, max: MAX_RECORDING_BYTES });
+    }
+    if !bytes.starts_with(b"OggS") {
+        return Err(MediaError::NotOgg { offset: 0 });
+    }
+    let mut base = BasePacketReader::new();
+    let mut pos = 0usize;
+    let mut page_no = 0u64;
+    let mut serial = None;
+    let mut head = None;
+    let mut tags = None;
+    let mut packets = Vec::new();
+    let mut position = 0u64;
+    let mut ended = false;
+    let mut last_granule = 0u64;
+    let mut truncated = None;
+    while pos < bytes.len() {
+        let rest = &bytes[pos..];
+        let corrupt =
+            |detail: String| MediaError::CorruptPage { page: page_no, offset: pos as u64, detail };
+        if ended {
+            return Err(corrupt("data after the end-of-stream page".into()));
+        }
+        if rest.len() < 27 {
+            truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
+            break;
+        }
+        if &rest[..4] != b"OggS" {
+            return Err(corrupt("no page capture pattern".into()));
+        }
+        let mut header = [0u8; 27];
+        header.copy_from_slice(&rest[..27]);
+        let (mut parser, nseg) = PageParser::new(header).map_err(|e| corrupt(e.to_string()))?;
+        let seg_end = 27 + nseg;
+        if rest.len() < seg_end {
+            truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
+            break;
+        }
+        let body_len = parser.parse_segments(rest[27..seg_end].to_vec());
+        let end = seg_end + body_len;
+        if rest.len() < end {
+            truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
+            break;
+        }
+        let page = match parser.parse_packet_data(rest[seg_end..end].to_vec()) {
+            Ok(p) => p,
+            // A damaged last page is what a crash mid-write leaves: treat it as cut off.
+            Err(_) if end == rest.len() => {
+                truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
+                break;
+            }
+            Err(e) => return Err(corrupt(e.to_string())),
+        };
+        let page_serial = u32::from_le_bytes([rest[14], rest[15], rest[16], rest[17]]);
+        if *serial.get_or_insert(page_serial) != page_serial {
+            return Err(MediaError::NotOpus {
+                detail: format!("a second logical stream starts at offset {pos}"),
+            });
+        }
+        let granule =
+            u64::from_le_bytes(rest[6..14].try_into().map_err(|_| corrupt("granule".into()))?);
+        base.push_page(page).map_err(|e| corrupt(e.to_string()))?;
+        while let Some(p) = base.read_packet() {
+            if head.is_none() {
+                head = Some(OpusHead::parse(&p.data)?);
+                if !p.last_in_page() {
+                    return Err(MediaError::BadHeader {
+                        header: "OpusHead",
+                        detail: "not alone on the first page".into(),
+                    });
+                }
+                continue;
+            }
+            if tags.is_none() {
+                tags = Some(OpusTags::parse(&p.data)?);
+                continue;
+            }
+            let samples = packet_samples(&p.data).map_err(|e| match e {
+                MediaError::BadPacket { detail, .. } => {
+                    MediaError::BadPacket { packet: packets.len() as u64, detail }
+                }
+                other => other,
+            })?;
+            ended |= p.last_in_stream();
+            packets.push(Packet { position, data: p.data });
+            position += u64::from(samples);
+        }
+        if granule != u64::MAX && head.is_some() && tags.is_some() {
+            last_granule = granule;
+        }
+        pos += end;
+        page_no += 1;
+    }
+    let head = head.ok_or(MediaError::NotOpus { detail: "no OpusHead packet".into() })?;
+    let tags =
+        tags.ok_or(MediaError::BadHeader { header: "OpusTags", detail: "missing".into() })?;
+    Ok(RecordingFile { head, tags, packets, ended, last_granule, truncated })
+}
+
+/// How the packets of a dualrec recording fall into chunks (SPEC §11.3): runs of
+/// `packets_per_chunk` packets from the first audio packet; the last may be shorter.
+pub fn chunk_ranges(packet_count: usize, packets_per_chunk: usize) -> Vec<std::ops::Range<usize>> {
+    let per = packets_per_chunk.max(1);
+    (0..packet_count).step_by(per).map(|s| s..(s + per).min(packet_count)).collect()
+}
