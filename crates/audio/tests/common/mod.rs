@@ -49,7 +49,7 @@ pub(crate) fn record_to_file(
             AudioEvent::Packet(p) => {
                 peaks.push(p.peak);
                 w.write_packet(&p.data).expect("write packet");
-                if w.packets() % 50 == 0 {
+                if w.packets().is_multiple_of(50) {
                     w.end_chunk().expect("end chunk");
                 }
             }
