@@ -1,0 +1,185 @@
+//! Writing and reading Ogg Opus recordings on real files: golden bytes, round trips,
+//! crash truncation, damage.
+
+use dualrec_media::{MediaError, OpusHead, OpusTags, RecordingWriter, chunk_ranges, packet_samples, read_recording};
+use dualrec_proof::{PublicKey, SessionId};
+use proptest::prelude::*;
+
+const HEAD: OpusHead = OpusHead { channels: 1, pre_skip: 312, input_sample_rate: 48_000, output_gain: 0 };
+
+/// A syntactically valid 20 ms CELT packet (TOC 0xF8: config 31, one frame) of `len` bytes.
+fn packet(i: u64, len: usize) -> Vec<u8> {
+    let mut p = vec![0xF8];
+    p.extend((0..len - 1).map(|k| (i as usize * 31 + k * 7) as u8));
+    p
+}
+
+fn tags() -> OpusTags {
+    OpusTags::for_session("dualrec test", SessionId([1; 16]), PublicKey([2; 32]))
+}
+
+/// Writes `n` packets in chunks of 50 and finishes with `input` samples.
+fn write(path: &std::path::Path, n: u64, input: u64, end_last_chunk: bool) -> dualrec_media::FinishedRecording {
+    let mut w = RecordingWriter::create(path, HEAD, &tags(), 42).expect("create");
+    for i in 0..n {
+        w.write_packet(&packet(i, 60 + (i % 40) as usize)).expect("packet");
+        if (i + 1) % 50 == 0 && (end_last_chunk || i + 1 < n) {
+            w.end_chunk().expect("chunk");
+        }
+    }
+    w.finish(input).expect("finish")
+}
+
+#[test]
+fn opus_head_golden_bytes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("r.opus");
+    write(&p, 3, 2000, false);
+    let bytes = std::fs::read(&p).expect("read");
+    // First page: "OggS", version 0, BOS flag, granule 0, serial 42, seq 0, CRC, 1 segment of 19.
+    assert_eq!(&bytes[..6], b"OggS\x00\x02");
+    assert_eq!(&bytes[14..18], &42u32.to_le_bytes());
+    assert_eq!(bytes[26], 1);
+    assert_eq!(bytes[27], 19);
+    assert_eq!(
+        hex::encode(&bytes[28..47]),
+        "4f707573486561640101380180bb0000000000" // OpusHead v1, 1 ch, pre-skip 312, 48000 Hz, gain 0, family 0
+    );
+}
+
+#[test]
+fn round_trip_with_positions_tags_and_exact_end() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("r.opus");
+    let fin = write(&p, 123, 123 * 960 - 500, false);
+    assert_eq!(fin.packets, 123);
+    assert_eq!(fin.samples, 123 * 960 - 500);
+    let f = read_recording(&std::fs::read(&p).expect("read")).expect("parse");
+    assert_eq!(f.head, HEAD);
+    assert_eq!(f.tags, tags());
+    assert_eq!(f.tags.session(), Some(SessionId([1; 16])));
+    assert_eq!(f.tags.producer(), Some(PublicKey([2; 32])));
+    assert!(f.ended);
+    assert_eq!(f.truncated, None);
+    assert_eq!(f.packets.len(), 123);
+    for (i, pk) in f.packets.iter().enumerate() {
+        assert_eq!(pk.position, i as u64 * 960);
+        assert_eq!(pk.data, packet(i as u64, 60 + i % 40));
+    }
+    assert_eq!(f.last_granule, 312 + 123 * 960 - 500);
+    assert_eq!(fin.sha256, dualrec_proof::sha256(&std::fs::read(&p).expect("read")));
+}
+
+#[test]
+fn finishing_after_a_closed_chunk_marks_that_page_as_the_end() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("r.opus");
+    write(&p, 100, 100 * 960 - 400, true);
+    let f = read_recording(&std::fs::read(&p).expect("read")).expect("CRC of the patched page is valid");
+    assert!(f.ended);
+    assert_eq!(f.packets.len(), 100);
+    assert_eq!(f.last_granule, 312 + 100 * 960 - 400);
+}
+
+#[test]
+fn every_chunk_boundary_is_a_page_boundary() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("r.opus");
+    write(&p, 160, 160 * 960, false);
+    let bytes = std::fs::read(&p).expect("read");
+    // Walk the pages: after the two header pages, each page holds one chunk.
+    let mut at = 0;
+    let mut per_page = Vec::new();
+    while at < bytes.len() {
+        let nseg = bytes[at + 26] as usize;
+        let lacing = &bytes[at + 27..at + 27 + nseg];
+        per_page.push(lacing.iter().filter(|&&l| l < 255).count());
+        at += 27 + nseg + lacing.iter().map(|&l| l as usize).sum::<usize>();
+    }
+    assert_eq!(per_page, vec![1, 1, 50, 50, 50, 10]);
+}
+
+#[test]
+fn a_file_cut_anywhere_reads_up_to_its_last_whole_page() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("r.opus");
+    write(&p, 200, 200 * 960, false);
+    let bytes = std::fs::read(&p).expect("read");
+    let full = read_recording(&bytes).expect("full");
+    let header_end = {
+        let mut at = 0;
+        for _ in 0..2 {
+            let nseg = bytes[at + 26] as usize;
+            at += 27 + nseg + bytes[at + 27..at + 27 + nseg].iter().map(|&l| l as usize).sum::<usize>();
+        }
+        at
+    };
+    for cut in (header_end + 1..bytes.len()).step_by(97) {
+        let f = read_recording(&bytes[..cut]).expect("a cut file is still readable");
+        let t = f.truncated.expect("the cut is reported");
+        assert_eq!(t.offset + t.bytes, cut as u64);
+        assert!(!f.ended);
+        assert_eq!(f.packets.len() % 50, 0, "whole chunks only (cut at {cut})");
+        assert_eq!(&f.packets[..], &full.packets[..f.packets.len()]);
+    }
+}
+
+#[test]
+fn damage_and_foreign_files_are_typed_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("r.opus");
+    write(&p, 120, 120 * 960, false);
+    let bytes = std::fs::read(&p).expect("read");
+    let mut damaged = bytes.clone();
+    let mid = bytes.len() / 2;
+    damaged[mid] ^= 0x20;
+    match read_recording(&damaged) {
+        Err(MediaError::CorruptPage { page, offset, .. }) => {
+            assert!(page >= 2);
+            assert!((offset as usize) < mid);
+        }
+        other => panic!("expected a corrupt page, got {other:?}"),
+    }
+    assert!(matches!(read_recording(b"RIFF\x00\x00\x00\x00WAVEfmt "), Err(MediaError::NotOgg { offset: 0 })));
+    // An Ogg stream whose first packet is not OpusHead (a Vorbis header).
+    let mut w = ogg::PacketWriter::new(Vec::new());
+    w.write_packet(b"\x01vorbis\x00\x00\x00\x00\x01".to_vec(), 5, ogg::PacketWriteEndInfo::EndStream, 0).expect("write");
+    assert!(matches!(read_recording(&w.into_inner()), Err(MediaError::NotOpus { .. })));
+    assert!(matches!(RecordingWriter::create(&p, HEAD, &tags(), 1), Err(MediaError::Exists { .. })));
+}
+
+#[test]
+fn chunk_ranges_cut_by_count() {
+    assert_eq!(chunk_ranges(120, 50), vec![0..50, 50..100, 100..120]);
+    assert!(chunk_ranges(0, 50).is_empty());
+}
+
+#[test]
+fn toc_durations() {
+    assert_eq!(packet_samples(&[0xF8]).expect("celt 20ms"), 960);
+    assert_eq!(packet_samples(&[0x08 << 3]).expect("silk 10ms"), 480);
+    assert_eq!(packet_samples(&[(1 << 3) | 1]).expect("silk 20ms x2"), 1920);
+    assert_eq!(packet_samples(&[(3 << 3) | 3, 2]).expect("silk 60ms x2"), 5760);
+    assert!(packet_samples(&[(3 << 3) | 3, 3]).is_err(), "180 ms is over the 120 ms limit");
+    assert!(packet_samples(&[]).is_err());
+}
+
+proptest! {
+    #[test]
+    fn toc_parsing_never_panics(p in proptest::collection::vec(any::<u8>(), 0..4)) {
+        if let Ok(s) = packet_samples(&p) {
+            prop_assert!(s > 0 && s <= 5760);
+        }
+    }
+
+    #[test]
+    fn reading_garbage_after_a_valid_start_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("r.opus");
+        write(&p, 3, 2000, false);
+        let mut bytes = std::fs::read(&p).expect("read");
+        bytes.truncate(200);
+        bytes.extend_from_slice(&tail);
+        let _ = read_recording(&bytes);
+    }
+}
