@@ -129,14 +129,18 @@ impl Recorder {
 impl Drop for Recorder {
     fn drop(&mut self) {
         self.stop();
-        // Unblock a sender waiting on a full channel, then wait for the threads.
-        while self.events.try_recv().is_ok() {}
+        // Keep draining so a sender blocked on a full channel can finish; give each
+        // thread a bounded time, then let it go (a dead sound server can leave a driver
+        // thread stuck, and that must not hang the program).
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
         for t in self.threads.drain(..) {
-            while !t.is_finished() {
+            while !t.is_finished() && std::time::Instant::now() < deadline {
                 while self.events.try_recv().is_ok() {}
                 std::thread::sleep(Duration::from_millis(2));
             }
-            let _ = t.join();
+            if t.is_finished() {
+                let _ = t.join();
+            }
         }
     }
 }

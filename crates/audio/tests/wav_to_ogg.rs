@@ -17,7 +17,7 @@ fn speech_wav_becomes_a_standard_ogg_opus_file_with_exact_length() {
     let rec = Recorder::wav(&wav, Pacing::AsFastAsPossible, EncoderConfig::default())
         .expect("wav source");
     let out = dir.path().join("recording.opus");
-    let r = record_to_file(&rec, &out, None);
+    let r = record_to_file(&rec, &out, None, &|| {});
     assert!(r.failure.is_none());
     let expected = frames_in * 48_000 / 22_050;
     assert_eq!(r.input_samples, expected);

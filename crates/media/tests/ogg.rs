@@ -1,11 +1,14 @@
 //! Writing and reading Ogg Opus recordings on real files: golden bytes, round trips,
 //! crash truncation, damage.
 
-use dualrec_media::{MediaError, OpusHead, OpusTags, RecordingWriter, chunk_ranges, packet_samples, read_recording};
+use dualrec_media::{
+    MediaError, OpusHead, OpusTags, RecordingWriter, chunk_ranges, packet_samples, read_recording,
+};
 use dualrec_proof::{PublicKey, SessionId};
 use proptest::prelude::*;
 
-const HEAD: OpusHead = OpusHead { channels: 1, pre_skip: 312, input_sample_rate: 48_000, output_gain: 0 };
+const HEAD: OpusHead =
+    OpusHead { channels: 1, pre_skip: 312, input_sample_rate: 48_000, output_gain: 0 };
 
 /// A syntactically valid 20 ms CELT packet (TOC 0xF8: config 31, one frame) of `len` bytes.
 fn packet(i: u64, len: usize) -> Vec<u8> {
@@ -19,7 +22,12 @@ fn tags() -> OpusTags {
 }
 
 /// Writes `n` packets in chunks of 50 and finishes with `input` samples.
-fn write(path: &std::path::Path, n: u64, input: u64, end_last_chunk: bool) -> dualrec_media::FinishedRecording {
+fn write(
+    path: &std::path::Path,
+    n: u64,
+    input: u64,
+    end_last_chunk: bool,
+) -> dualrec_media::FinishedRecording {
     let mut w = RecordingWriter::create(path, HEAD, &tags(), 42).expect("create");
     for i in 0..n {
         w.write_packet(&packet(i, 60 + (i % 40) as usize)).expect("packet");
@@ -75,7 +83,8 @@ fn finishing_after_a_closed_chunk_marks_that_page_as_the_end() {
     let dir = tempfile::tempdir().expect("tmp");
     let p = dir.path().join("r.opus");
     write(&p, 100, 100 * 960 - 400, true);
-    let f = read_recording(&std::fs::read(&p).expect("read")).expect("CRC of the patched page is valid");
+    let f = read_recording(&std::fs::read(&p).expect("read"))
+        .expect("CRC of the patched page is valid");
     assert!(f.ended);
     assert_eq!(f.packets.len(), 100);
     assert_eq!(f.last_granule, 312 + 100 * 960 - 400);
@@ -110,7 +119,9 @@ fn a_file_cut_anywhere_reads_up_to_its_last_whole_page() {
         let mut at = 0;
         for _ in 0..2 {
             let nseg = bytes[at + 26] as usize;
-            at += 27 + nseg + bytes[at + 27..at + 27 + nseg].iter().map(|&l| l as usize).sum::<usize>();
+            at += 27
+                + nseg
+                + bytes[at + 27..at + 27 + nseg].iter().map(|&l| l as usize).sum::<usize>();
         }
         at
     };
@@ -140,12 +151,24 @@ fn damage_and_foreign_files_are_typed_errors() {
         }
         other => panic!("expected a corrupt page, got {other:?}"),
     }
-    assert!(matches!(read_recording(b"RIFF\x00\x00\x00\x00WAVEfmt "), Err(MediaError::NotOgg { offset: 0 })));
+    assert!(matches!(
+        read_recording(b"RIFF\x00\x00\x00\x00WAVEfmt "),
+        Err(MediaError::NotOgg { offset: 0 })
+    ));
     // An Ogg stream whose first packet is not OpusHead (a Vorbis header).
     let mut w = ogg::PacketWriter::new(Vec::new());
-    w.write_packet(b"\x01vorbis\x00\x00\x00\x00\x01".to_vec(), 5, ogg::PacketWriteEndInfo::EndStream, 0).expect("write");
+    w.write_packet(
+        b"\x01vorbis\x00\x00\x00\x00\x01".to_vec(),
+        5,
+        ogg::PacketWriteEndInfo::EndStream,
+        0,
+    )
+    .expect("write");
     assert!(matches!(read_recording(&w.into_inner()), Err(MediaError::NotOpus { .. })));
-    assert!(matches!(RecordingWriter::create(&p, HEAD, &tags(), 1), Err(MediaError::Exists { .. })));
+    assert!(matches!(
+        RecordingWriter::create(&p, HEAD, &tags(), 1),
+        Err(MediaError::Exists { .. })
+    ));
 }
 
 #[test]

@@ -24,6 +24,7 @@ pub(crate) fn record_to_file(
     rec: &Recorder,
     path: &Path,
     stop_after: Option<Duration>,
+    on_first_packet: &dyn Fn(),
 ) -> Recorded {
     let head = OpusHead {
         channels: 1,
@@ -33,13 +34,14 @@ pub(crate) fn record_to_file(
     };
     let tags = OpusTags::for_session("dualrec test", SessionId([7; 16]), PublicKey([9; 32]));
     let mut w = RecordingWriter::create(path, head, &tags, 0x6475_616c).expect("create recording");
-    let started = std::time::Instant::now();
+    // Time runs from the first packet: opening a device can take a second.
+    let mut started: Option<std::time::Instant> = None;
     let (mut gaps, mut peaks) = (Vec::new(), Vec::new());
     let mut stopped = false;
     loop {
         if let Some(limit) = stop_after
             && !stopped
-            && started.elapsed() >= limit
+            && started.is_some_and(|t| t.elapsed() >= limit)
         {
             rec.stop();
             stopped = true;
@@ -47,6 +49,10 @@ pub(crate) fn record_to_file(
         let Some(ev) = rec.recv(Duration::from_secs(10)) else { panic!("the recorder went quiet") };
         match ev {
             AudioEvent::Packet(p) => {
+                if started.is_none() {
+                    started = Some(std::time::Instant::now());
+                    on_first_packet();
+                }
                 peaks.push(p.peak);
                 w.write_packet(&p.data).expect("write packet");
                 if w.packets().is_multiple_of(50) {

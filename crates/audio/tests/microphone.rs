@@ -1,0 +1,267 @@
+//! A real capture through cpal and ALSA from a virtual microphone: a private PulseAudio
+//! daemon with a null sink, fed with espeak-ng speech by `paplay`, whose monitor is the
+//! default input (recipe in shared/MACHINE-NOTES.md). Each test starts its own daemon and
+//! runs the capture in a child process that sees the daemon's environment.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{record_to_file, speech_wav, tool, wav_samples};
+use dualrec_audio::{AudioError, EncoderConfig, Recorder};
+
+const CHILD_OUT: &str = "DUALREC_MIC_CHILD_OUT";
+const CHILD_SECONDS: &str = "DUALREC_MIC_CHILD_SECONDS";
+
+/// Capture half: runs only in the child process started by the tests below.
+#[test]
+fn capture_child_process() {
+    let Ok(out) = std::env::var(CHILD_OUT) else { return };
+    let seconds: f64 = std::env::var(CHILD_SECONDS).expect("seconds").parse().expect("number");
+    let rec =
+        Recorder::microphone(None, EncoderConfig::default()).expect("open the default microphone");
+    println!("SOURCE {}", rec.description());
+    let ready = || {
+        use std::io::Write as _;
+        println!("READY");
+        let _ = std::io::stdout().flush();
+    };
+    let r = record_to_file(&rec, Path::new(&out), Some(Duration::from_secs_f64(seconds)), &ready);
+    let peak = r.peaks.iter().copied().fold(0.0f32, f32::max);
+    let failure = match &r.failure {
+        None => "none".to_owned(),
+        Some(AudioError::DeviceLost { .. }) => "device_lost".to_owned(),
+        Some(e) => format!("other:{e}"),
+    };
+    println!(
+        "RESULT failure={failure} gaps={} samples={} peak={peak}",
+        r.gaps.len(),
+        r.input_samples
+    );
+}
+
+struct Pulse {
+    dir: tempfile::TempDir,
+}
+
+impl Pulse {
+    fn start() -> Pulse {
+        let dir = tempfile::tempdir().expect("tmp");
+        for sub in ["run", "config", "state"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        }
+        let run = dir.path().join("run");
+        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("chmod");
+        let p = Pulse { dir };
+        let log = format!("--log-target=file:{}", p.dir.path().join("pa.log").display());
+        let status = p
+            .cmd("pulseaudio")
+            .args(["-D", "-n", "--exit-idle-time=-1", "--disallow-exit", &log])
+            .args(["--load=module-native-protocol-unix", "--load=module-always-sink"])
+            .arg("--load=module-null-sink sink_name=vmic rate=48000 channels=1 format=s16le")
+            .status()
+            .expect("pulseaudio must be installed (.ci/setup installs it)");
+        assert!(status.success(), "pulseaudio did not start: {}", p.log());
+        let t = Instant::now();
+        while !p.cmd("pactl").arg("info").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+        {
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "pulseaudio never answered: {}",
+                p.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        for args in [["set-default-sink", "vmic"], ["set-default-source", "vmic.monitor"]] {
+            assert!(p.cmd("pactl").args(args).status().is_ok_and(|s| s.success()));
+        }
+        p
+    }
+
+    fn cmd(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        let d = self.dir.path();
+        c.env("XDG_RUNTIME_DIR", d.join("run"))
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env("PULSE_STATE_PATH", d.join("state"))
+            .env("HOME", d);
+        c
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("pa.log")).unwrap_or_default()
+    }
+
+    fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.dir.path().join("run/pulse/pid")).ok()?.trim().parse().ok()
+    }
+
+    fn kill(&self) {
+        if let Some(pid) = self.pid() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    }
+
+    /// Starts the capture child and waits until it has its first packet.
+    fn spawn_capture(&self, out: &Path, seconds: f64) -> Capture {
+        let mut child = self
+            .cmd(std::env::current_exe().expect("test binary").to_str().expect("utf8"))
+            .args(["--exact", "capture_child_process", "--nocapture", "--test-threads=1"])
+            .env(CHILD_OUT, out)
+            .env(CHILD_SECONDS, seconds.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn capture");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(l) if l == "READY" => break,
+                Ok(_) => {}
+                Err(_) => panic!("the capture child never got audio: {}", self.log()),
+            }
+        }
+        Capture { child, lines }
+    }
+}
+
+struct Capture {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Pulse {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn child_result(c: Capture) -> String {
+    let out = c.child.wait_with_output().expect("capture child");
+    let text: Vec<String> = c.lines.try_iter().collect();
+    assert!(
+        out.status.success(),
+        "capture child failed:\n{text:?}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.into_iter()
+        .find(|l| l.starts_with("RESULT "))
+        .unwrap_or_else(|| panic!("no result"))
+        .to_owned()
+}
+
+/// 20 ms RMS envelope.
+fn envelope(s: &[i16]) -> Vec<f64> {
+    s.chunks(960)
+        .map(|c| (c.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / c.len() as f64).sqrt())
+        .collect()
+}
+
+/// Best normalised correlation of `small` inside `big`, and its lag in frames.
+fn best_alignment(big: &[f64], small: &[f64]) -> (f64, usize) {
+    let norm = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-9);
+    let ns = norm(small);
+    (0..=big.len().saturating_sub(small.len()))
+        .map(|lag| {
+            let w = &big[lag..lag + small.len()];
+            (w.iter().zip(small).map(|(a, b)| a * b).sum::<f64>() / (norm(w) * ns), lag)
+        })
+        .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a })
+}
+
+fn resample_48k(src: &Path, dst: &PathBuf) {
+    let (ok, out) = tool(
+        "sox",
+        &[src.to_str().expect("utf8"), "-r", "48000", "-b", "16", dst.to_str().expect("utf8")],
+    );
+    assert!(ok, "sox: {out}");
+}
+
+#[test]
+fn records_the_speech_played_into_the_virtual_microphone() {
+    let pulse = Pulse::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let speech = speech_wav(
+        dir.path(),
+        "Good morning. We are meeting today to talk about the plan for the children. Everyone here agrees to this recording.",
+    );
+    let reference = dir.path().join("ref48.wav");
+    resample_48k(&speech, &reference);
+    let (ref_len, ref_samples) = wav_samples(&reference);
+    let seconds = ref_len as f64 / 48_000.0 + 2.5;
+    let out = dir.path().join("mic.opus");
+    let child = pulse.spawn_capture(&out, seconds);
+    std::thread::sleep(Duration::from_millis(800));
+    let played = pulse.cmd("paplay").arg(&speech).status().expect("paplay");
+    assert!(played.success(), "paplay failed: {}", pulse.log());
+    let result = child_result(child);
+    assert!(result.contains("failure=none"), "{result}");
+
+    let p = out.to_str().expect("utf8");
+    let (ok, info) = tool("opusinfo", &[p]);
+    assert!(ok, "opusinfo: {info}");
+    let decoded = dir.path().join("decoded.wav");
+    let (ok, dec) =
+        tool("opusdec", &["--quiet", "--rate", "48000", p, decoded.to_str().expect("utf8")]);
+    assert!(ok, "opusdec: {dec}");
+    let (n, got) = wav_samples(&decoded);
+    let captured = result
+        .split("samples=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse::<u64>().ok());
+    assert_eq!(Some(n), captured, "the file holds exactly what was captured");
+
+    // Speech, not silence, and the speech that was played: its envelope is found in the
+    // recording at a plausible delay and at a similar level.
+    let (env_got, env_ref) = (envelope(&got), envelope(&ref_samples));
+    let (corr, lag) = best_alignment(&env_got, &env_ref);
+    assert!(corr > 0.8, "recording does not match the speech played (correlation {corr:.2})");
+    let lag_s = lag as f64 * 0.02;
+    assert!((0.3..2.5).contains(&lag_s), "speech found at {lag_s:.2} s, played at about 0.8 s");
+    let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
+    let level = rms(&env_got[lag..lag + env_ref.len()]) / rms(&env_ref);
+    assert!((0.5..2.0).contains(&level), "level ratio {level:.2}");
+    let silence = rms(&env_got[..lag.saturating_sub(10).max(1)]);
+    assert!(silence < rms(&env_ref) / 20.0, "before the speech the input is quiet ({silence:.1})");
+}
+
+#[test]
+fn a_microphone_that_disappears_ends_capture_and_keeps_what_was_recorded() {
+    let pulse = Pulse::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let speech = speech_wav(dir.path(), "One two three four five six seven eight nine ten.");
+    let out = dir.path().join("mic.opus");
+    let child = pulse.spawn_capture(&out, 60.0);
+    std::thread::sleep(Duration::from_millis(500));
+    let mut player = pulse.cmd("paplay").arg(&speech).spawn().expect("paplay");
+    std::thread::sleep(Duration::from_millis(2000));
+    let killed_at = Instant::now();
+    pulse.kill(); // the sound server (and with it the device) vanishes
+    let _ = player.wait();
+    let result = child_result(child);
+    assert!(result.contains("failure=device_lost"), "{result}");
+    assert!(killed_at.elapsed() < Duration::from_secs(15), "noticed too late");
+    let f = dualrec_media::read_recording(&std::fs::read(&out).expect("read"))
+        .expect("the recording is intact");
+    assert!(f.ended, "the file was finished properly");
+    assert!(
+        f.playable_samples() >= 48_000 * 2,
+        "what was captured before the loss is kept: {}",
+        f.playable_samples()
+    );
+    let (ok, info) = tool("opusinfo", &[out.to_str().expect("utf8")]);
+    assert!(ok, "opusinfo: {info}");
+}
