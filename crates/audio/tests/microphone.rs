@@ -3,9 +3,11 @@
 //! default input (recipe in shared/MACHINE-NOTES.md). Each test starts its own daemon and
 //! runs the capture in a child process that sees the daemon's environment.
 
+#![allow(clippy::print_stdout)] // the capture child reports to its parent on stdout
+
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -181,7 +183,7 @@ fn best_alignment(big: &[f64], small: &[f64]) -> (f64, usize) {
         .fold((0.0, 0), |a, b| if b.0 > a.0 { b } else { a })
 }
 
-fn resample_48k(src: &Path, dst: &PathBuf) {
+fn resample_48k(src: &Path, dst: &Path) {
     let (ok, out) = tool(
         "sox",
         &[src.to_str().expect("utf8"), "-r", "48000", "-b", "16", dst.to_str().expect("utf8")],
