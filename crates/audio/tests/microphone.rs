@@ -8,9 +8,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::pulse::Pulse;
 use common::{record_to_file, speech_wav, tool, wav_samples};
 use dualrec_audio::{AudioError, EncoderConfig, Recorder};
 
@@ -44,110 +45,40 @@ fn capture_child_process() {
     );
 }
 
-struct Pulse {
-    dir: tempfile::TempDir,
-}
-
-impl Pulse {
-    fn start() -> Pulse {
-        let dir = tempfile::tempdir().expect("tmp");
-        for sub in ["run", "config", "state"] {
-            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
-        }
-        let run = dir.path().join("run");
-        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .expect("chmod");
-        let p = Pulse { dir };
-        let log = format!("--log-target=file:{}", p.dir.path().join("pa.log").display());
-        let status = p
-            .cmd("pulseaudio")
-            .args(["-D", "-n", "--exit-idle-time=-1", "--disallow-exit", &log])
-            .args(["--load=module-native-protocol-unix", "--load=module-always-sink"])
-            .arg("--load=module-null-sink sink_name=vmic rate=48000 channels=1 format=s16le")
-            .status()
-            .expect("pulseaudio must be installed (.ci/setup installs it)");
-        assert!(status.success(), "pulseaudio did not start: {}", p.log());
-        let t = Instant::now();
-        while !p.cmd("pactl").arg("info").stdout(Stdio::null()).status().is_ok_and(|s| s.success())
-        {
-            assert!(
-                t.elapsed() < Duration::from_secs(15),
-                "pulseaudio never answered: {}",
-                p.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        for args in [["set-default-sink", "vmic"], ["set-default-source", "vmic.monitor"]] {
-            assert!(p.cmd("pactl").args(args).status().is_ok_and(|s| s.success()));
-        }
-        p
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new(program);
-        let d = self.dir.path();
-        c.env("XDG_RUNTIME_DIR", d.join("run"))
-            .env("XDG_CONFIG_HOME", d.join("config"))
-            .env("PULSE_STATE_PATH", d.join("state"))
-            .env("HOME", d);
-        c
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("pa.log")).unwrap_or_default()
-    }
-
-    fn pid(&self) -> Option<i32> {
-        std::fs::read_to_string(self.dir.path().join("run/pulse/pid")).ok()?.trim().parse().ok()
-    }
-
-    fn kill(&self) {
-        if let Some(pid) = self.pid() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-    }
-
-    /// Starts the capture child and waits until it has its first packet.
-    fn spawn_capture(&self, out: &Path, seconds: f64) -> Capture {
-        let mut child = self
-            .cmd(std::env::current_exe().expect("test binary").to_str().expect("utf8"))
-            .args(["--exact", "capture_child_process", "--nocapture", "--test-threads=1"])
-            .env(CHILD_OUT, out)
-            .env(CHILD_SECONDS, seconds.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn capture");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead as _;
-            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(l) if l == "READY" => break,
-                Ok(_) => {}
-                Err(_) => panic!("the capture child never got audio: {}", self.log()),
-            }
-        }
-        Capture { child, lines }
-    }
-}
-
 struct Capture {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
 }
 
-impl Drop for Pulse {
-    fn drop(&mut self) {
-        self.kill();
+/// Starts the capture child and waits until it has its first packet.
+fn spawn_capture(pulse: &Pulse, out: &Path, seconds: f64) -> Capture {
+    let mut child = pulse
+        .cmd(std::env::current_exe().expect("test binary").to_str().expect("utf8"))
+        .args(["--exact", "capture_child_process", "--nocapture", "--test-threads=1"])
+        .env(CHILD_OUT, out)
+        .env(CHILD_SECONDS, seconds.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn capture");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) if l == "READY" => break,
+            Ok(_) => {}
+            Err(_) => panic!("the capture child never got audio: {}", pulse.log()),
+        }
     }
+    Capture { child, lines }
 }
 
 fn child_result(c: Capture) -> String {
@@ -204,7 +135,7 @@ fn records_the_speech_played_into_the_virtual_microphone() {
     let (ref_len, ref_samples) = wav_samples(&reference);
     let seconds = ref_len as f64 / 48_000.0 + 2.5;
     let out = dir.path().join("mic.opus");
-    let child = pulse.spawn_capture(&out, seconds);
+    let child = spawn_capture(&pulse, &out, seconds);
     std::thread::sleep(Duration::from_millis(800));
     let played = pulse.cmd("paplay").arg(&speech).status().expect("paplay");
     assert!(played.success(), "paplay failed: {}", pulse.log());
@@ -246,7 +177,7 @@ fn a_microphone_that_disappears_ends_capture_and_keeps_what_was_recorded() {
     let dir = tempfile::tempdir().expect("tmp");
     let speech = speech_wav(dir.path(), "One two three four five six seven eight nine ten.");
     let out = dir.path().join("mic.opus");
-    let child = pulse.spawn_capture(&out, 60.0);
+    let child = spawn_capture(&pulse, &out, 60.0);
     std::thread::sleep(Duration::from_millis(500));
     let mut player = pulse.cmd("paplay").arg(&speech).spawn().expect("paplay");
     std::thread::sleep(Duration::from_millis(2000));

@@ -61,6 +61,16 @@ fn speech_wav_becomes_a_standard_ogg_opus_file_with_exact_length() {
     assert_eq!(file.tags.session(), Some(dualrec_proof::SessionId([7; 16])));
     assert_eq!(file.tags.producer(), Some(dualrec_proof::PublicKey([9; 32])));
     assert_eq!(file.head.pre_skip, rec.pre_skip());
+
+    // Cut where a crash might: every read keeps the whole chunks before the cut.
+    let bytes = std::fs::read(&out).expect("read");
+    for cut in [bytes.len() / 3 + 17, bytes.len() / 2 + 5, bytes.len() - 9] {
+        let f = read_recording(&bytes[..cut]).expect("a cut recording still reads");
+        let t = f.truncated.expect("the cut is reported");
+        assert_eq!(t.offset + t.bytes, cut as u64);
+        assert!(!f.packets.is_empty() && f.packets.len() % 50 == 0, "whole chunks: {}", f.packets.len());
+        assert_eq!(&f.packets[..], &file.packets[..f.packets.len()]);
+    }
 }
 
 #[test]
