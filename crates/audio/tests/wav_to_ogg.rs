@@ -68,7 +68,11 @@ fn speech_wav_becomes_a_standard_ogg_opus_file_with_exact_length() {
         let f = read_recording(&bytes[..cut]).expect("a cut recording still reads");
         let t = f.truncated.expect("the cut is reported");
         assert_eq!(t.offset + t.bytes, cut as u64);
-        assert!(!f.packets.is_empty() && f.packets.len() % 50 == 0, "whole chunks: {}", f.packets.len());
+        assert!(
+            !f.packets.is_empty() && f.packets.len().is_multiple_of(50),
+            "whole chunks: {}",
+            f.packets.len()
+        );
         assert_eq!(&f.packets[..], &file.packets[..f.packets.len()]);
     }
 }
