@@ -1,7 +1,7 @@
 //! Microphone capture through cpal. The callback only downmixes into a ring buffer.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,9 @@ use crate::{AudioError, EncoderConfig, Recorder};
 /// An audio input and its default format.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InputDevice {
+    /// The host's identifier (e.g. `alsa:pulse`): what `--input` takes.
+    pub id: String,
+    /// A description for people.
     pub name: String,
     pub is_default: bool,
     /// Channels, sample rate and sample format it delivers by default, if it answers.
@@ -24,18 +27,19 @@ pub struct InputDevice {
 /// The inputs the default audio host knows about.
 pub fn list_input_devices() -> Result<Vec<InputDevice>, AudioError> {
     let host = cpal::default_host();
-    let default_name = host.default_input_device().map(|d| d.to_string());
+    let default_id = host.default_input_device().and_then(|d| d.id().ok()).map(|i| i.to_string());
     let devices = host
         .input_devices()
         .map_err(|e| AudioError::Device { device: "(all)".into(), detail: e.to_string() })?;
     Ok(devices
         .map(|d| {
             let name = d.to_string();
+            let id = d.id().map(|i| i.to_string()).unwrap_or_else(|_| name.clone());
             let default_format = d
                 .default_input_config()
                 .ok()
                 .map(|c| (c.channels(), c.sample_rate(), c.sample_format().to_string()));
-            InputDevice { is_default: Some(&name) == default_name.as_ref(), name, default_format }
+            InputDevice { is_default: Some(&id) == default_id.as_ref(), id, name, default_format }
         })
         .collect())
 }
@@ -50,17 +54,17 @@ pub(crate) fn start(name: Option<&str>, config: EncoderConfig) -> Result<Recorde
         Some(n) => host
             .input_devices()
             .map_err(|e| AudioError::Device { device: n.into(), detail: e.to_string() })?
-            .find(|d| d.to_string() == n)
+            .find(|d| d.id().is_ok_and(|i| i.to_string() == n) || d.to_string() == n)
             .ok_or_else(|| AudioError::NoDevice(Some(n.into())))?,
     };
     let device_name = device.to_string();
     let dev_err = |detail: String| AudioError::Device { device: device_name.clone(), detail };
     let supported = device.default_input_config().map_err(|e| dev_err(e.to_string()))?;
     let mut stream_config = supported.config();
-    // Ask for 100 ms periods: a recorder needs no low latency, and small periods make
+    // Ask for 200 ms periods: a recorder needs no low latency, and small periods make
     // cpal's ALSA loop spin on server-backed devices (PulseAudio's plugin wakes it for
-    // every fragment): 100 ms took capture from ~25 % to ~2 % of a core here.
-    let period = stream_config.sample_rate / 10;
+    // every fragment): this took capture from ~25 % of a core to a few percent here.
+    let period = stream_config.sample_rate / 5;
     if let cpal::SupportedBufferSize::Range { min, max } = supported.buffer_size()
         && (*min..=*max).contains(&period)
     {
@@ -69,13 +73,16 @@ pub(crate) fn start(name: Option<&str>, config: EncoderConfig) -> Result<Recorde
     let rate = stream_config.sample_rate;
     let channels = usize::from(stream_config.channels.max(1));
     let format = supported.sample_format();
-    let description = format!("{device_name}: {channels} ch {format} at {rate} Hz");
+    let description = format!(
+        "{device_name}: {channels} ch {format} at {rate} Hz, buffer {:?} (device offers {:?})",
+        stream_config.buffer_size,
+        supported.buffer_size()
+    );
 
     let encoder = FrameEncoder::new(rate, config)?;
     let pre_skip = encoder.pre_skip();
     // Two seconds of mono input between the callback and the encoder.
     let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * 2);
-    let dropped = Arc::new(AtomicU64::new(0));
     let lost = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let released = Arc::new(AtomicBool::new(false));
@@ -83,21 +90,13 @@ pub(crate) fn start(name: Option<&str>, config: EncoderConfig) -> Result<Recorde
     // The stream lives on its own thread (cpal streams need not be Send).
     let (ready_tx, ready_rx) = sync_channel::<Result<(), AudioError>>(1);
     let capture_thread = {
-        let (dropped, lost, stop, released) =
-            (dropped.clone(), lost.clone(), stop.clone(), released.clone());
+        let (lost, stop, released) = (lost.clone(), stop.clone(), released.clone());
         let device_name = device_name.clone();
         std::thread::Builder::new()
             .name("dualrec-capture".into())
             .spawn(move || {
-                let built = build_stream(
-                    &device,
-                    &stream_config,
-                    format,
-                    channels,
-                    producer,
-                    dropped,
-                    lost.clone(),
-                );
+                let built =
+                    build_stream(&device, &stream_config, format, channels, producer, lost.clone());
                 let stream = match built.and_then(|s| {
                     s.play().map_err(|e| AudioError::Device {
                         device: device_name.clone(),
@@ -151,7 +150,7 @@ pub(crate) fn start(name: Option<&str>, config: EncoderConfig) -> Result<Recorde
                     buf.extend_from_slice(b);
                     chunk.commit_all();
                 }
-                Step::Data { lost_frames: dropped.swap(0, Ordering::SeqCst) }
+                Step::Data
             });
         })
         .map_err(|e| AudioError::Encoder(e.to_string()))?;
@@ -171,18 +170,17 @@ fn build_stream(
     format: SampleFormat,
     channels: usize,
     producer: rtrb::Producer<f32>,
-    dropped: Arc<AtomicU64>,
     lost: Arc<AtomicBool>,
 ) -> Result<cpal::Stream, AudioError> {
     match format {
-        SampleFormat::I8 => build::<i8>(device, config, channels, producer, dropped, lost),
-        SampleFormat::I16 => build::<i16>(device, config, channels, producer, dropped, lost),
-        SampleFormat::I32 => build::<i32>(device, config, channels, producer, dropped, lost),
-        SampleFormat::U8 => build::<u8>(device, config, channels, producer, dropped, lost),
-        SampleFormat::U16 => build::<u16>(device, config, channels, producer, dropped, lost),
-        SampleFormat::U32 => build::<u32>(device, config, channels, producer, dropped, lost),
-        SampleFormat::F32 => build::<f32>(device, config, channels, producer, dropped, lost),
-        SampleFormat::F64 => build::<f64>(device, config, channels, producer, dropped, lost),
+        SampleFormat::I8 => build::<i8>(device, config, channels, producer, lost),
+        SampleFormat::I16 => build::<i16>(device, config, channels, producer, lost),
+        SampleFormat::I32 => build::<i32>(device, config, channels, producer, lost),
+        SampleFormat::U8 => build::<u8>(device, config, channels, producer, lost),
+        SampleFormat::U16 => build::<u16>(device, config, channels, producer, lost),
+        SampleFormat::U32 => build::<u32>(device, config, channels, producer, lost),
+        SampleFormat::F32 => build::<f32>(device, config, channels, producer, lost),
+        SampleFormat::F64 => build::<f64>(device, config, channels, producer, lost),
         other => Err(AudioError::SampleFormat(other.to_string())),
     }
 }
@@ -192,7 +190,6 @@ fn build<T>(
     config: &cpal::StreamConfig,
     channels: usize,
     mut producer: rtrb::Producer<f32>,
-    dropped: Arc<AtomicU64>,
     lost: Arc<AtomicBool>,
 ) -> Result<cpal::Stream, AudioError>
 where
@@ -200,23 +197,50 @@ where
     f32: FromSample<T>,
 {
     let scale = 1.0 / channels as f32;
-    let data_cb = move |data: &[T], _: &cpal::InputCallbackInfo| {
+    let rate = f64::from(config.sample_rate);
+    // Frames lost and not yet announced: the ring was full, or the driver skipped ahead
+    // (an overrun inside ALSA or the sound server shows as a jump in capture time).
+    let mut pending_lost = 0u64;
+    let mut next_expected: Option<cpal::StreamInstant> = None;
+    // Capture timestamps jitter on server-backed devices, so they are trusted only to
+    // size a loss the driver has reported (an overrun).
+    let xrun = Arc::new(AtomicBool::new(false));
+    let xrun_seen = xrun.clone();
+    let data_cb = move |data: &[T], info: &cpal::InputCallbackInfo| {
         // Real-time thread: no locks, no allocation, never waits.
-        let mut missed = 0u64;
+        let capture = info.timestamp().capture;
+        if xrun_seen.swap(false, Ordering::Relaxed)
+            && let Some(expected) = next_expected
+            && let Some(ahead) = capture.checked_duration_since(expected)
+        {
+            pending_lost += (ahead.as_secs_f64() * rate) as u64;
+        }
+        let frames = data.len() / channels;
+        next_expected = capture.checked_add(Duration::from_secs_f64(frames as f64 / rate));
         for frame in data.chunks_exact(channels) {
+            if pending_lost > 0 {
+                // Announce the loss in-band, exactly where it happened: NaN, then the
+                // count (exact in an f32 up to 2^24 frames, about 6 minutes).
+                if producer.slots() >= 3 {
+                    let n = pending_lost.min(1 << 24);
+                    let _ = producer.push(f32::NAN);
+                    let _ = producer.push(n as f32);
+                    pending_lost -= n;
+                } else {
+                    pending_lost += 1;
+                    continue;
+                }
+            }
             let mono = frame.iter().map(|&s| f32::from_sample(s)).sum::<f32>() * scale;
             if producer.push(mono).is_err() {
-                missed += 1;
+                pending_lost += 1;
             }
         }
-        if missed > 0 {
-            dropped.fetch_add(missed, Ordering::Relaxed);
-        }
     };
-    let err_cb = move |e: cpal::Error| {
-        if e.kind() == cpal::ErrorKind::DeviceNotAvailable {
-            lost.store(true, Ordering::SeqCst);
-        }
+    let err_cb = move |e: cpal::Error| match e.kind() {
+        cpal::ErrorKind::DeviceNotAvailable => lost.store(true, Ordering::SeqCst),
+        cpal::ErrorKind::Xrun => xrun.store(true, Ordering::Relaxed),
+        _ => {}
     };
     device
         .build_input_stream::<T, _, _>(*config, data_cb, err_cb, None)

@@ -8,9 +8,9 @@ use crate::{AudioError, AudioEvent, EncodedPacket};
 
 /// What a source produced since it was last asked.
 pub(crate) enum Step {
-    /// Samples were appended to the buffer; `lost_frames` input frames were dropped
-    /// after them because the pipeline fell behind.
-    Data { lost_frames: u64 },
+    /// Samples were appended to the buffer. A loss of input is marked in-band where it
+    /// happened: `NaN` followed by the number of frames lost.
+    Data,
     /// Nothing yet.
     Idle,
     /// The source ended normally.
@@ -23,25 +23,49 @@ fn send_all(tx: &SyncSender<AudioEvent>, packets: &mut Vec<EncodedPacket>) -> bo
     packets.drain(..).all(|p| tx.send(AudioEvent::Packet(p)).is_ok())
 }
 
-/// Encodes one block and any gap after it. `Ok(false)`: the receiver is gone.
+/// Encodes one block, turning loss markers into silence and [`AudioEvent::Gap`]s.
+/// `Ok(false)`: the receiver is gone. `split_marker` carries a NaN that ended the
+/// previous block, whose count is this block's first value.
 fn encode_block(
     enc: &mut FrameEncoder,
     tx: &SyncSender<AudioEvent>,
-    buf: &[f32],
-    lost_frames: u64,
+    mut buf: &[f32],
+    split_marker: &mut bool,
     packets: &mut Vec<EncodedPacket>,
 ) -> Result<bool, AudioError> {
-    enc.push(buf, packets)?;
-    if !send_all(tx, packets) {
-        return Ok(false);
-    }
-    if lost_frames > 0 {
-        let (position, samples) = enc.fill_gap(lost_frames, packets)?;
-        if tx.send(AudioEvent::Gap { position, samples }).is_err() || !send_all(tx, packets) {
-            return Ok(false);
+    loop {
+        let lost = if *split_marker {
+            let Some((&count, rest)) = buf.split_first() else { return Ok(true) };
+            *split_marker = false;
+            buf = rest;
+            Some(count as u64)
+        } else {
+            let cut = buf.iter().position(|x| x.is_nan()).unwrap_or(buf.len());
+            enc.push(&buf[..cut], packets)?;
+            if !send_all(tx, packets) {
+                return Ok(false);
+            }
+            if cut == buf.len() {
+                return Ok(true);
+            }
+            match buf.get(cut + 1) {
+                Some(&count) => {
+                    buf = &buf[cut + 2..];
+                    Some(count as u64)
+                }
+                None => {
+                    *split_marker = true;
+                    return Ok(true);
+                }
+            }
+        };
+        if let Some(lost) = lost.filter(|&n| n > 0) {
+            let (position, samples) = enc.fill_gap(lost, packets)?;
+            if tx.send(AudioEvent::Gap { position, samples }).is_err() || !send_all(tx, packets) {
+                return Ok(false);
+            }
         }
     }
-    Ok(true)
 }
 
 /// Pulls from `next` until it ends, sending events; blocks when the channel is full.
@@ -52,12 +76,13 @@ pub(crate) fn run_pipeline(
 ) {
     let mut buf = Vec::with_capacity(48_000);
     let mut packets = Vec::with_capacity(64);
+    let mut split_marker = false;
     let failure = loop {
         buf.clear();
         match next(&mut buf) {
             Step::Idle => std::thread::sleep(Duration::from_millis(5)),
-            Step::Data { lost_frames } => {
-                match encode_block(&mut enc, &tx, &buf, lost_frames, &mut packets) {
+            Step::Data => {
+                match encode_block(&mut enc, &tx, &buf, &mut split_marker, &mut packets) {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => break Some(e),

@@ -70,7 +70,6 @@ pub(crate) fn start(
             let mut reader = reader;
             let mut frames_sent = 0u64;
             let started = Instant::now();
-            let mut frame = Vec::with_capacity(channels);
             run_pipeline(encoder, tx, move |buf| {
                 if stop_thread.load(Ordering::SeqCst) {
                     return Step::End;
@@ -84,38 +83,43 @@ pub(crate) fn start(
                         }
                     }
                 }
-                let mut read_one = |frame: &mut Vec<f32>| -> Result<bool, hound::Error> {
-                    frame.clear();
-                    for _ in 0..channels {
-                        let s = if float {
-                            reader.samples::<f32>().next().transpose()?
-                        } else {
-                            reader.samples::<i32>().next().transpose()?.map(|x| x as f32 * scale)
-                        };
-                        match s {
-                            Some(s) => frame.push(s),
-                            None => return Ok(false),
+                // One iterator per 20 ms block; samples are interleaved.
+                let wanted = block * channels;
+                let mut got = 0usize;
+                let mut acc = 0.0f32;
+                let read: Result<(), hound::Error> = if float {
+                    reader.samples::<f32>().take(wanted).try_for_each(|s| {
+                        // NaN is the pipeline's loss marker: a NaN sample is silence.
+                        acc += s.map(|x| if x.is_nan() { 0.0 } else { x })?;
+                        got += 1;
+                        if got.is_multiple_of(channels) {
+                            buf.push(acc / channels as f32);
+                            acc = 0.0;
                         }
-                    }
-                    Ok(true)
+                        Ok(())
+                    })
+                } else {
+                    reader.samples::<i32>().take(wanted).try_for_each(|s| {
+                        acc += s? as f32 * scale;
+                        got += 1;
+                        if got.is_multiple_of(channels) {
+                            buf.push(acc / channels as f32);
+                            acc = 0.0;
+                        }
+                        Ok(())
+                    })
                 };
-                for _ in 0..block {
-                    match read_one(&mut frame) {
-                        Ok(true) => buf.push(frame.iter().sum::<f32>() / channels as f32),
-                        Ok(false) => break,
-                        Err(e) => {
-                            return Step::Fail(AudioError::Wav {
-                                path: path_owned.clone(),
-                                detail: e.to_string(),
-                            });
-                        }
-                    }
+                if let Err(e) = read {
+                    return Step::Fail(AudioError::Wav {
+                        path: path_owned.clone(),
+                        detail: e.to_string(),
+                    });
                 }
                 if buf.is_empty() {
                     return Step::End;
                 }
                 frames_sent += buf.len() as u64;
-                Step::Data { lost_frames: 0 }
+                Step::Data
             });
         })
         .map_err(|e| AudioError::Encoder(e.to_string()))?;

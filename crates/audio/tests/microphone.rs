@@ -17,15 +17,35 @@ use dualrec_audio::{AudioError, EncoderConfig, Recorder};
 
 const CHILD_OUT: &str = "DUALREC_MIC_CHILD_OUT";
 const CHILD_SECONDS: &str = "DUALREC_MIC_CHILD_SECONDS";
+const CHILD_STALL: &str = "DUALREC_MIC_CHILD_STALL";
 
 /// Capture half: runs only in the child process started by the tests below.
 #[test]
 fn capture_child_process() {
     let Ok(out) = std::env::var(CHILD_OUT) else { return };
     let seconds: f64 = std::env::var(CHILD_SECONDS).expect("seconds").parse().expect("number");
-    let rec =
-        Recorder::microphone(None, EncoderConfig::default()).expect("open the default microphone");
+    let devices = dualrec_audio::list_input_devices().expect("list inputs");
+    let listed: Vec<String> = devices
+        .iter()
+        .filter(|d| d.default_format.is_some())
+        .map(|d| format!("{}{}", d.id, if d.is_default { "*" } else { "" }))
+        .collect();
+    println!("\nDEVICES {}", listed.join("|"));
+    let stall: u64 = std::env::var(CHILD_STALL).ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    // With a stall, the events are not read for a while: a one-slot channel blocks the
+    // encoder, the ring buffer fills, and the callback must account for what it drops.
+    let config = if stall > 0 {
+        EncoderConfig { channel_capacity: 1, ..EncoderConfig::default() }
+    } else {
+        EncoderConfig::default()
+    };
+    let rec = Recorder::microphone(None, config).expect("open the default microphone");
     println!("SOURCE {}", rec.description());
+    if stall > 0 {
+        let _first = rec.recv(Duration::from_secs(10)).expect("first event");
+        println!("READY");
+        std::thread::sleep(Duration::from_secs(stall));
+    }
     let ready = || {
         use std::io::Write as _;
         println!("READY");
@@ -38,8 +58,10 @@ fn capture_child_process() {
         Some(AudioError::DeviceLost { .. }) => "device_lost".to_owned(),
         Some(e) => format!("other:{e}"),
     };
+    let gap_samples: u64 = r.gaps.iter().map(|g| g.1).sum();
+    let first_gap = r.gaps.first().map_or(0, |g| g.0);
     println!(
-        "RESULT failure={failure} gaps={} samples={} peak={peak}",
+        "RESULT failure={failure} gaps={} lost={gap_samples} first_gap_at={first_gap} input={} peak={peak}",
         r.gaps.len(),
         r.input_samples
     );
@@ -48,15 +70,18 @@ fn capture_child_process() {
 struct Capture {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
+    /// What the child printed before it was ready.
+    early: Vec<String>,
 }
 
 /// Starts the capture child and waits until it has its first packet.
-fn spawn_capture(pulse: &Pulse, out: &Path, seconds: f64) -> Capture {
+fn spawn_capture(pulse: &Pulse, out: &Path, seconds: f64, stall: u64) -> Capture {
     let mut child = pulse
         .cmd(std::env::current_exe().expect("test binary").to_str().expect("utf8"))
         .args(["--exact", "capture_child_process", "--nocapture", "--test-threads=1"])
         .env(CHILD_OUT, out)
         .env(CHILD_SECONDS, seconds.to_string())
+        .env(CHILD_STALL, stall.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -70,15 +95,16 @@ fn spawn_capture(pulse: &Pulse, out: &Path, seconds: f64) -> Capture {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut early = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match lines.recv_timeout(left) {
             Ok(l) if l == "READY" => break,
-            Ok(_) => {}
+            Ok(l) => early.push(l),
             Err(_) => panic!("the capture child never got audio: {}", pulse.log()),
         }
     }
-    Capture { child, lines }
+    Capture { child, lines, early }
 }
 
 fn child_result(c: Capture) -> String {
@@ -135,12 +161,12 @@ fn records_the_speech_played_into_the_virtual_microphone() {
     let (ref_len, ref_samples) = wav_samples(&reference);
     let seconds = ref_len as f64 / 48_000.0 + 2.5;
     let out = dir.path().join("mic.opus");
-    let child = spawn_capture(&pulse, &out, seconds);
+    let child = spawn_capture(&pulse, &out, seconds, 0);
     std::thread::sleep(Duration::from_millis(800));
     let played = pulse.cmd("paplay").arg(&speech).status().expect("paplay");
     assert!(played.success(), "paplay failed: {}", pulse.log());
     let result = child_result(child);
-    assert!(result.contains("failure=none"), "{result}");
+    assert!(result.contains("failure=none") && result.contains("gaps=0"), "{result}");
 
     let p = out.to_str().expect("utf8");
     let (ok, info) = tool("opusinfo", &[p]);
@@ -150,11 +176,7 @@ fn records_the_speech_played_into_the_virtual_microphone() {
         tool("opusdec", &["--quiet", "--rate", "48000", p, decoded.to_str().expect("utf8")]);
     assert!(ok, "opusdec: {dec}");
     let (n, got) = wav_samples(&decoded);
-    let captured = result
-        .split("samples=")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse::<u64>().ok());
+    let captured = Some(field(&result, "input"));
     assert_eq!(Some(n), captured, "the file holds exactly what was captured");
 
     // Speech, not silence, and the speech that was played: its envelope is found in the
@@ -177,7 +199,7 @@ fn a_microphone_that_disappears_ends_capture_and_keeps_what_was_recorded() {
     let dir = tempfile::tempdir().expect("tmp");
     let speech = speech_wav(dir.path(), "One two three four five six seven eight nine ten.");
     let out = dir.path().join("mic.opus");
-    let child = spawn_capture(&pulse, &out, 60.0);
+    let child = spawn_capture(&pulse, &out, 60.0, 0);
     std::thread::sleep(Duration::from_millis(500));
     let mut player = pulse.cmd("paplay").arg(&speech).spawn().expect("paplay");
     std::thread::sleep(Duration::from_millis(2000));
@@ -197,4 +219,57 @@ fn a_microphone_that_disappears_ends_capture_and_keeps_what_was_recorded() {
     );
     let (ok, info) = tool("opusinfo", &[out.to_str().expect("utf8")]);
     assert!(ok, "opusinfo: {info}");
+}
+
+fn field(result: &str, name: &str) -> u64 {
+    result
+        .split(&format!("{name}="))
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {result}"))
+}
+
+#[test]
+fn a_pipeline_that_falls_behind_records_a_gap_and_keeps_the_timeline_true() {
+    let pulse = Pulse::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("mic.opus");
+    // The child stops reading events for 4 s; its ring buffer holds 2 s.
+    let started = Instant::now();
+    let capture = spawn_capture(&pulse, &out, 6.0, 4);
+    let result = child_result(capture);
+    let wall = started.elapsed().as_secs_f64();
+    assert!(result.contains("failure=none"), "{result}");
+    assert!(field(&result, "gaps") >= 1, "the overrun must surface as a gap: {result}");
+    let gap = field(&result, "lost");
+    assert!(
+        (24_000..=48_000 * 3).contains(&gap),
+        "about 1-2 s were lost, not {gap} samples: {result}"
+    );
+    assert!(
+        field(&result, "first_gap_at") >= 48_000,
+        "the gap comes after the buffered audio: {result}"
+    );
+    // Silence stands in for the lost input, so the recording is as long as the capture ran.
+    let samples = field(&result, "input") as f64 / 48_000.0;
+    assert!(samples > wall - 4.0 && samples < wall + 0.5, "{samples:.2} s recorded in {wall:.2} s");
+}
+
+#[test]
+fn input_devices_are_listed_with_their_formats() {
+    let pulse = Pulse::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let capture = spawn_capture(&pulse, &dir.path().join("m.opus"), 0.5, 0);
+    let out = capture.child.wait_with_output().expect("child");
+    let text: Vec<String> = capture.lines.try_iter().collect();
+    assert!(out.status.success());
+    let devices = capture
+        .early
+        .iter()
+        .chain(&text)
+        .find(|l| l.starts_with("DEVICES "))
+        .unwrap_or_else(|| panic!("no device list in {:?} {text:?}", capture.early));
+    assert!(devices.contains('*'), "the default input is marked: {devices}");
+    assert!(devices.split('|').count() >= 1);
 }

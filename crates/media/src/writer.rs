@@ -154,13 +154,23 @@ impl RecordingWriter {
         let io = |source| MediaError::Io { path: path.clone(), source };
         let mut file = self.ogg.into_inner();
         file.sync_all().map_err(io)?;
+        // Hash the file as it is on disk, in blocks: memory stays flat for any length.
         file.seek(SeekFrom::Start(0)).map_err(io)?;
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).map_err(io)?;
+        let mut hasher = dualrec_proof::Sha256Stream::new();
+        let mut block = vec![0u8; 64 * 1024];
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut block).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&block[..n]);
+            bytes += n as u64;
+        }
         Ok(FinishedRecording {
             path: path.clone(),
-            sha256: dualrec_proof::sha256(&bytes),
-            bytes: bytes.len() as u64,
+            sha256: hasher.finish(),
+            bytes,
             packets: self.packets,
             samples: final_granule - u64::from(self.pre_skip),
         })

@@ -47,6 +47,30 @@ pub fn sha256(data: &[u8]) -> Digest {
     Digest(Sha256::digest(data).into())
 }
 
+/// Plain SHA-256 over data that arrives in pieces (a whole recording file).
+#[derive(Clone, Default)]
+pub struct Sha256Stream(Sha256);
+
+impl std::fmt::Debug for Sha256Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sha256Stream")
+    }
+}
+
+impl Sha256Stream {
+    pub fn new() -> Sha256Stream {
+        Sha256Stream::default()
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub fn finish(self) -> Digest {
+        Digest(self.0.finalize().into())
+    }
+}
+
 /// `SHA-256(tag || 0x00 || parts...)`: every hash in the protocol goes through here.
 pub(crate) fn tagged(tag: &str, parts: &[&[u8]]) -> Digest {
     let mut h = Sha256::new();
