@@ -66,3 +66,13 @@ fn inspect_of_something_that_is_not_a_log_says_so_with_exit_2() {
     assert!(err.contains("not a readable evidence log"), "{err}");
     assert!(err.contains("bad magic"), "{err}");
 }
+
+#[test]
+fn devices_lists_inputs_or_says_there_are_none() {
+    let out = dualrec().arg("devices").output().expect("devices");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Audio inputs") || text.contains("No audio inputs found"), "{text}");
+    // This machine always has ALSA's null device.
+    assert!(text.contains("alsa:null"), "{text}");
+}

@@ -35,6 +35,8 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// List the audio inputs this device can record from.
+    Devices,
     /// Print what an evidence log holds, record by record.
     Inspect {
         /// The evidence log (evidence.log).
@@ -78,6 +80,23 @@ fn cmd_id(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
     println!("  name:        {name}");
     println!("  public key:  {}", id.public());
     println!("  fingerprint: {}", id.public().fingerprint());
+    Ok(())
+}
+
+fn cmd_devices() -> anyhow::Result<()> {
+    let devices = dualrec_audio::list_input_devices().context("cannot list audio inputs")?;
+    if devices.is_empty() {
+        println!("No audio inputs found. Is a microphone connected?");
+        return Ok(());
+    }
+    println!("Audio inputs (use the first column with `record --input`; * = default):");
+    for d in devices {
+        let format = d.default_format.map_or_else(
+            || "not available now".to_owned(),
+            |(ch, rate, fmt)| format!("{ch} ch, {rate} Hz, {fmt}"),
+        );
+        println!("{} {:<24} {:<22} {}", if d.is_default { "*" } else { " " }, d.id, format, d.name);
+    }
     Ok(())
 }
 
@@ -137,6 +156,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Id { name } => data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())),
+        Command::Devices => cmd_devices(),
         Command::Inspect { log } => cmd_inspect(log),
         Command::Demo { keep } => demo::run(keep.as_deref()),
     };
