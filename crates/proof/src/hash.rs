@@ -71,8 +71,9 @@ impl Sha256Stream {
     }
 }
 
-/// `SHA-256(tag || 0x00 || parts...)`: every hash in the protocol goes through here.
-pub(crate) fn tagged(tag: &str, parts: &[&[u8]]) -> Digest {
+/// `H(tag, parts...) = SHA-256(tag || 0x00 || parts...)` (SPEC §3.1): every hash in the
+/// protocol goes through here.
+pub fn tagged(tag: &str, parts: &[&[u8]]) -> Digest {
     let mut h = Sha256::new();
     h.update(tag.as_bytes());
     h.update([0u8]);

@@ -26,7 +26,7 @@ mod verify;
 pub use chain::{ChainState, CheckpointError, ChunkDigester, PeerChain, chunk_digest, packet_hash};
 pub use codec::{MAX_RECORD_BYTES, decode_exact, encode};
 pub use error::{DecodeError, KeyError, LogError, RecordError, VerifyError};
-pub use hash::{Digest, Sha256Stream, sha256};
+pub use hash::{Digest, Sha256Stream, sha256, tagged as tagged_hash};
 pub use keys::{Fingerprint, Identity, PublicKey, Signature};
 pub use log::{
     EvidenceLog, LOG_HEADER_LEN, LOG_MAGIC, LogContents, LogEntry, LogRecord, TornTail, read_log,
