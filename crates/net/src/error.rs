@@ -11,6 +11,14 @@ pub enum NetError {
     CommitmentMismatch,
     #[error("pairing failed: {0}")]
     Pairing(&'static str),
+    #[error("not an address: {0:?} (expected host:port or a multiaddr)")]
+    Address(String),
+    #[error("network: {0}")]
+    Transport(String),
+    #[error("this device has not been paired")]
+    NotPaired,
+    #[error("the network node has stopped")]
+    Stopped,
     #[error("trusted-devices file {path}: {detail}")]
     TrustStore { path: PathBuf, detail: String },
 }

@@ -2,8 +2,8 @@
 //!
 //! This crate owns what crosses the network: the wire messages (`proto/SPEC.md` §12),
 //! pairing by people with a short authentication string (SPEC §13), and the list of
-//! devices a person has confirmed. Transport (libp2p: discovery, TCP, Noise) is built on
-//! top of these pieces.
+//! devices a person has confirmed; and the libp2p node that carries them (TCP, Noise,
+//! Yamux, mDNS discovery, identify), with liveness pings and redial.
 //!
 //! Every message from the network is hostile until checked: decoding caps sizes and
 //! rejects trailing bytes, and nothing is handed on for storage before its signature and
@@ -12,11 +12,13 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod node;
 mod pairing;
 mod trust;
 mod wire;
 
 pub use error::NetError;
+pub use node::{InboundId, NodeConfig, NodeEvent, NodeHandle, parse_address, start};
 pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commitment};
 pub use trust::{TrustedDevice, TrustedDevices};
 pub use wire::{PROTOCOL, Request, Response, WIRE_VERSION};

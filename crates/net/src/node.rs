@@ -1,0 +1,786 @@
+//! The libp2p node: TCP + Noise + Yamux, mDNS discovery, identify, and the `/dualrec/1`
+//! request-response protocol; pairing, liveness and redial are handled here, the rest is
+//! handed to the application as [`NodeEvent`]s.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use dualrec_proof::{Identity, PublicKey};
+use futures::{AsyncReadExt as _, AsyncWriteExt as _, StreamExt as _};
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent, behaviour::toggle::Toggle};
+use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, mdns, noise, tcp, yamux};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::NetError;
+use crate::pairing::{PairingCode, PairingInitiator, PairingResponder};
+use crate::trust::TrustedDevices;
+use crate::wire::{PROTOCOL, Request, Response, WIRE_VERSION};
+
+/// A link with no answer to pings for this long is closed and redialled.
+const LIVENESS_TIMEOUT: Duration = Duration::from_secs(3);
+const PING_EVERY: Duration = Duration::from_secs(1);
+const MAX_MESSAGE: usize = dualrec_proof::MAX_RECORD_BYTES;
+const CHANNEL: usize = 256;
+
+/// How to start a node.
+#[derive(Debug)]
+pub struct NodeConfig {
+    /// Display name sent in `Hello`.
+    pub name: String,
+    /// Addresses to listen on, as multiaddrs (`/ip4/0.0.0.0/tcp/0`).
+    pub listen: Vec<String>,
+    /// Discover peers on the local network with mDNS.
+    pub mdns: bool,
+    /// The devices confirmed before (read and updated by pairing).
+    pub trusted: TrustedDevices,
+    /// How long a request may wait for its response.
+    pub request_timeout: Duration,
+}
+
+/// What the node tells the application.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum NodeEvent {
+    /// Listening on this address; the other person can type it.
+    Listening(Multiaddr),
+    /// mDNS found a device.
+    Discovered { peer: PublicKey, address: Multiaddr },
+    /// A link is up and the peer introduced itself.
+    Connected { peer: PublicKey, name: String, trusted: bool },
+    /// Both screens should now show this code; answer with [`NodeHandle::confirm`].
+    PairingCode { peer: PublicKey, code: PairingCode },
+    /// Both people confirmed: the device is remembered.
+    Paired { peer: PublicKey, name: String },
+    /// Pairing did not complete.
+    PairingFailed { peer: PublicKey, reason: String },
+    /// A confirmed device sent a session message (proposal, checkpoint, stop); answer it
+    /// with [`NodeHandle::respond`]. Its content is unchecked: the application checks
+    /// signatures and chain before storing anything.
+    Inbound { peer: PublicKey, request: Box<Request>, reply: InboundId },
+    /// A request from a device that was never confirmed was refused.
+    RefusedUntrusted { peer: PublicKey },
+    /// The link to a confirmed device stopped answering and was closed; redialling.
+    LinkDown { peer: PublicKey },
+}
+
+/// Identifies an inbound request awaiting its response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct InboundId(u64);
+
+enum Command {
+    Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
+    Pair(PublicKey),
+    Confirm(PublicKey, bool),
+    Request(PublicKey, Request, oneshot::Sender<Result<Response, NetError>>),
+    Respond(InboundId, Response),
+    Forget(PublicKey),
+}
+
+/// Controls a running node.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    commands: mpsc::Sender<Command>,
+    key: PublicKey,
+}
+
+impl std::fmt::Debug for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Command")
+    }
+}
+
+impl NodeHandle {
+    /// This device's key (its PeerId).
+    pub fn key(&self) -> PublicKey {
+        self.key
+    }
+
+    async fn send(&self, c: Command) -> Result<(), NetError> {
+        self.commands.send(c).await.map_err(|_| NetError::Stopped)
+    }
+
+    /// Connects to a typed address: a multiaddr or `host:port`.
+    pub async fn dial(&self, address: &str) -> Result<(), NetError> {
+        let addr = parse_address(address)?;
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Dial(addr, tx)).await?;
+        rx.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Starts pairing with a connected device.
+    pub async fn pair(&self, peer: PublicKey) -> Result<(), NetError> {
+        self.send(Command::Pair(peer)).await
+    }
+
+    /// The person's answer to "do both screens show the same code?".
+    pub async fn confirm(&self, peer: PublicKey, accepted: bool) -> Result<(), NetError> {
+        self.send(Command::Confirm(peer, accepted)).await
+    }
+
+    /// Forgets a confirmed device.
+    pub async fn forget(&self, peer: PublicKey) -> Result<(), NetError> {
+        self.send(Command::Forget(peer)).await
+    }
+
+    /// Sends a session message to a confirmed device and waits for its answer.
+    pub async fn request(&self, peer: PublicKey, request: Request) -> Result<Response, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Request(peer, request, tx)).await?;
+        rx.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Answers an [`NodeEvent::Inbound`] request.
+    pub async fn respond(&self, reply: InboundId, response: Response) -> Result<(), NetError> {
+        self.send(Command::Respond(reply, response)).await
+    }
+}
+
+/// `host:port` or a multiaddr, as a multiaddr.
+pub fn parse_address(s: &str) -> Result<Multiaddr, NetError> {
+    if s.starts_with('/') {
+        return s.parse().map_err(|_| NetError::Address(s.to_owned()));
+    }
+    let (host, port) = s.rsplit_once(':').ok_or_else(|| NetError::Address(s.to_owned()))?;
+    let port: u16 = port.parse().map_err(|_| NetError::Address(s.to_owned()))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ma = match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => format!("/ip4/{ip}/tcp/{port}"),
+        Ok(std::net::IpAddr::V6(ip)) => format!("/ip6/{ip}/tcp/{port}"),
+        Err(_) => format!("/dns/{host}/tcp/{port}"),
+    };
+    ma.parse().map_err(|_| NetError::Address(s.to_owned()))
+}
+
+/// The key behind a PeerId (dualrec peers use ed25519 keys, inlined in the PeerId).
+pub(crate) fn peer_key(peer: &PeerId) -> Option<PublicKey> {
+    let mh: &libp2p::multihash::Multihash<64> = peer.as_ref();
+    if mh.code() != 0 {
+        return None;
+    }
+    let pk = libp2p::identity::PublicKey::try_decode_protobuf(mh.digest()).ok()?;
+    Some(PublicKey(pk.try_into_ed25519().ok()?.to_bytes()))
+}
+
+fn key_peer(key: &PublicKey) -> Option<PeerId> {
+    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(&key.0).ok()?;
+    Some(PeerId::from_public_key(&libp2p::identity::PublicKey::from(pk)))
+}
+
+/// Length-prefixed canonical messages (SPEC §12.1).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WireCodec;
+
+async fn read_frame<T: futures::AsyncRead + Unpin + Send>(io: &mut T) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 4];
+    io.read_exact(&mut len).await?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len == 0 || len > MAX_MESSAGE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("message of {len} bytes"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+async fn write_frame<T: futures::AsyncWrite + Unpin + Send>(
+    io: &mut T,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    io.write_all(&(bytes.len() as u32).to_le_bytes()).await?;
+    io.write_all(bytes).await?;
+    io.close().await
+}
+
+fn invalid(e: NetError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+}
+
+impl request_response::Codec for WireCodec {
+    type Protocol = StreamProtocol;
+    type Request = Request;
+    type Response = Response;
+
+    async fn read_request<T>(&mut self, _: &StreamProtocol, io: &mut T) -> std::io::Result<Request>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        Request::from_bytes(&read_frame(io).await?).map_err(invalid)
+    }
+
+    async fn read_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> std::io::Result<Response>
+    where
+        T: futures::AsyncRead + Unpin + Send,
+    {
+        Response::from_bytes(&read_frame(io).await?).map_err(invalid)
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Request,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &req.to_bytes()).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Response,
+    ) -> std::io::Result<()>
+    where
+        T: futures::AsyncWrite + Unpin + Send,
+    {
+        write_frame(io, &res.to_bytes()).await
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    rr: request_response::Behaviour<WireCodec>,
+    identify: identify::Behaviour,
+    mdns: Toggle<mdns::tokio::Behaviour>,
+}
+
+enum Pairing {
+    /// We sent our commitment.
+    Committed(PairingInitiator),
+    /// We answered a commitment with our nonce.
+    Answered(PairingResponder),
+    /// The code is shown; waiting for the people.
+    Shown {
+        code: PairingCode,
+        initiator: bool,
+        ours: Option<bool>,
+        theirs: Option<bool>,
+        pending: Option<ResponseChannel<Response>>,
+    },
+}
+
+/// What an outbound request was for.
+enum Outbound {
+    Hello,
+    Ping,
+    PairCommit(PeerId),
+    PairReveal(PeerId),
+    PairConfirm(PeerId),
+    App(oneshot::Sender<Result<Response, NetError>>),
+}
+
+struct Node {
+    swarm: Swarm<Behaviour>,
+    own: PublicKey,
+    name: String,
+    trusted: TrustedDevices,
+    events: mpsc::Sender<NodeEvent>,
+    names: HashMap<PeerId, String>,
+    addresses: HashMap<PeerId, Vec<Multiaddr>>,
+    last_seen: HashMap<PeerId, Instant>,
+    pairings: HashMap<PeerId, Pairing>,
+    outbound: HashMap<OutboundRequestId, Outbound>,
+    inbound: HashMap<u64, ResponseChannel<Response>>,
+    next_inbound: u64,
+    dial_waiters: Vec<(Multiaddr, oneshot::Sender<Result<(), NetError>>)>,
+    last_redial: Instant,
+}
+
+/// Starts a node on the current tokio runtime.
+pub fn start(
+    identity: &Identity,
+    config: NodeConfig,
+) -> Result<(NodeHandle, mpsc::Receiver<NodeEvent>), NetError> {
+    let mut seed = *identity.seed();
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed)
+        .map_err(|e| NetError::Transport(e.to_string()))?;
+    let own = identity.public();
+    let mdns_on = config.mdns;
+    let timeout = config.request_timeout;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .map_err(|e| NetError::Transport(e.to_string()))?
+        .with_behaviour(|key| {
+            let rr = request_response::Behaviour::with_codec(
+                WireCodec,
+                [(StreamProtocol::new(PROTOCOL), ProtocolSupport::Full)],
+                request_response::Config::default().with_request_timeout(timeout),
+            );
+            let identify = identify::Behaviour::new(identify::Config::new(
+                "/dualrec/id/1".into(),
+                key.public(),
+            ));
+            let mdns = if mdns_on {
+                Some(mdns::tokio::Behaviour::new(
+                    mdns::Config::default(),
+                    key.public().to_peer_id(),
+                )?)
+            } else {
+                None
+            };
+            Ok(Behaviour { rr, identify, mdns: Toggle::from(mdns) })
+        })
+        .map_err(|e| NetError::Transport(e.to_string()))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+    for l in &config.listen {
+        let addr = parse_address(l)?;
+        swarm.listen_on(addr).map_err(|e| NetError::Transport(e.to_string()))?;
+    }
+    let (cmd_tx, cmd_rx) = mpsc::channel(CHANNEL);
+    let (ev_tx, ev_rx) = mpsc::channel(CHANNEL);
+    let node = Node {
+        swarm,
+        own,
+        name: config.name,
+        trusted: config.trusted,
+        events: ev_tx,
+        names: HashMap::new(),
+        addresses: HashMap::new(),
+        last_seen: HashMap::new(),
+        pairings: HashMap::new(),
+        outbound: HashMap::new(),
+        inbound: HashMap::new(),
+        next_inbound: 0,
+        dial_waiters: Vec::new(),
+        last_redial: Instant::now(),
+    };
+    tokio::spawn(node.run(cmd_rx));
+    Ok((NodeHandle { commands: cmd_tx, key: own }, ev_rx))
+}
+
+impl Node {
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(PING_EVERY);
+        loop {
+            tokio::select! {
+                c = commands.recv() => match c {
+                    Some(c) => self.command(c).await,
+                    None => return,
+                },
+                e = self.swarm.select_next_some() => self.swarm_event(e).await,
+                _ = tick.tick() => self.liveness().await,
+            }
+        }
+    }
+
+    async fn emit(&mut self, e: NodeEvent) {
+        // The application must drain events; a bounded channel applies back-pressure.
+        let _ = self.events.send(e).await;
+    }
+
+    fn request(&mut self, peer: PeerId, req: Request, why: Outbound) {
+        let id = self.swarm.behaviour_mut().rr.send_request(&peer, req);
+        self.outbound.insert(id, why);
+    }
+
+    fn respond(&mut self, channel: ResponseChannel<Response>, res: Response) {
+        let _ = self.swarm.behaviour_mut().rr.send_response(channel, res);
+    }
+
+    async fn command(&mut self, c: Command) {
+        match c {
+            Command::Dial(addr, done) => match self.swarm.dial(addr.clone()) {
+                Ok(()) => self.dial_waiters.push((addr, done)),
+                Err(e) => {
+                    let _ = done.send(Err(NetError::Transport(e.to_string())));
+                }
+            },
+            Command::Pair(key) => {
+                let Some(peer) = key_peer(&key) else { return };
+                let p = PairingInitiator::new(self.own, key);
+                let commitment = p.commitment();
+                self.pairings.insert(peer, Pairing::Committed(p));
+                self.request(peer, Request::PairCommit { commitment }, Outbound::PairCommit(peer));
+            }
+            Command::Confirm(key, accepted) => {
+                let Some(peer) = key_peer(&key) else { return };
+                self.answer_pairing(peer, accepted).await;
+            }
+            Command::Request(key, req, reply) => match key_peer(&key) {
+                Some(peer) if self.trusted.is_trusted(&key) => {
+                    self.request(peer, req, Outbound::App(reply))
+                }
+                _ => {
+                    let _ = reply.send(Err(NetError::NotPaired));
+                }
+            },
+            Command::Respond(id, res) => {
+                if let Some(ch) = self.inbound.remove(&id.0) {
+                    self.respond(ch, res);
+                }
+            }
+            Command::Forget(key) => {
+                let _ = self.trusted.forget(&key);
+            }
+        }
+    }
+
+    async fn answer_pairing(&mut self, peer: PeerId, accepted: bool) {
+        let Some(Pairing::Shown { initiator, ours, theirs, pending, .. }) =
+            self.pairings.get_mut(&peer)
+        else {
+            return;
+        };
+        *ours = Some(accepted);
+        if *initiator {
+            self.request(peer, Request::PairConfirm { accepted }, Outbound::PairConfirm(peer));
+        } else if let Some(ch) = pending.take() {
+            let theirs = *theirs;
+            self.respond(ch, Response::PairConfirm { accepted });
+            self.finish_pairing(peer, Some(accepted), theirs).await;
+        }
+    }
+
+    async fn finish_pairing(&mut self, peer: PeerId, ours: Option<bool>, theirs: Option<bool>) {
+        let (Some(ours), Some(theirs)) = (ours, theirs) else { return };
+        self.pairings.remove(&peer);
+        let Some(key) = peer_key(&peer) else { return };
+        if ours && theirs {
+            let name = self.names.get(&peer).cloned().unwrap_or_default();
+            match self.trusted.trust(key, &name) {
+                Ok(()) => self.emit(NodeEvent::Paired { peer: key, name }).await,
+                Err(e) => {
+                    self.emit(NodeEvent::PairingFailed { peer: key, reason: e.to_string() }).await
+                }
+            }
+        } else {
+            let reason = if ours {
+                "the other person did not confirm the code"
+            } else {
+                "the code was not confirmed here"
+            };
+            self.emit(NodeEvent::PairingFailed { peer: key, reason: reason.into() }).await;
+        }
+    }
+
+    async fn liveness(&mut self) {
+        let now = Instant::now();
+        let connected: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
+        for peer in connected {
+            let Some(key) = peer_key(&peer) else { continue };
+            if !self.trusted.is_trusted(&key) {
+                continue;
+            }
+            let seen = *self.last_seen.entry(peer).or_insert(now);
+            if now.duration_since(seen) > LIVENESS_TIMEOUT {
+                self.last_seen.remove(&peer);
+                let _ = self.swarm.disconnect_peer_id(peer);
+                self.emit(NodeEvent::LinkDown { peer: key }).await;
+            } else {
+                self.request(
+                    peer,
+                    Request::Ping { nonce: now.elapsed().as_nanos() as u64 },
+                    Outbound::Ping,
+                );
+            }
+        }
+        // Redial confirmed devices we know addresses for; mDNS does not re-announce.
+        if now.duration_since(self.last_redial) >= PING_EVERY {
+            self.last_redial = now;
+            let down: Vec<(PeerId, Multiaddr)> = self
+                .addresses
+                .iter()
+                .filter(|(p, _)| {
+                    !self.swarm.is_connected(p)
+                        && peer_key(p).is_some_and(|k| self.trusted.is_trusted(&k))
+                })
+                .flat_map(|(p, a)| a.iter().map(move |a| (*p, a.clone())))
+                .collect();
+            for (peer, addr) in down {
+                let opts =
+                    libp2p::swarm::dial_opts::DialOpts::peer_id(peer).addresses(vec![addr]).build();
+                let _ = self.swarm.dial(opts);
+            }
+        }
+    }
+
+    async fn swarm_event(&mut self, e: SwarmEvent<BehaviourEvent>) {
+        match e {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                self.emit(NodeEvent::Listening(address)).await
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+                let addr = endpoint.get_remote_address().clone();
+                if endpoint.is_dialer() {
+                    let list = self.addresses.entry(peer_id).or_default();
+                    if !list.contains(&addr) {
+                        list.push(addr.clone());
+                    }
+                }
+                self.last_seen.insert(peer_id, Instant::now());
+                let waiters = std::mem::take(&mut self.dial_waiters);
+                for (a, done) in waiters {
+                    if a == addr || endpoint.is_dialer() {
+                        let _ = done.send(Ok(()));
+                    } else {
+                        self.dial_waiters.push((a, done));
+                    }
+                }
+                let hello = Request::Hello { version: WIRE_VERSION, name: self.name.clone() };
+                self.request(peer_id, hello, Outbound::Hello);
+            }
+            SwarmEvent::OutgoingConnectionError { error, .. } => {
+                for (_, done) in self.dial_waiters.drain(..) {
+                    let _ = done.send(Err(NetError::Transport(error.to_string())));
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(list))) => {
+                for (peer, address) in list {
+                    let Some(key) = peer_key(&peer) else { continue };
+                    let known = self.addresses.entry(peer).or_default();
+                    if !known.contains(&address) {
+                        known.push(address.clone());
+                    }
+                    self.emit(NodeEvent::Discovered { peer: key, address: address.clone() }).await;
+                    // Only one side dials, or there would be two connections.
+                    if *self.swarm.local_peer_id() < peer && !self.swarm.is_connected(&peer) {
+                        let _ = self.swarm.dial(address);
+                    }
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Rr(ev)) => self.rr_event(ev).await,
+            _ => {}
+        }
+    }
+
+    async fn rr_event(&mut self, ev: request_response::Event<Request, Response>) {
+        match ev {
+            request_response::Event::Message { peer, message, .. } => {
+                self.last_seen.insert(peer, Instant::now());
+                match message {
+                    request_response::Message::Request { request, channel, .. } => {
+                        self.on_request(peer, request, channel).await
+                    }
+                    request_response::Message::Response { request_id, response } => {
+                        self.on_response(peer, request_id, response).await
+                    }
+                }
+            }
+            request_response::Event::OutboundFailure { request_id, error, peer, .. } => {
+                match self.outbound.remove(&request_id) {
+                    Some(Outbound::App(reply)) => {
+                        let _ = reply.send(Err(NetError::Transport(error.to_string())));
+                    }
+                    Some(
+                        Outbound::PairCommit(_)
+                        | Outbound::PairReveal(_)
+                        | Outbound::PairConfirm(_),
+                    ) => {
+                        self.pairings.remove(&peer);
+                        if let Some(key) = peer_key(&peer) {
+                            self.emit(NodeEvent::PairingFailed {
+                                peer: key,
+                                reason: error.to_string(),
+                            })
+                            .await;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_request(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) {
+        let Some(key) = peer_key(&peer) else {
+            self.respond(channel, Response::Refused { reason: "not an ed25519 device".into() });
+            return;
+        };
+        match request {
+            Request::Hello { name, .. } => {
+                let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+                self.names.insert(peer, name.clone());
+                self.respond(
+                    channel,
+                    Response::Hello { version: WIRE_VERSION, name: self.name.clone() },
+                );
+                let trusted = self.trusted.is_trusted(&key);
+                self.emit(NodeEvent::Connected { peer: key, name, trusted }).await;
+            }
+            Request::Ping { nonce } => self.respond(channel, Response::Pong { nonce }),
+            Request::PairCommit { commitment } => {
+                let mut r = PairingResponder::new(self.own, key);
+                let nonce = r.on_commit(commitment);
+                self.pairings.insert(peer, Pairing::Answered(r));
+                self.respond(channel, Response::PairNonce { nonce });
+            }
+            Request::PairReveal { nonce } => match self.pairings.remove(&peer) {
+                Some(Pairing::Answered(r)) => match r.on_reveal(&nonce) {
+                    Ok(code) => {
+                        self.pairings.insert(
+                            peer,
+                            Pairing::Shown {
+                                code,
+                                initiator: false,
+                                ours: None,
+                                theirs: None,
+                                pending: None,
+                            },
+                        );
+                        self.respond(channel, Response::PairRevealed);
+                        self.emit(NodeEvent::PairingCode { peer: key, code }).await;
+                    }
+                    Err(e) => {
+                        self.respond(channel, Response::Refused { reason: e.to_string() });
+                        self.emit(NodeEvent::PairingFailed { peer: key, reason: e.to_string() })
+                            .await;
+                    }
+                },
+                _ => self.respond(
+                    channel,
+                    Response::Refused { reason: "no pairing in progress".into() },
+                ),
+            },
+            Request::PairConfirm { accepted } => match self.pairings.get_mut(&peer) {
+                Some(Pairing::Shown { initiator: false, ours, theirs, pending, .. }) => {
+                    *theirs = Some(accepted);
+                    match *ours {
+                        Some(mine) => {
+                            self.respond(channel, Response::PairConfirm { accepted: mine });
+                            self.finish_pairing(peer, Some(mine), Some(accepted)).await;
+                        }
+                        // Our person has not answered yet: answer when they do.
+                        None => *pending = Some(channel),
+                    }
+                }
+                _ => self.respond(channel, Response::Refused { reason: "no code shown".into() }),
+            },
+            other => {
+                if self.trusted.is_trusted(&key) {
+                    let id = self.next_inbound;
+                    self.next_inbound += 1;
+                    self.inbound.insert(id, channel);
+                    self.emit(NodeEvent::Inbound {
+                        peer: key,
+                        request: Box::new(other),
+                        reply: InboundId(id),
+                    })
+                    .await;
+                } else {
+                    self.respond(
+                        channel,
+                        Response::Refused { reason: "this device has not been paired".into() },
+                    );
+                    self.emit(NodeEvent::RefusedUntrusted { peer: key }).await;
+                }
+            }
+        }
+    }
+
+    async fn on_response(&mut self, peer: PeerId, id: OutboundRequestId, response: Response) {
+        let Some(why) = self.outbound.remove(&id) else { return };
+        let key = peer_key(&peer);
+        match (why, response) {
+            (Outbound::Hello, Response::Hello { name, .. }) => {
+                let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+                self.names.insert(peer, name.clone());
+                if let Some(key) = key {
+                    let trusted = self.trusted.is_trusted(&key);
+                    self.emit(NodeEvent::Connected { peer: key, name, trusted }).await;
+                }
+            }
+            (Outbound::Ping, Response::Pong { .. }) => {}
+            (Outbound::PairCommit(p), Response::PairNonce { nonce }) => {
+                if let Some(Pairing::Committed(init)) = self.pairings.remove(&p) {
+                    let (reveal, code) = init.reveal(&nonce);
+                    self.pairings.insert(
+                        p,
+                        Pairing::Shown {
+                            code,
+                            initiator: true,
+                            ours: None,
+                            theirs: None,
+                            pending: None,
+                        },
+                    );
+                    self.request(p, Request::PairReveal { nonce: reveal }, Outbound::PairReveal(p));
+                }
+            }
+            (Outbound::PairReveal(p), Response::PairRevealed) => {
+                if let (Some(Pairing::Shown { code, .. }), Some(key)) = (self.pairings.get(&p), key)
+                {
+                    let code = *code;
+                    self.emit(NodeEvent::PairingCode { peer: key, code }).await;
+                }
+            }
+            (Outbound::PairConfirm(p), Response::PairConfirm { accepted }) => {
+                if let Some(Pairing::Shown { ours, .. }) = self.pairings.get(&p) {
+                    let ours = *ours;
+                    self.finish_pairing(p, ours, Some(accepted)).await;
+                }
+            }
+            (Outbound::App(reply), r) => {
+                let _ = reply.send(Ok(r));
+            }
+            (Outbound::PairCommit(p) | Outbound::PairReveal(p) | Outbound::PairConfirm(p), r) => {
+                self.pairings.remove(&p);
+                if let Some(key) = key {
+                    let reason = match r {
+                        Response::Refused { reason } => reason,
+                        _ => "unexpected answer".into(),
+                    };
+                    self.emit(NodeEvent::PairingFailed { peer: key, reason }).await;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use futures::io::Cursor;
+    use request_response::Codec as _;
+
+    fn read(bytes: Vec<u8>) -> std::io::Result<Request> {
+        block_on(WireCodec.read_request(&StreamProtocol::new(PROTOCOL), &mut Cursor::new(bytes)))
+    }
+
+    #[test]
+    fn hostile_frames_are_refused_without_allocating() {
+        // A length of 4 GiB must not be allocated.
+        assert!(read(u32::MAX.to_le_bytes().to_vec()).is_err());
+        assert!(read(0u32.to_le_bytes().to_vec()).is_err());
+        // Garbage of a plausible length, and a frame cut short.
+        let mut garbage = 5u32.to_le_bytes().to_vec();
+        garbage.extend_from_slice(&[9, 9, 9, 9, 9]);
+        assert_eq!(
+            read(garbage).map_err(|e| e.kind()).err(),
+            Some(std::io::ErrorKind::InvalidData)
+        );
+        let ping = Request::Ping { nonce: 7 }.to_bytes();
+        let mut cut = (ping.len() as u32).to_le_bytes().to_vec();
+        cut.extend_from_slice(&ping[..ping.len() - 1]);
+        assert!(read(cut).is_err());
+        let mut ok = (ping.len() as u32).to_le_bytes().to_vec();
+        ok.extend_from_slice(&ping);
+        assert_eq!(read(ok).expect("a valid frame"), Request::Ping { nonce: 7 });
+    }
+
+    #[test]
+    fn peer_ids_carry_the_device_key() {
+        let id = Identity::from_seed(&[5; 32]);
+        let peer = key_peer(&id.public()).expect("peer id");
+        assert_eq!(peer_key(&peer), Some(id.public()));
+    }
+}

@@ -1,0 +1,203 @@
+//! Real libp2p nodes over loopback TCP in one process: pairing, the exchange of a
+//! checkpoint for a receipt, refusal of a device that was never confirmed, liveness.
+
+use std::time::Duration;
+
+use dualrec_net::{NodeConfig, NodeEvent, NodeHandle, Request, Response, TrustedDevices, start};
+use dualrec_proof::sim::{SimConfig, simulate};
+use dualrec_proof::{Identity, LogRecord, PeerChain, Timestamp};
+use tokio::sync::mpsc::Receiver;
+
+fn config(dir: &std::path::Path, name: &str) -> NodeConfig {
+    NodeConfig {
+        name: name.into(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+        mdns: false,
+        trusted: TrustedDevices::load(&dir.join(format!("{name}-trusted"))).expect("trust store"),
+        request_timeout: Duration::from_secs(5),
+    }
+}
+
+async fn next<F: Fn(&NodeEvent) -> bool>(
+    rx: &mut Receiver<NodeEvent>,
+    what: &str,
+    f: F,
+) -> NodeEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(e)) if f(&e) => return e,
+            Ok(Some(_)) => {}
+            _ => panic!("timed out waiting for {what}"),
+        }
+    }
+}
+
+async fn listening(rx: &mut Receiver<NodeEvent>) -> String {
+    match next(rx, "listening", |e| matches!(e, NodeEvent::Listening(_))).await {
+        NodeEvent::Listening(a) => a.to_string(),
+        _ => unreachable!(),
+    }
+}
+
+async fn pair(
+    a: &NodeHandle,
+    ra: &mut Receiver<NodeEvent>,
+    b: &NodeHandle,
+    rb: &mut Receiver<NodeEvent>,
+) -> (String, String) {
+    a.pair(b.key()).await.expect("pair");
+    let code = |e: NodeEvent| match e {
+        NodeEvent::PairingCode { code, .. } => code.to_string(),
+        _ => unreachable!(),
+    };
+    let ca = code(next(ra, "code on A", |e| matches!(e, NodeEvent::PairingCode { .. })).await);
+    let cb = code(next(rb, "code on B", |e| matches!(e, NodeEvent::PairingCode { .. })).await);
+    (ca, cb)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pair_then_witness_a_checkpoint_and_refuse_a_stranger() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = simulate(&SimConfig { chunks: 3, ..SimConfig::default() });
+    let (alice, bob) = (&sim.identities[0], &sim.identities[1]);
+    let (a, mut ra) = start(alice, config(dir.path(), "Parent")).expect("node A");
+    let (b, mut rb) = start(bob, config(dir.path(), "Worker")).expect("node B");
+    let addr_b = listening(&mut rb).await;
+    a.dial(&addr_b).await.expect("dial B");
+    match next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await {
+        NodeEvent::Connected { name, trusted, .. } => {
+            assert_eq!(name, "Worker");
+            assert!(!trusted);
+        }
+        _ => unreachable!(),
+    }
+
+    // Before pairing, session messages are refused.
+    let cps: Vec<_> = sim.logs[0]
+        .iter()
+        .filter_map(|r| match r {
+            LogRecord::Checkpoint(c) if c.signer == alice.public() => Some(*c),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        a.request(b.key(), Request::Checkpoint(cps[0])).await.is_err(),
+        "A refuses to send to an unpaired device"
+    );
+
+    // Pairing: both sides show the same code; both people confirm.
+    let (ca, cb) = pair(&a, &mut ra, &b, &mut rb).await;
+    assert_eq!(ca, cb);
+    b.confirm(a.key(), true).await.expect("confirm B");
+    a.confirm(b.key(), true).await.expect("confirm A");
+    next(&mut ra, "paired A", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    next(&mut rb, "paired B", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    assert!(
+        TrustedDevices::load(&dir.path().join("Parent-trusted"))
+            .expect("load")
+            .is_trusted(&bob.public())
+    );
+
+    // A sends its checkpoints; B checks each before "storing" and answers with a receipt.
+    let witness = tokio::spawn({
+        let b = b.clone();
+        let start_record = sim.start.record.clone();
+        let bob_seed = *bob.seed();
+        let producer = alice.public();
+        async move {
+            let bob = Identity::from_seed(&bob_seed);
+            let mut chain = PeerChain::new(&start_record, producer);
+            let mut stored = Vec::new();
+            while let Some(ev) = rb.recv().await {
+                if let NodeEvent::Inbound { peer, request, reply } = ev
+                    && let Request::Checkpoint(cp) = *request
+                {
+                    assert_eq!(peer, producer);
+                    let response = match chain.accept(&cp) {
+                        Ok(_) => {
+                            stored.push(cp);
+                            Response::Receipt(
+                                cp.receipt(&bob, Timestamp { wall_ms: 1, mono_ms: 1 }),
+                            )
+                        }
+                        Err(e) => Response::Refused { reason: e.to_string() },
+                    };
+                    b.respond(reply, response).await.expect("respond");
+                    if stored.len() == 3 {
+                        return (stored, rb);
+                    }
+                }
+            }
+            panic!("B's events ended");
+        }
+    });
+    for cp in &cps {
+        match a.request(b.key(), Request::Checkpoint(*cp)).await.expect("answer") {
+            Response::Receipt(r) => {
+                assert!(r.verify(), "receipt signature");
+                assert_eq!(r.signer, bob.public());
+                assert_eq!(r.body.checkpoint, cp.hash());
+            }
+            other => panic!("expected a receipt, got {other:?}"),
+        }
+    }
+    let (stored, _rb) = witness.await.expect("witness");
+    assert_eq!(stored, cps);
+
+    // A third device that never paired (but lists B as trusted on its own side) is
+    // refused by B, and nothing it sends reaches B's application.
+    let (_stored, mut rb) = (stored, _rb);
+    let mallory = Identity::generate();
+    let mut mallory_store =
+        TrustedDevices::load(&dir.path().join("Mallory-trusted")).expect("store");
+    mallory_store.trust(bob.public(), "Worker").expect("mallory trusts B");
+    let (m, mut rm) = start(&mallory, config(dir.path(), "Mallory")).expect("node M");
+    let _ = listening(&mut rm).await;
+    m.dial(&addr_b).await.expect("dial");
+    next(&mut rm, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    match m.request(b.key(), Request::Checkpoint(cps[0])).await.expect("an answer") {
+        Response::Refused { reason } => assert!(reason.contains("not been paired"), "{reason}"),
+        other => panic!("B must refuse, answered {other:?}"),
+    }
+    match next(&mut rb, "refusal", |e| {
+        matches!(e, NodeEvent::RefusedUntrusted { .. } | NodeEvent::Inbound { .. })
+    })
+    .await
+    {
+        NodeEvent::RefusedUntrusted { peer } => assert_eq!(peer, mallory.public()),
+        other => panic!("an unpaired device's message reached the application: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_code_pairs_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let (a, mut ra) = start(&alice, config(dir.path(), "A")).expect("A");
+    let (b, mut rb) = start(&bob, config(dir.path(), "B")).expect("B");
+    let addr_b = listening(&mut rb).await;
+    a.dial(&addr_b).await.expect("dial");
+    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    let (ca, cb) = pair(&a, &mut ra, &b, &mut rb).await;
+    assert_eq!(ca, cb);
+    a.confirm(b.key(), true).await.expect("A says yes");
+    b.confirm(a.key(), false).await.expect("B says no");
+    next(&mut ra, "failed A", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
+    next(&mut rb, "failed B", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
+    assert!(
+        !TrustedDevices::load(&dir.path().join("A-trusted"))
+            .expect("load")
+            .is_trusted(&bob.public())
+    );
+}
+
+#[test]
+fn typed_addresses() {
+    assert_eq!(
+        dualrec_net::parse_address("10.0.0.2:4242").expect("v4").to_string(),
+        "/ip4/10.0.0.2/tcp/4242"
+    );
+    assert_eq!(dualrec_net::parse_address("[::1]:7").expect("v6").to_string(), "/ip6/::1/tcp/7");
+    assert!(dualrec_net::parse_address("nonsense").is_err());
+}
