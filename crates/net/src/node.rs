@@ -286,6 +286,8 @@ struct Node {
     trusted: TrustedDevices,
     events: mpsc::Sender<NodeEvent>,
     names: HashMap<PeerId, String>,
+    /// Peers reported as connected since their link last went down.
+    announced: std::collections::HashSet<PeerId>,
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
     last_seen: HashMap<PeerId, Instant>,
     pairings: HashMap<PeerId, Pairing>,
@@ -347,6 +349,7 @@ pub fn start(
         trusted: config.trusted,
         events: ev_tx,
         names: HashMap::new(),
+        announced: std::collections::HashSet::new(),
         addresses: HashMap::new(),
         last_seen: HashMap::new(),
         pairings: HashMap::new(),
@@ -399,6 +402,9 @@ impl Node {
             },
             Command::Pair(key) => {
                 let Some(peer) = key_peer(&key) else { return };
+                if self.pairings.contains_key(&peer) {
+                    return; // one pairing at a time with a device
+                }
                 let p = PairingInitiator::new(self.own, key);
                 let commitment = p.commitment();
                 self.pairings.insert(peer, Pairing::Committed(p));
@@ -531,6 +537,9 @@ impl Node {
                 let hello = Request::Hello { version: WIRE_VERSION, name: self.name.clone() };
                 self.request(peer_id, hello, Outbound::Hello);
             }
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+                self.announced.remove(&peer_id);
+            }
             SwarmEvent::OutgoingConnectionError { error, .. } => {
                 for (_, done) in self.dial_waiters.drain(..) {
                     let _ = done.send(Err(NetError::Transport(error.to_string())));
@@ -607,13 +616,12 @@ impl Node {
         match request {
             Request::Hello { name, .. } => {
                 let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
-                self.names.insert(peer, name.clone());
+                self.names.insert(peer, name);
+                // `Connected` is reported once, when our own Hello is answered.
                 self.respond(
                     channel,
                     Response::Hello { version: WIRE_VERSION, name: self.name.clone() },
                 );
-                let trusted = self.trusted.is_trusted(&key);
-                self.emit(NodeEvent::Connected { peer: key, name, trusted }).await;
             }
             Request::Ping { nonce } => self.respond(channel, Response::Pong { nonce }),
             Request::PairCommit { commitment } => {
@@ -692,7 +700,8 @@ impl Node {
             (Outbound::Hello, Response::Hello { name, .. }) => {
                 let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
                 self.names.insert(peer, name.clone());
-                if let Some(key) = key {
+                // Once per link, however many connections it has.
+                if let (Some(key), true) = (key, self.announced.insert(peer)) {
                     let trusted = self.trusted.is_trusted(&key);
                     self.emit(NodeEvent::Connected { peer: key, name, trusted }).await;
                 }
