@@ -18,7 +18,7 @@ mod trust;
 mod wire;
 
 pub use error::NetError;
-pub use node::{InboundId, NodeConfig, NodeEvent, NodeHandle, parse_address, start};
+pub use node::{InboundId, NodeConfig, NodeEvent, NodeHandle, parse_address, start, typeable};
 pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commitment};
 pub use trust::{TrustedDevice, TrustedDevices};
 pub use wire::{PROTOCOL, Request, Response, WIRE_VERSION};

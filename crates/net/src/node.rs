@@ -152,6 +152,22 @@ pub fn parse_address(s: &str) -> Result<Multiaddr, NetError> {
     ma.parse().map_err(|_| NetError::Address(s.to_owned()))
 }
 
+/// An address in the form people type (`10.0.0.2:4242`), if it is an IP and TCP one.
+pub fn typeable(addr: &Multiaddr) -> Option<String> {
+    use libp2p::multiaddr::Protocol;
+    let mut ip = None;
+    let mut port = None;
+    for p in addr.iter() {
+        match p {
+            Protocol::Ip4(a) => ip = Some(a.to_string()),
+            Protocol::Ip6(a) => ip = Some(format!("[{a}]")),
+            Protocol::Tcp(p) => port = Some(p),
+            _ => {}
+        }
+    }
+    Some(format!("{}:{}", ip?, port?))
+}
+
 /// The key behind a PeerId (dualrec peers use ed25519 keys, inlined in the PeerId).
 pub(crate) fn peer_key(peer: &PeerId) -> Option<PublicKey> {
     let mh: &libp2p::multihash::Multihash<64> = peer.as_ref();
@@ -294,6 +310,7 @@ struct Node {
     outbound: HashMap<OutboundRequestId, Outbound>,
     inbound: HashMap<u64, ResponseChannel<Response>>,
     next_inbound: u64,
+    next_ping: u64,
     dial_waiters: Vec<(Multiaddr, oneshot::Sender<Result<(), NetError>>)>,
     last_redial: Instant,
 }
@@ -356,6 +373,7 @@ pub fn start(
         outbound: HashMap::new(),
         inbound: HashMap::new(),
         next_inbound: 0,
+        next_ping: 0,
         dial_waiters: Vec::new(),
         last_redial: Instant::now(),
     };
@@ -484,12 +502,11 @@ impl Node {
                 self.last_seen.remove(&peer);
                 let _ = self.swarm.disconnect_peer_id(peer);
                 self.emit(NodeEvent::LinkDown { peer: key }).await;
-            } else {
-                self.request(
-                    peer,
-                    Request::Ping { nonce: now.elapsed().as_nanos() as u64 },
-                    Outbound::Ping,
-                );
+            } else if now.duration_since(seen) >= PING_EVERY / 2 {
+                // Only when the link has been quiet: checkpoints prove liveness too.
+                self.next_ping += 1;
+                let nonce = self.next_ping;
+                self.request(peer, Request::Ping { nonce }, Outbound::Ping);
             }
         }
         // Redial confirmed devices we know addresses for; mDNS does not re-announce.

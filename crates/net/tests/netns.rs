@@ -252,6 +252,23 @@ fn two_hosts_in_network_namespaces_survive_a_20_s_outage() {
     ip(&["-n", &ns.b, "link", "set", "dev", &vb, "up"]);
 
     let dir = tempfile::tempdir().expect("tmp");
+    let counters = |ns: &str, dev: &str| -> (u64, u64) {
+        let read = |what: &str| {
+            let out = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    ns,
+                    "cat",
+                    &format!("/sys/class/net/{dev}/statistics/{what}_bytes"),
+                ])
+                .output()
+                .expect("counters");
+            String::from_utf8_lossy(&out.stdout).trim().parse::<u64>().unwrap_or(0)
+        };
+        (read("tx"), read("rx"))
+    };
+    let mut traffic: Vec<(Instant, (u64, u64))> = Vec::new();
     let (tx, rx) = mpsc::channel();
     let t0 = Instant::now();
     let mut hosts =
@@ -274,6 +291,23 @@ fn two_hosts_in_network_namespaces_survive_a_20_s_outage() {
         }
         if line.contains(" DONE ") {
             done[party] = true;
+        }
+        // Steady-state traffic: count bytes on A's side from 2 s to 7 s after pairing.
+        let both_paired = paired.iter().all(|p| *p);
+        if both_paired && traffic.is_empty() {
+            traffic.push((Instant::now() + Duration::from_secs(2), (0, 0)));
+        }
+        if let Some(&(when, (0, 0))) = traffic.first()
+            && traffic.len() == 1
+            && Instant::now() >= when
+        {
+            traffic[0] = (Instant::now(), counters(&ns.a, &va));
+        }
+        if traffic.len() == 1
+            && traffic[0].1 != (0, 0)
+            && traffic[0].0.elapsed() >= Duration::from_secs(5)
+        {
+            traffic.push((Instant::now(), counters(&ns.a, &va)));
         }
         lines.push((party, at, line));
         outage(&lines, &paired, &mut down_at, &mut up_at, &ns, &va);
@@ -330,6 +364,14 @@ fn two_hosts_in_network_namespaces_survive_a_20_s_outage() {
         m
     });
     println!("netns report: both programs started -> code shown: {code_shown:?}");
+    if let [(t1, (tx1, rx1)), (t2, (tx2, rx2))] = traffic[..] {
+        let secs = t2.duration_since(t1).as_secs_f64();
+        println!(
+            "netns report: proof traffic on the wire (IP, TCP, Noise, Yamux included): A->B {:.2} kbit/s, B->A {:.2} kbit/s (goal <= 2)",
+            (tx2 - tx1) as f64 * 8.0 / secs / 1000.0,
+            (rx2 - rx1) as f64 * 8.0 / secs / 1000.0
+        );
+    }
     println!("netns report: link down -> both sides noticed: {noticed:?} (goal ~3 s)");
     println!("netns report: link up -> backlog delivered: {backlog_cleared:?} (goal <= 1 s)");
     println!(

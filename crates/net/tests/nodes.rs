@@ -200,4 +200,9 @@ fn typed_addresses() {
     );
     assert_eq!(dualrec_net::parse_address("[::1]:7").expect("v6").to_string(), "/ip6/::1/tcp/7");
     assert!(dualrec_net::parse_address("nonsense").is_err());
+    let ma = dualrec_net::parse_address("10.0.0.2:4242").expect("v4");
+    assert_eq!(dualrec_net::typeable(&ma).as_deref(), Some("10.0.0.2:4242"));
+    let back = dualrec_net::parse_address(&dualrec_net::typeable(&ma).expect("typeable"))
+        .expect("round trip");
+    assert_eq!(back, ma);
 }
