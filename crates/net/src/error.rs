@@ -17,6 +17,10 @@ pub enum NetError {
     Transport(String),
     #[error("this device has not been paired")]
     NotPaired,
+    #[error("the other device refused: {0}")]
+    Refused(String),
+    #[error("session: {0}")]
+    Session(String),
     #[error("the network node has stopped")]
     Stopped,
     #[error("trusted-devices file {path}: {detail}")]

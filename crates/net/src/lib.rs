@@ -14,11 +14,13 @@
 mod error;
 mod node;
 mod pairing;
+mod session_msgs;
 mod trust;
 mod wire;
 
 pub use error::NetError;
 pub use node::{InboundId, NodeConfig, NodeEvent, NodeHandle, parse_address, start, typeable};
 pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commitment};
+pub use session_msgs::{acknowledge_stop, consent, propose, stop};
 pub use trust::{TrustedDevice, TrustedDevices};
 pub use wire::{PROTOCOL, Request, Response, WIRE_VERSION};

@@ -388,10 +388,19 @@ impl Node {
             tokio::select! {
                 c = commands.recv() => match c {
                     Some(c) => self.command(c).await,
-                    None => return,
+                    None => break,
                 },
                 e = self.swarm.select_next_some() => self.swarm_event(e).await,
                 _ = tick.tick() => self.liveness().await,
+            }
+        }
+        // Every handle is gone: give answers already queued a moment to reach the wire.
+        let grace = tokio::time::sleep(Duration::from_millis(500));
+        tokio::pin!(grace);
+        loop {
+            tokio::select! {
+                _ = &mut grace => return,
+                e = self.swarm.select_next_some() => self.swarm_event(e).await,
             }
         }
     }

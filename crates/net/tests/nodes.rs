@@ -206,3 +206,99 @@ fn typed_addresses() {
         .expect("round trip");
     assert_eq!(back, ma);
 }
+
+/// Two nodes, connected and paired.
+async fn paired_nodes(
+    dir: &std::path::Path,
+    alice: &Identity,
+    bob: &Identity,
+) -> (NodeHandle, Receiver<NodeEvent>, NodeHandle, Receiver<NodeEvent>) {
+    let (a, mut ra) = start(alice, config(dir, "Parent")).expect("A");
+    let (b, mut rb) = start(bob, config(dir, "Worker")).expect("B");
+    let addr_b = listening(&mut rb).await;
+    a.dial(&addr_b).await.expect("dial");
+    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    let (ca, cb) = pair(&a, &mut ra, &b, &mut rb).await;
+    assert_eq!(ca, cb);
+    a.confirm(b.key(), true).await.expect("A");
+    b.confirm(a.key(), true).await.expect("B");
+    next(&mut ra, "paired", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    next(&mut rb, "paired", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    (a, ra, b, rb)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_starts_and_stops_with_both_signatures() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = simulate(&SimConfig { chunks: 2, ..SimConfig::default() });
+    let (alice, bob) = (&sim.identities[0], &sim.identities[1]);
+    let (a, _ra, b, mut rb) = paired_nodes(dir.path(), alice, bob).await;
+    let start_record = sim.start.record.clone();
+    let end_record = match sim.logs[0].last() {
+        Some(LogRecord::End(e)) => e.record.clone(),
+        _ => panic!("sim has an end"),
+    };
+    let bob_seed = *bob.seed();
+    let (sr, er) = (start_record.clone(), end_record.clone());
+    let worker = tokio::spawn(async move {
+        let bob = Identity::from_seed(&bob_seed);
+        let mut held = Vec::new();
+        while let Some(ev) = rb.recv().await {
+            let NodeEvent::Inbound { peer, request, reply } = ev else { continue };
+            match *request {
+                Request::Propose { start, signature } => {
+                    let (resp, co) = dualrec_net::consent(&bob, peer, &start, &signature)
+                        .expect("valid proposal");
+                    b.respond(reply, resp).await.expect("respond");
+                    held.push(LogRecord::Start(co));
+                }
+                Request::Stop { end, signature } => {
+                    let (resp, co) =
+                        dualrec_net::acknowledge_stop(&bob, peer, &sr, &end, &signature)
+                            .expect("valid end");
+                    assert_eq!(end, er);
+                    b.respond(reply, resp).await.expect("respond");
+                    held.push(LogRecord::End(co));
+                    return held;
+                }
+                _ => {}
+            }
+        }
+        panic!("events ended")
+    });
+    let co_start =
+        dualrec_net::propose(&a, alice, bob.public(), start_record.clone()).await.expect("consent");
+    co_start.verify().expect("co-signed start verifies");
+    let co_end = dualrec_net::stop(&a, alice, bob.public(), &start_record, end_record)
+        .await
+        .expect("stop ack");
+    co_end.verify(&start_record).expect("co-signed end verifies");
+    assert_eq!(co_end.signatures.len(), 2, "both signed the end");
+    let held = worker.await.expect("worker");
+    assert_eq!(
+        held,
+        vec![LogRecord::Start(co_start), LogRecord::End(co_end)],
+        "both sides hold the same records"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_proposal_starts_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = simulate(&SimConfig { chunks: 1, ..SimConfig::default() });
+    let (alice, bob) = (&sim.identities[0], &sim.identities[1]);
+    let (a, _ra, b, mut rb) = paired_nodes(dir.path(), alice, bob).await;
+    tokio::spawn(async move {
+        while let Some(ev) = rb.recv().await {
+            if let NodeEvent::Inbound { reply, .. } = ev {
+                let _ = b
+                    .respond(reply, Response::Refused { reason: "the worker said no".into() })
+                    .await;
+            }
+        }
+    });
+    match dualrec_net::propose(&a, alice, bob.public(), sim.start.record.clone()).await {
+        Err(dualrec_net::NetError::Refused(reason)) => assert_eq!(reason, "the worker said no"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -184,6 +184,11 @@ impl StartRecord {
             signature: identity.sign_tagged(tag::START_SIG, &encode(self)),
         }
     }
+
+    /// Whether `sig` is a valid signature over this record by its signer.
+    pub fn verify_signature(&self, sig: &PartySignature) -> bool {
+        sig.signer.verify_tagged(tag::START_SIG, &encode(self), &sig.signature)
+    }
 }
 
 /// Why a session ended.
@@ -233,6 +238,11 @@ impl EndRecord {
             signer: identity.public(),
             signature: identity.sign_tagged(tag::END_SIG, &encode(self)),
         }
+    }
+
+    /// Whether `sig` is a valid signature over this record by its signer.
+    pub fn verify_signature(&self, sig: &PartySignature) -> bool {
+        sig.signer.verify_tagged(tag::END_SIG, &encode(self), &sig.signature)
     }
 }
 
