@@ -93,3 +93,49 @@ fn not_a_wav_file_is_a_clear_error() {
     );
     assert!(matches!(missing, Err(dualrec_audio::AudioError::Wav { .. })));
 }
+
+#[test]
+fn a_realtime_wav_source_is_paced_like_a_microphone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("two-seconds.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).expect("wav");
+    for i in 0..88_200 {
+        let s = ((i as f32 * 0.05).sin() * 8000.0) as i16;
+        w.write_sample(s).expect("l");
+        w.write_sample(s).expect("r");
+    }
+    w.finalize().expect("finalize");
+    let started = std::time::Instant::now();
+    let rec = Recorder::wav(&p, Pacing::Realtime, EncoderConfig::default()).expect("source");
+    let r = record_to_file(&rec, &dir.path().join("out.opus"), None, &|| {});
+    // Pacing only ever waits, so this lower bound cannot flake: 2 s of audio take 2 s.
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1900), "{:?}", started.elapsed());
+    assert_eq!(r.input_samples, 96_000, "44.1 kHz stereo became 2 s at 48 kHz mono");
+}
+
+#[test]
+fn a_wav_the_pipeline_cannot_handle_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("slow.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 4_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&p, spec).expect("wav");
+    w.write_sample(0i16).expect("s");
+    w.finalize().expect("finalize");
+    match Recorder::wav(&p, Pacing::AsFastAsPossible, EncoderConfig::default()) {
+        Err(dualrec_audio::AudioError::WavFormat { detail, .. }) => {
+            assert!(detail.contains("4000 Hz"), "{detail}")
+        }
+        other => panic!("expected a format error, got {other:?}"),
+    }
+}
