@@ -8,6 +8,7 @@
 
 mod demo;
 mod report;
+mod verify_cmd;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -37,6 +38,25 @@ enum Command {
     },
     /// List the audio inputs this device can record from.
     Devices,
+    /// Check a recording against evidence logs. Exit 0: every second witnessed and
+    /// unaltered; 1: something is altered, inserted, missing or unwitnessed; 2: the input
+    /// cannot be read.
+    Verify {
+        /// The recording (recording.opus).
+        recording: PathBuf,
+        /// An evidence log, either party's; repeat for both.
+        #[arg(long = "evidence", value_name = "LOG", required = true)]
+        evidence: Vec<PathBuf>,
+        /// Print the full report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also write an HTML report with a timeline.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        /// The recording is an excerpt: seconds outside it are not missing.
+        #[arg(long)]
+        excerpt: bool,
+    },
     /// Print what an evidence log holds, record by record.
     Inspect {
         /// The evidence log (evidence.log).
@@ -154,14 +174,21 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match &cli.command {
-        Command::Id { name } => data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())),
-        Command::Devices => cmd_devices(),
-        Command::Inspect { log } => cmd_inspect(log),
-        Command::Demo { keep } => demo::run(keep.as_deref()),
+    // Ok(true): done / verified; Ok(false): verification found problems (exit 1).
+    let result: anyhow::Result<bool> = match &cli.command {
+        Command::Id { name } => {
+            data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true)
+        }
+        Command::Devices => cmd_devices().map(|()| true),
+        Command::Inspect { log } => cmd_inspect(log).map(|()| true),
+        Command::Demo { keep } => demo::run(keep.as_deref()).map(|()| true),
+        Command::Verify { recording, evidence, json, html, excerpt } => {
+            verify_cmd::run(recording, evidence, *json, html.as_deref(), *excerpt)
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("dualrec: {e:#}");
             ExitCode::from(2)

@@ -1,0 +1,109 @@
+//! `dualrec verify`: a recording against evidence logs, in words, JSON or HTML.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use dualrec_media::read_recording;
+use dualrec_proof::{
+    ChunkStatus, Recording, Report, Verdict, Verifier, VerifyOptions, read_log, sha256,
+};
+
+use crate::report::{clock, render};
+
+/// Verifies; `Ok(true)` when every second is witnessed and matches.
+pub(crate) fn run(
+    recording: &Path,
+    evidence: &[PathBuf],
+    json: bool,
+    html: Option<&Path>,
+    excerpt: bool,
+) -> anyhow::Result<bool> {
+    let bytes = std::fs::read(recording)
+        .with_context(|| format!("cannot read the recording {}", recording.display()))?;
+    let file = read_recording(&bytes)
+        .with_context(|| format!("{} is not a readable recording", recording.display()))?;
+    let producer = file.tags.producer().with_context(|| {
+        format!("{} does not name the device that made it (no DUALREC_PRODUCER tag): it is not a dualrec recording", recording.display())
+    })?;
+    let mut verifier = Verifier::new(VerifyOptions { excerpt, ..VerifyOptions::default() });
+    for log in evidence {
+        let data = std::fs::read(log)
+            .with_context(|| format!("cannot read the evidence log {}", log.display()))?;
+        let contents = read_log(&data)
+            .with_context(|| format!("{} is not a readable evidence log", log.display()))?;
+        verifier.add_log(log.display().to_string(), contents);
+    }
+    let report = verifier
+        .verify(&Recording {
+            packets: &file.packets,
+            producer,
+            session: file.tags.session(),
+            file_sha256: Some(sha256(&bytes)),
+        })
+        .with_context(|| format!("the evidence given cannot speak to {}", recording.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        if let Some(t) = file.truncated {
+            println!(
+                "Note: the recording ends in an incomplete page (a crash?); {} bytes at offset {} were not used.\n",
+                t.bytes, t.offset
+            );
+        }
+        print!("{}", render(&report));
+    }
+    if let Some(path) = html {
+        std::fs::write(path, html_report(&report, recording))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(report.verdict == Verdict::Intact)
+}
+
+fn colour(s: &ChunkStatus) -> (&'static str, &'static str) {
+    match s {
+        ChunkStatus::WitnessedLive { .. } => ("#2e7d32", "witnessed live"),
+        ChunkStatus::WitnessedLate { .. } => ("#f9a825", "witnessed late"),
+        ChunkStatus::SignedOnly => ("#fbc02d", "signed only"),
+        ChunkStatus::Altered => ("#c62828", "altered"),
+        ChunkStatus::Missing => ("#6a1b9a", "missing"),
+        ChunkStatus::Reordered { .. } => ("#ef6c00", "moved"),
+        ChunkStatus::OutsideExcerpt => ("#bdbdbd", "outside excerpt"),
+        _ => ("#000000", "unknown"),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A self-contained page: the verdict, a timeline coloured by status, the full text report.
+fn html_report(report: &Report, recording: &Path) -> String {
+    let mut h = String::new();
+    let verdict = match report.verdict {
+        Verdict::Intact => "Complete and unaltered, every second witnessed live",
+        Verdict::Problems => "Problems found",
+    };
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>dualrec verification</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}.t{{display:flex;height:2.5em;border:1px solid #555}}\
+         .t span{{flex:1}}pre{{background:#f5f5f5;padding:1em}}</style></head><body>\
+         <h1>Verification of {}</h1><h2>{verdict}</h2><div class=\"t\">",
+        escape(&recording.display().to_string())
+    );
+    for c in &report.chunks {
+        let (col, what) = colour(&c.status);
+        let _ = write!(
+            h,
+            "<span style=\"background:{col}\" title=\"{}: {what}\"></span>",
+            clock(c.first_sample)
+        );
+    }
+    let _ = write!(
+        h,
+        "</div><p>Green: witnessed live. Yellow: late or unwitnessed. Red: altered. Purple: missing. Orange: moved.</p><pre>{}</pre></body></html>",
+        escape(&render(report))
+    );
+    h
+}
