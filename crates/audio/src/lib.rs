@@ -67,6 +67,16 @@ pub enum AudioEvent {
     },
 }
 
+/// Stops a [`Recorder`] from elsewhere (the recorder itself stays with its reader).
+#[derive(Clone, Debug)]
+pub struct Stopper(Arc<AtomicBool>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 /// A running capture or file source: events come out of [`Recorder::recv`].
 pub struct Recorder {
     events: Receiver<AudioEvent>,
@@ -113,6 +123,11 @@ impl Recorder {
     /// Asks the source to stop; it flushes and sends [`AudioEvent::Finished`].
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// A handle that can stop this recorder from another thread or task.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
     }
 
     /// The next event, waiting at most `timeout`; `None` on timeout or after the last.

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod record_cmd;
 mod report;
 mod verify_cmd;
 
@@ -38,6 +39,33 @@ enum Command {
     },
     /// List the audio inputs this device can record from.
     Devices,
+    /// Record a meeting with the other device: find it, pair, record, witness each other.
+    Record {
+        /// The name the other person sees (default: the one set with `dualrec id --name`).
+        #[arg(long)]
+        name: Option<String>,
+        /// Where sessions are written: OUT/<session-id>/recording.opus and evidence.log.
+        #[arg(long, value_name = "DIR", default_value = "recordings")]
+        out: PathBuf,
+        /// The audio input by id (see `dualrec devices`); default: the default input.
+        #[arg(long, value_name = "DEVICE", conflicts_with = "input_file")]
+        input: Option<String>,
+        /// Record a WAV file instead of a microphone (paced in real time).
+        #[arg(long, value_name = "WAV")]
+        input_file: Option<PathBuf>,
+        /// Stop after this long (e.g. 90s, 45m, 1h30m).
+        #[arg(long, value_name = "DUR", value_parser = record_cmd::parse_duration)]
+        duration: Option<std::time::Duration>,
+        /// Listen on this address (host:port or multiaddr) for the other device.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Connect to the other device at this address instead of finding it by mDNS.
+        #[arg(long, value_name = "ADDR")]
+        connect: Option<String>,
+        /// Accept the pairing code without a person checking it (scripts and tests).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Check a recording against evidence logs. Exit 0: every second witnessed and
     /// unaltered; 1: something is altered, inserted, missing or unwitnessed; 2: the input
     /// cannot be read.
@@ -182,6 +210,25 @@ fn main() -> ExitCode {
         Command::Devices => cmd_devices().map(|()| true),
         Command::Inspect { log } => cmd_inspect(log).map(|()| true),
         Command::Demo { keep } => demo::run(keep.as_deref()).map(|()| true),
+        Command::Record { name, out, input, input_file, duration, listen, connect, yes } => {
+            data_dir(&cli)
+                .and_then(|d| {
+                    record_cmd::run(
+                        d,
+                        record_cmd::RecordArgs {
+                            name: name.clone(),
+                            out: out.clone(),
+                            input: input.clone(),
+                            input_file: input_file.clone(),
+                            duration: *duration,
+                            listen: listen.clone(),
+                            connect: connect.clone(),
+                            yes: *yes,
+                        },
+                    )
+                })
+                .map(|()| true)
+        }
         Command::Verify { recording, evidence, json, html, excerpt } => {
             verify_cmd::run(recording, evidence, *json, html.as_deref(), *excerpt)
         }

@@ -46,8 +46,9 @@ pub enum NodeEvent {
     Listening(Multiaddr),
     /// mDNS found a device.
     Discovered { peer: PublicKey, address: Multiaddr },
-    /// A link is up and the peer introduced itself.
-    Connected { peer: PublicKey, name: String, trusted: bool },
+    /// A link is up and the peer introduced itself. `we_dialed`: this device opened the
+    /// connection (the side that dialed is the one that starts pairing).
+    Connected { peer: PublicKey, name: String, trusted: bool, we_dialed: bool },
     /// Both screens should now show this code; answer with [`NodeHandle::confirm`].
     PairingCode { peer: PublicKey, code: PairingCode },
     /// Both people confirmed: the device is remembered.
@@ -75,6 +76,7 @@ enum Command {
     Request(PublicKey, Request, oneshot::Sender<Result<Response, NetError>>),
     Respond(InboundId, Response),
     Forget(PublicKey),
+    Shutdown(oneshot::Sender<()>),
 }
 
 /// Controls a running node.
@@ -128,6 +130,15 @@ impl NodeHandle {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Request(peer, request, tx)).await?;
         rx.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Stops the node after giving answers already queued time to reach the peer; returns
+    /// when that is done. Call before the process exits.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Answers an [`NodeEvent::Inbound`] request.
@@ -304,6 +315,8 @@ struct Node {
     names: HashMap<PeerId, String>,
     /// Peers reported as connected since their link last went down.
     announced: std::collections::HashSet<PeerId>,
+    /// Peers whose current connection this device dialed.
+    dialed: std::collections::HashSet<PeerId>,
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
     last_seen: HashMap<PeerId, Instant>,
     pairings: HashMap<PeerId, Pairing>,
@@ -367,6 +380,7 @@ pub fn start(
         events: ev_tx,
         names: HashMap::new(),
         announced: std::collections::HashSet::new(),
+        dialed: std::collections::HashSet::new(),
         addresses: HashMap::new(),
         last_seen: HashMap::new(),
         pairings: HashMap::new(),
@@ -384,9 +398,14 @@ pub fn start(
 impl Node {
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut tick = tokio::time::interval(PING_EVERY);
+        let mut done: Option<oneshot::Sender<()>> = None;
         loop {
             tokio::select! {
                 c = commands.recv() => match c {
+                    Some(Command::Shutdown(tx)) => {
+                        done = Some(tx);
+                        break;
+                    }
                     Some(c) => self.command(c).await,
                     None => break,
                 },
@@ -399,9 +418,12 @@ impl Node {
         tokio::pin!(grace);
         loop {
             tokio::select! {
-                _ = &mut grace => return,
+                _ = &mut grace => break,
                 e = self.swarm.select_next_some() => self.swarm_event(e).await,
             }
+        }
+        if let Some(tx) = done {
+            let _ = tx.send(());
         }
     }
 
@@ -457,6 +479,7 @@ impl Node {
             Command::Forget(key) => {
                 let _ = self.trusted.forget(&key);
             }
+            Command::Shutdown(_) => {}
         }
     }
 
@@ -546,6 +569,11 @@ impl Node {
             SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
                 let addr = endpoint.get_remote_address().clone();
                 if endpoint.is_dialer() {
+                    self.dialed.insert(peer_id);
+                } else {
+                    self.dialed.remove(&peer_id);
+                }
+                if endpoint.is_dialer() {
                     let list = self.addresses.entry(peer_id).or_default();
                     if !list.contains(&addr) {
                         list.push(addr.clone());
@@ -565,6 +593,7 @@ impl Node {
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 self.announced.remove(&peer_id);
+                self.dialed.remove(&peer_id);
             }
             SwarmEvent::OutgoingConnectionError { error, .. } => {
                 for (_, done) in self.dial_waiters.drain(..) {
@@ -729,7 +758,8 @@ impl Node {
                 // Once per link, however many connections it has.
                 if let (Some(key), true) = (key, self.announced.insert(peer)) {
                     let trusted = self.trusted.is_trusted(&key);
-                    self.emit(NodeEvent::Connected { peer: key, name, trusted }).await;
+                    let we_dialed = self.dialed.contains(&peer);
+                    self.emit(NodeEvent::Connected { peer: key, name, trusted, we_dialed }).await;
                 }
             }
             (Outbound::Ping, Response::Pong { .. }) => {}

@@ -780,13 +780,19 @@ impl Verifier {
             findings.push(Finding::NoEnd);
             return None;
         }
-        // Prefer the end signed by most parties; distinct records mean disagreement,
-        // unless one is just the one-sided version of the same account.
-        valid.sort_by_key(|e| std::cmp::Reverse(e.signatures.len()));
+        // Each party may sign an end giving its own account (its `PartyFinal`). Use the one
+        // that accounts for this recording's producer, signed by the most parties; two
+        // different accounts of the producer are a disagreement.
+        let accounts =
+            |e: &CoSigned<EndRecord>| e.record.finals.iter().any(|f| f.party == producer);
+        valid.sort_by_key(|e| {
+            (std::cmp::Reverse(accounts(e)), std::cmp::Reverse(e.signatures.len()))
+        });
         let best = valid[0];
-        if valid.iter().any(|e| {
-            e.record.finals.iter().any(|f| !best.record.finals.contains(f) && f.party == producer)
-        }) {
+        let producer_final =
+            |e: &CoSigned<EndRecord>| e.record.finals.iter().find(|f| f.party == producer).cloned();
+        let mine = producer_final(best);
+        if valid.iter().any(|e| producer_final(e).is_some_and(|f| Some(&f) != mine.as_ref())) {
             findings.push(Finding::ConflictingEnd);
         }
         let signed_by: Vec<PublicKey> = best.signatures.iter().map(|s| s.signer).collect();

@@ -403,3 +403,37 @@ fn one_sided_end_is_represented_and_reported() {
     assert!(r.findings.iter().any(|f| matches!(f, Finding::OneSidedEnd { .. })));
     assert_eq!(r.verdict, Verdict::Intact, "a one-sided end alone is not a problem");
 }
+
+#[test]
+fn each_party_may_sign_its_own_end_and_that_is_no_conflict() {
+    use dualrec_proof::{CoSigned, EndReason, EndRecord, PartyFinal};
+    let sim = simulate(&SimConfig::default());
+    let mut log = sim.logs[1].clone();
+    let Some(LogRecord::End(original)) = log.pop() else { panic!("end") };
+    // Party 1's own end, co-signed, next to party 0's (the original holds both finals).
+    let mine = original.record.finals[1].clone();
+    let theirs = EndRecord {
+        finals: vec![mine],
+        ended_by: sim.identities[1].public(),
+        reason: EndReason::DurationReached,
+        ..original.record.clone()
+    };
+    let co = CoSigned {
+        signatures: vec![theirs.sign(&sim.identities[1]), theirs.sign(&sim.identities[0])],
+        record: theirs,
+    };
+    log.push(LogRecord::End(co));
+    log.push(LogRecord::End(original.clone()));
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
+    // But two different accounts of the same producer are.
+    let mut other = original.record.clone();
+    other.finals[0] = PartyFinal { chunks: 29, ..other.finals[0].clone() };
+    let co = CoSigned {
+        signatures: vec![other.sign(&sim.identities[0]), other.sign(&sim.identities[1])],
+        record: other,
+    };
+    log.push(LogRecord::End(co));
+    let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
+    assert!(r.findings.contains(&Finding::ConflictingEnd), "{:?}", r.findings);
+}

@@ -1,0 +1,111 @@
+//! `dualrec record`: one session, with plain timestamped lines for the person.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use dualrec_proof::Identity;
+use dualrec_session::{Input, SessionConfig};
+
+/// `90`, `90s`, `5m`, `1h30m`.
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().map_err(|_| format!("not a duration: {s:?}"))?;
+        num.clear();
+        total += n * match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(format!("not a duration: {s:?} (use e.g. 90s, 5m, 1h30m)")),
+        };
+    }
+    if !num.is_empty() {
+        total += num.parse::<u64>().map_err(|_| format!("not a duration: {s:?}"))?;
+    }
+    if total == 0 {
+        return Err("the duration must be more than zero".into());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+pub(crate) struct RecordArgs {
+    pub(crate) name: Option<String>,
+    pub(crate) out: PathBuf,
+    pub(crate) input: Option<String>,
+    pub(crate) input_file: Option<PathBuf>,
+    pub(crate) duration: Option<Duration>,
+    pub(crate) listen: Option<String>,
+    pub(crate) connect: Option<String>,
+    pub(crate) yes: bool,
+}
+
+pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let (identity, _) = Identity::load_or_create(&dualrec_session::identity_path(&data_dir))?;
+    let name = match args.name {
+        Some(n) => n,
+        None => std::fs::read_to_string(data_dir.join("name"))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "dualrec device".into()),
+    };
+    let input = match (args.input_file, args.input) {
+        (Some(f), _) => Input::Wav(f),
+        (None, dev) => Input::Microphone(dev),
+    };
+    let listen = args.listen.map(|l| vec![l]).unwrap_or_else(|| vec!["/ip4/0.0.0.0/tcp/0".into()]);
+    let config = SessionConfig {
+        name,
+        data_dir,
+        out_dir: args.out,
+        input,
+        duration: args.duration,
+        listen,
+        connect: args.connect.clone(),
+        mdns: args.connect.is_none(),
+        assume_yes: args.yes,
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let (status_tx, mut status) = tokio::sync::mpsc::channel::<String>(256);
+        let (stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = stop_tx.send(()).await;
+            }
+        });
+        let ask: dualrec_session::Ask = std::sync::Arc::new(|question: String| {
+            use std::io::Write as _;
+            print!("{question}");
+            let _ = std::io::stdout().flush();
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes" | "Yes")
+        });
+        let printer = tokio::spawn(async move {
+            let t0 = std::time::Instant::now();
+            while let Some(line) = status.recv().await {
+                let s = t0.elapsed().as_secs();
+                println!("[{:02}:{:02}] {line}", s / 60, s % 60);
+            }
+        });
+        let outcome = dualrec_session::run(identity, config, ask, status_tx, stop_rx).await;
+        let _ = printer.await;
+        let o = outcome?;
+        println!(
+            "done: {} chunks recorded, {} witnessed by the other device, {} of theirs witnessed here; end signed by {}",
+            o.chunks,
+            o.witnessed,
+            o.peer_chunks,
+            if o.ended_together { "both devices" } else { "this device only" }
+        );
+        println!("recording: {}", o.recording.display());
+        println!("evidence:  {}", o.evidence.display());
+        Ok(())
+    })
+}

@@ -1,0 +1,523 @@
+//! One dualrec recording session.
+//!
+//! This crate joins the others: it finds and pairs with the other device (`dualrec-net`),
+//! agrees the co-signed start record, records (`dualrec-audio`) into the Ogg Opus file
+//! (`dualrec-media`) and the evidence log (`dualrec-proof`), sends each chunk's checkpoint
+//! to the peer as soon as it is made and logs the receipt that comes back, witnesses the
+//! peer's checkpoints, and ends in step: both sign the end, or this side ends alone and
+//! says so. The recording and the log are synced at every chunk boundary, so a crash loses
+//! at most the chunk in progress.
+//!
+//! Every channel is bounded; the audio thread never waits for the disk or the network.
+
+#![forbid(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dualrec_audio::{AudioEvent, EncoderConfig, Pacing, Recorder};
+use dualrec_media::{OpusHead, OpusTags, RecordingWriter};
+use dualrec_net::{NodeConfig, NodeEvent, NodeHandle, Request, Response, TrustedDevices};
+use dualrec_proof::{
+    AudioParams, ChainState, Checkpoint, ChunkDigester, CoSigned, EndReason, EndRecord,
+    EvidenceLog, Identity, LogRecord, Party, PartyFinal, PeerChain, PublicKey, SessionId, Signed,
+    StartRecord, Timestamp,
+};
+use tokio::sync::mpsc;
+
+/// Where the audio comes from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A microphone by id, or the default one.
+    Microphone(Option<String>),
+    /// A WAV file, paced like a microphone.
+    Wav(PathBuf),
+}
+
+/// Everything a session needs to know.
+#[derive(Debug)]
+pub struct SessionConfig {
+    pub name: String,
+    pub data_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub input: Input,
+    pub duration: Option<Duration>,
+    pub listen: Vec<String>,
+    pub connect: Option<String>,
+    pub mdns: bool,
+    /// Accept the pairing code and the proposal without asking a person.
+    pub assume_yes: bool,
+}
+
+/// What a finished session produced.
+#[derive(Debug, Clone)]
+pub struct SessionOutcome {
+    pub session: SessionId,
+    pub dir: PathBuf,
+    pub recording: PathBuf,
+    pub evidence: PathBuf,
+    pub chunks: u64,
+    pub witnessed: u64,
+    pub peer_chunks: u64,
+    /// The end was signed by both devices.
+    pub ended_together: bool,
+}
+
+/// Why a session could not run or finish.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    #[error("network: {0}")]
+    Net(#[from] dualrec_net::NetError),
+    #[error("audio: {0}")]
+    Audio(#[from] dualrec_audio::AudioError),
+    #[error("recording file: {0}")]
+    Media(#[from] dualrec_media::MediaError),
+    #[error("evidence log: {0}")]
+    Log(#[from] dualrec_proof::LogError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Protocol(String),
+}
+
+/// Progress for the person: one line per thing that happened.
+pub type Status = mpsc::Sender<String>;
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Asks the person (or not, with `assume_yes`).
+pub type Ask = std::sync::Arc<dyn Fn(String) -> bool + Send + Sync>;
+
+struct Clock {
+    t0: Instant,
+}
+
+impl Clock {
+    fn now(&self) -> Timestamp {
+        Timestamp { wall_ms: now(), mono_ms: self.t0.elapsed().as_millis() as u64 }
+    }
+}
+
+async fn say(status: &Status, line: String) {
+    let _ = status.send(line).await;
+}
+
+/// Runs one session to its end. `stop` ends it early (Ctrl-C).
+pub async fn run(
+    identity: Identity,
+    config: SessionConfig,
+    ask: Ask,
+    status: Status,
+    mut stop: mpsc::Receiver<()>,
+) -> Result<SessionOutcome, SessionError> {
+    let clock = Clock { t0: Instant::now() };
+    let trusted = TrustedDevices::load(&config.data_dir.join("trusted-devices"))?;
+    let node_config = NodeConfig {
+        name: config.name.clone(),
+        listen: config.listen.clone(),
+        mdns: config.mdns,
+        trusted,
+        request_timeout: Duration::from_secs(3),
+    };
+    let (node, mut events) = dualrec_net::start(&identity, node_config)?;
+    if let Some(addr) = &config.connect {
+        say(&status, format!("connecting to {addr}")).await;
+        node.dial(addr).await?;
+    }
+
+    // Find the other device and make sure it is confirmed.
+    let (peer, peer_name) = loop {
+        match events.recv().await.ok_or_else(|| SessionError::Protocol("network stopped".into()))? {
+            NodeEvent::Listening(a) => {
+                let typed = dualrec_net::typeable(&a).unwrap_or_else(|| a.to_string());
+                say(&status, format!("listening on {typed}")).await;
+            }
+            NodeEvent::Connected { peer, name, trusted, we_dialed } => {
+                say(&status, format!("found {name} ({})", peer.fingerprint())).await;
+                if trusted {
+                    break (peer, name);
+                }
+                // Exactly one side starts pairing: the one that opened the connection.
+                if we_dialed {
+                    node.pair(peer).await?;
+                }
+            }
+            NodeEvent::PairingCode { peer, code } => {
+                let ok = if config.assume_yes {
+                    say(&status, format!("pairing code {code} (accepted with --yes: the code was NOT checked by a person)")).await;
+                    true
+                } else {
+                    let question = format!(
+                        "Pairing code: {code}\nDoes the other screen show the same code? [y/N] "
+                    );
+                    let a = ask.clone();
+                    tokio::task::spawn_blocking(move || a(question)).await.unwrap_or(false)
+                };
+                node.confirm(peer, ok).await?;
+            }
+            NodeEvent::Paired { peer, name } => {
+                say(&status, format!("paired with {name}")).await;
+                break (peer, name);
+            }
+            NodeEvent::PairingFailed { reason, .. } => {
+                return Err(SessionError::Protocol(format!("pairing failed: {reason}")));
+            }
+            _ => {}
+        }
+    };
+
+    // Agree the start: the device with the smaller key proposes.
+    let start = if identity.public() < peer {
+        let record = StartRecord {
+            version: StartRecord::VERSION,
+            session: SessionId::random(),
+            parties: vec![
+                Party { key: identity.public(), name: config.name.clone() },
+                Party { key: peer, name: peer_name.clone() },
+            ],
+            audio: AudioParams::default_voice(),
+            started_at_ms: now(),
+        };
+        say(&status, "proposing the session".into()).await;
+        dualrec_net::propose(&node, &identity, peer, record).await?
+    } else {
+        loop {
+            match events
+                .recv()
+                .await
+                .ok_or_else(|| SessionError::Protocol("network stopped".into()))?
+            {
+                NodeEvent::Inbound { peer: from, request, reply } if from == peer => {
+                    if let Request::Propose { start, signature } = *request {
+                        let (response, co) =
+                            dualrec_net::consent(&identity, from, &start, &signature)?;
+                        node.respond(reply, response).await?;
+                        break co;
+                    }
+                    node.respond(reply, Response::Refused { reason: "no session yet".into() })
+                        .await?;
+                }
+                _ => {}
+            }
+        }
+    };
+    let session = start.record.session;
+    say(&status, format!("session {session} started with {peer_name}")).await;
+    record(identity, config, start, node, events, peer, clock, status, &mut stop).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    identity: Identity,
+    config: SessionConfig,
+    start: CoSigned<StartRecord>,
+    node: NodeHandle,
+    mut events: mpsc::Receiver<NodeEvent>,
+    peer: PublicKey,
+    clock: Clock,
+    status: Status,
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<SessionOutcome, SessionError> {
+    let session = start.record.session;
+    let dir = config.out_dir.join(session.to_hex());
+    std::fs::create_dir_all(&dir)?;
+    let (rec_path, log_path) = (dir.join("recording.opus"), dir.join("evidence.log"));
+    let mut log = EvidenceLog::create(&log_path)?;
+    log.append_synced(&[LogRecord::Start(start.clone())])?;
+
+    let recorder = match &config.input {
+        Input::Microphone(dev) => Recorder::microphone(dev.as_deref(), EncoderConfig::default())?,
+        Input::Wav(p) => Recorder::wav(p, Pacing::Realtime, EncoderConfig::default())?,
+    };
+    say(&status, format!("recording from {}", recorder.description())).await;
+    let head = OpusHead {
+        channels: 1,
+        pre_skip: recorder.pre_skip(),
+        input_sample_rate: 48_000,
+        output_gain: 0,
+    };
+    let tags = OpusTags::for_session(
+        &format!("dualrec {}", env!("CARGO_PKG_VERSION")),
+        session,
+        identity.public(),
+    );
+    let serial = u32::from_le_bytes([session.0[0], session.0[1], session.0[2], session.0[3]]);
+    let mut writer = RecordingWriter::create(&rec_path, head, &tags, serial)?;
+
+    // Audio events cross from the encoder thread into this task through a bounded channel.
+    let (audio_tx, mut audio) = mpsc::channel::<AudioEvent>(500);
+    let recorder_stop = recorder.stopper();
+    tokio::task::spawn_blocking(move || {
+        while let Some(ev) = recorder.recv(Duration::from_secs(3600)) {
+            let last = matches!(ev, AudioEvent::Finished { .. } | AudioEvent::Failed { .. });
+            if audio_tx.blocking_send(ev).is_err() || last {
+                return;
+            }
+        }
+    });
+
+    // Checkpoints go out in order; receipts come back here to be logged.
+    let (out_tx, out_rx) = mpsc::channel::<Signed<Checkpoint>>(100_000);
+    let (receipt_tx, mut receipts) = mpsc::channel(1024);
+    let sender = tokio::spawn(send_in_order(node.clone(), peer, out_rx, receipt_tx));
+
+    let mut chain = ChainState::new(&start.record, &identity.public());
+    let mut digester = ChunkDigester::new();
+    let mut peer_chain = PeerChain::new(&start.record, peer);
+    let mut witnessed = 0u64;
+    let mut peer_end: Option<CoSigned<EndRecord>> = None;
+    let deadline = config.duration.map(|d| Instant::now() + d);
+    let mut stopping = false;
+    let mut reason = EndReason::Stopped;
+    let input_samples = loop {
+        let timer = async {
+            match deadline {
+                Some(d) if !stopping => tokio::time::sleep_until(d.into()).await,
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = audio.recv() => match ev {
+                Some(AudioEvent::Packet(p)) => {
+                    writer.write_packet(&p.data)?;
+                    digester.push(&p.data, p.samples);
+                    if digester.packet_count() == 50 {
+                        writer.end_chunk()?;
+                        let cp = chain.commit(&mut digester, clock.now()).sign(&identity);
+                        log.append_synced(&[LogRecord::Checkpoint(cp)])?;
+                        let _ = out_tx.try_send(cp);
+                    }
+                }
+                Some(AudioEvent::Gap { position, samples }) => {
+                    say(&status, format!("WARNING: {} ms of input lost at {:.1} s (silence recorded in its place)", samples / 48, position as f64 / 48_000.0)).await;
+                }
+                Some(AudioEvent::Finished { input_samples }) => break input_samples,
+                Some(AudioEvent::Failed { error, input_samples }) => {
+                    say(&status, format!("the microphone failed: {error}; keeping what was recorded")).await;
+                    reason = EndReason::CaptureFailed;
+                    break input_samples;
+                }
+                Some(_) => {}
+                None => return Err(SessionError::Protocol("the audio pipeline ended without a word".into())),
+            },
+            r = receipts.recv() => {
+                if let Some(r) = r {
+                    log.append_synced(&[LogRecord::Receipt(r)])?;
+                    witnessed += 1;
+                }
+            }
+            ev = events.recv() => match ev {
+                Some(NodeEvent::Inbound { peer: from, request, reply }) if from == peer => {
+                    let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
+                    node.respond(reply, response).await?;
+                    if peer_end.is_some() && !stopping {
+                        say(&status, "the other device stopped the session".into()).await;
+                        recorder_stop.stop();
+                        stopping = true;
+                    }
+                }
+                Some(NodeEvent::LinkDown { .. }) => say(&status, "WARNING: the other device is not answering; still recording, proofs will follow".into()).await,
+                Some(_) => {}
+                None => return Err(SessionError::Protocol("network stopped".into())),
+            },
+            _ = timer => {
+                say(&status, "the agreed duration is reached".into()).await;
+                reason = EndReason::DurationReached;
+                recorder_stop.stop();
+                stopping = true;
+            }
+            _ = stop.recv(), if !stopping => {
+                say(&status, "stopping".into()).await;
+                recorder_stop.stop();
+                stopping = true;
+            }
+        }
+    };
+
+    // The last chunk: finish the file, then commit what it holds.
+    let last_partial = !digester.is_empty();
+    let finished = writer.finish(input_samples)?;
+    if last_partial {
+        let cp = chain.commit(&mut digester, clock.now()).sign(&identity);
+        log.append_synced(&[LogRecord::Checkpoint(cp)])?;
+        let _ = out_tx.try_send(cp);
+    }
+    drop(out_tx);
+    // Deliver the backlog (and keep witnessing the peer) for a while.
+    let deliver_until = Instant::now() + Duration::from_secs(10);
+    while witnessed < chain.chunks() && Instant::now() < deliver_until {
+        tokio::select! {
+            r = receipts.recv() => match r {
+                Some(r) => {
+                    log.append_synced(&[LogRecord::Receipt(r)])?;
+                    witnessed += 1;
+                }
+                None => break,
+            },
+            ev = events.recv() => if let Some(NodeEvent::Inbound { peer: from, request, reply }) = ev && from == peer {
+                let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
+                node.respond(reply, response).await?;
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    sender.abort();
+
+    // The end: ours, co-signed by the peer if it is still there.
+    let end = EndRecord {
+        session: start.record.session,
+        ended_by: identity.public(),
+        reason,
+        ended_at_ms: now(),
+        finals: vec![PartyFinal {
+            party: identity.public(),
+            chunks: chain.chunks(),
+            last_chain: chain.last_chain(),
+            recording_sha256: Some(finished.sha256),
+        }],
+    };
+    // Both sides may be stopping at once: keep answering the peer while we wait for it.
+    let ask_peer = dualrec_net::stop(&node, &identity, peer, &start.record, end.clone());
+    tokio::pin!(ask_peer);
+    let signed = loop {
+        tokio::select! {
+            r = &mut ask_peer => break r,
+            ev = events.recv() => if let Some(NodeEvent::Inbound { peer: from, request, reply }) = ev && from == peer {
+                let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
+                node.respond(reply, response).await?;
+            },
+        }
+    };
+    let ended_together = match signed {
+        Ok(co) => {
+            log.append_synced(&[LogRecord::End(co)])?;
+            true
+        }
+        Err(e) => {
+            say(&status, format!("the other device did not sign the end ({e}); ending alone"))
+                .await;
+            let co = CoSigned { signatures: vec![end.sign(&identity)], record: end };
+            log.append_synced(&[LogRecord::End(co)])?;
+            false
+        }
+    };
+    // Stay until the peer's end has come and been counter-signed: the peer sends it only
+    // after its whole backlog, so this side then holds every checkpoint of the peer.
+    let linger_until = Instant::now() + Duration::from_secs(if ended_together { 20 } else { 2 });
+    while peer_end.is_none() && Instant::now() < linger_until {
+        tokio::select! {
+            ev = events.recv() => if let Some(NodeEvent::Inbound { peer: from, request, reply }) = ev && from == peer {
+                let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
+                node.respond(reply, response).await?;
+            },
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+    }
+    node.shutdown().await;
+    say(&status, format!("recording: {}", rec_path.display())).await;
+    say(&status, format!("evidence:  {}", log_path.display())).await;
+    Ok(SessionOutcome {
+        session,
+        dir,
+        recording: rec_path,
+        evidence: log_path,
+        chunks: chain.chunks(),
+        witnessed,
+        peer_chunks: peer_chain.accepted(),
+        ended_together,
+    })
+}
+
+/// Handles a session message from the peer: checks before storing, stores before answering.
+fn witness(
+    identity: &Identity,
+    log: &mut EvidenceLog,
+    chain: &mut PeerChain,
+    start: &StartRecord,
+    request: Request,
+    clock: &Clock,
+    peer_end: &mut Option<CoSigned<EndRecord>>,
+) -> Result<Response, SessionError> {
+    Ok(match request {
+        Request::Checkpoint(cp) => match chain.accept(&cp) {
+            Ok(new) => {
+                let receipt = cp.receipt(identity, clock.now());
+                if new {
+                    log.append_synced(&[LogRecord::Checkpoint(cp), LogRecord::Receipt(receipt)])?;
+                }
+                Response::Receipt(receipt)
+            }
+            Err(e) => Response::Refused { reason: e.to_string() },
+        },
+        Request::Stop { end, signature } => {
+            match dualrec_net::acknowledge_stop(
+                identity,
+                cp_peer(start, identity),
+                start,
+                &end,
+                &signature,
+            ) {
+                Ok((response, co)) => {
+                    log.append_synced(&[LogRecord::End(co.clone())])?;
+                    *peer_end = Some(co);
+                    response
+                }
+                Err(e) => Response::Refused { reason: e.to_string() },
+            }
+        }
+        _ => Response::Refused { reason: "not expected during a session".into() },
+    })
+}
+
+/// The other party of a two-party session.
+fn cp_peer(start: &StartRecord, identity: &Identity) -> PublicKey {
+    start
+        .parties
+        .iter()
+        .map(|p| p.key)
+        .find(|k| *k != identity.public())
+        .unwrap_or(identity.public())
+}
+
+/// Sends checkpoints to the peer strictly in order, retrying until each is receipted;
+/// a backlog builds up while the link is down and drains when it is back.
+async fn send_in_order(
+    node: NodeHandle,
+    peer: PublicKey,
+    mut fresh: mpsc::Receiver<Signed<Checkpoint>>,
+    receipts: mpsc::Sender<Signed<dualrec_proof::Receipt>>,
+) {
+    let mut backlog: VecDeque<Signed<Checkpoint>> = VecDeque::new();
+    loop {
+        while let Ok(cp) = fresh.try_recv() {
+            backlog.push_back(cp);
+        }
+        let Some(cp) = backlog.front().copied() else {
+            match fresh.recv().await {
+                Some(cp) => backlog.push_back(cp),
+                None => return,
+            }
+            continue;
+        };
+        match node.request(peer, Request::Checkpoint(cp)).await {
+            Ok(Response::Receipt(r))
+                if r.signer == peer && r.body.checkpoint == cp.hash() && r.verify() =>
+            {
+                backlog.pop_front();
+                if receipts.send(r).await.is_err() {
+                    return;
+                }
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Where a data directory keeps the identity key.
+pub fn identity_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("identity.key")
+}
