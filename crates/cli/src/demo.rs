@@ -1,29 +1,65 @@
-//! `dualrec demo`: the evidence core on two simulated devices, end to end on real files.
+//! `dualrec demo`: two devices on this machine, for real, in one command.
+//!
+//! Two identities, two sessions over loopback TCP (no mDNS needed), a built-in synthetic
+//! voice as both microphones, about 8 seconds; then each recording is verified against the
+//! other device's evidence, and an edited copy is caught and localised.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
-use dualrec_proof::sim::{SimConfig, simulate};
-use dualrec_proof::{
-    ChunkStatus, EvidenceLog, Packet, Recording, Report, Verdict, Verifier, VerifyOptions, read_log,
-};
+use dualrec_proof::{ChunkStatus, Identity, Verdict};
+use dualrec_session::{Input, SessionConfig};
 
-use crate::report::{clock, render};
+use crate::report::render;
+use crate::verify_cmd::verify_files;
 
-fn verify(
-    log: &Path,
-    packets: &[Packet],
-    producer: dualrec_proof::PublicKey,
-) -> anyhow::Result<Report> {
-    let bytes = std::fs::read(log)?;
-    let mut v = Verifier::new(VerifyOptions::default());
-    v.add_log(log.display().to_string(), read_log(&bytes)?);
-    Ok(v.verify(&Recording { packets, producer, session: None, file_sha256: None })?)
+const SECONDS: u32 = 8;
+
+/// A voice-like test signal: a pitched buzz through moving formants, in syllables.
+fn voice_wav(path: &Path, pitch: f32, seed: u32) -> anyhow::Result<()> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec)?;
+    let n = 48_000 * (SECONDS + 1);
+    for i in 0..n {
+        let t = i as f32 / 48_000.0;
+        let syllable = ((t * 3.1 + seed as f32).sin() * 0.5 + 0.5).powi(2);
+        let f0 = pitch * (1.0 + 0.08 * (t * 1.3).sin());
+        let mut s = 0.0;
+        for h in 1..12 {
+            let f = f0 * h as f32;
+            let formant = (-((f - 700.0 - 300.0 * (t * 2.0).sin()) / 400.0).powi(2)).exp()
+                + 0.6 * (-((f - 1800.0) / 500.0).powi(2)).exp();
+            s += (f * t * std::f32::consts::TAU).sin() * formant / h as f32;
+        }
+        w.write_sample((s * syllable * 9000.0).clamp(-32_000.0, 32_000.0) as i16)?;
+    }
+    w.finalize()?;
+    Ok(())
+}
+
+fn config(dir: &Path, who: &str, listen: Vec<String>, connect: Option<String>) -> SessionConfig {
+    SessionConfig {
+        name: who.into(),
+        data_dir: dir.join(format!("{who}-device")),
+        out_dir: dir.join(format!("{who}-recordings")),
+        input: Input::Wav(dir.join(format!("{who}.wav"))),
+        duration: Some(Duration::from_secs(u64::from(SECONDS))),
+        listen,
+        connect,
+        mdns: false,
+        assume_yes: true,
+    }
 }
 
 pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
     let tmp;
-    let dir = match keep {
+    let dir: PathBuf = match keep {
         Some(d) => {
             std::fs::create_dir_all(d)?;
             d.to_path_buf()
@@ -33,91 +69,99 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    println!("dualrec demo: two simulated devices record a 20-second meeting.");
-    println!("(Microphone capture and the network link are not built yet: the audio packets are");
-    println!(" synthetic and the two devices exchange proofs in memory. Everything else is real:");
-    println!(" signatures, the hash chain, evidence logs on disk, and the verifier.)\n");
-
-    let sim = simulate(&SimConfig {
-        chunks: 20,
-        clock_skew_ms: 1_234,
-        latency_ms: 4,
-        ..SimConfig::default()
-    });
-    let names = ["Parent", "Social worker"];
-    let mut paths = Vec::new();
-    for (party, records) in sim.logs.iter().enumerate() {
-        let path =
-            dir.join(format!("{}-evidence.log", names[party].to_lowercase().replace(' ', "-")));
-        let _ = std::fs::remove_file(&path);
-        let mut log = EvidenceLog::create(&path)?;
-        // As the recorder does: one chunk's records, then one sync.
-        for group in records.chunks(4) {
-            log.append_synced(group)?;
-        }
-        println!(
-            "{} device: identity {}, evidence log {} ({} records, {} bytes)",
-            names[party],
-            sim.identities[party].public().fingerprint(),
-            path.display(),
-            log.records(),
-            log.len()
-        );
-        paths.push(path);
+    println!("dualrec demo: two devices on this machine record an {SECONDS}-second meeting.");
+    println!("Each has its own identity and its own 'microphone' (a built-in synthetic voice),");
+    println!("they connect over loopback, pair, and witness each other's recording live.\n");
+    voice_wav(&dir.join("Parent.wav"), 210.0, 0)?;
+    voice_wav(&dir.join("Worker.wav"), 120.0, 7)?;
+    let mut identities = Vec::new();
+    for who in ["Parent", "Worker"] {
+        let d = dir.join(format!("{who}-device"));
+        std::fs::create_dir_all(&d)?;
+        let path = dualrec_session::identity_path(&d);
+        let (id, _) = Identity::load_or_create(&path)?;
+        identities.push(id);
     }
-    println!("Pairing code both screens would show: {}\n", pairing_code_preview(&sim));
-
-    for party in 0..2 {
-        let other = 1 - party;
-        let r = verify(&paths[other], &sim.recordings[party], sim.identities[party].public())
-            .with_context(|| format!("verifying the {} recording", names[party]))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let addr = format!("127.0.0.1:{port}");
+    let rt = tokio::runtime::Runtime::new()?;
+    let outcomes = rt.block_on(async {
+        let mut handles = Vec::new();
+        let configs = [
+            config(&dir, "Parent", vec![addr.clone()], None),
+            config(&dir, "Worker", vec!["/ip4/127.0.0.1/tcp/0".into()], Some(addr.clone())),
+        ];
+        for (i, (identity, cfg)) in identities.into_iter().zip(configs).enumerate() {
+            let who = if i == 0 { "Parent" } else { "Worker" };
+            let (status_tx, mut status) = tokio::sync::mpsc::channel::<String>(64);
+            let (_stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
+            tokio::spawn(async move {
+                while let Some(line) = status.recv().await {
+                    println!("  {who:>6}: {line}");
+                }
+            });
+            if i == 1 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            let no_person: dualrec_session::Ask = std::sync::Arc::new(|_| true);
+            handles.push(tokio::spawn(async move {
+                let r = dualrec_session::run(identity, cfg, no_person, status_tx, stop_rx).await;
+                drop(_stop_tx);
+                r
+            }));
+        }
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.context("a device stopped unexpectedly")??);
+        }
+        anyhow::Ok(out)
+    })?;
+    println!();
+    let names = ["Parent", "Worker"];
+    for i in 0..2 {
+        let (report, _) =
+            verify_files(&outcomes[i].recording, &[outcomes[1 - i].evidence.clone()], false)?;
         println!(
             "== The {}'s recording, checked against the {}'s evidence ==",
-            names[party], names[other]
+            names[i],
+            names[1 - i]
         );
-        print!("{}", render(&r));
-        anyhow::ensure!(r.verdict == Verdict::Intact, "the untouched recording did not verify");
+        print!("{}", render(&report));
+        anyhow::ensure!(
+            report.verdict == Verdict::Intact,
+            "the untouched recording did not verify"
+        );
         println!();
     }
 
-    // Someone edits the Parent's recording: cuts 00:07-00:08 and swaps in other audio at 00:12.
-    let mut edited = sim.recordings[0].clone();
-    edited.splice(12 * 50..13 * 50, sim.recordings[1][12 * 50..13 * 50].iter().cloned());
-    edited.drain(7 * 50..8 * 50);
-    for (i, p) in edited.iter_mut().enumerate() {
-        p.position = i as u64 * 960;
+    // Someone cuts 00:03-00:04 out of the Parent's recording and saves it as a clean file.
+    let edited = dir.join("Parent-edited.opus");
+    let f = dualrec_media::read_recording(&std::fs::read(&outcomes[0].recording)?)?;
+    let _ = std::fs::remove_file(&edited);
+    let mut w = dualrec_media::RecordingWriter::create(&edited, f.head, &f.tags, 1)?;
+    for (i, p) in f.packets.iter().enumerate() {
+        if !(150..200).contains(&i) {
+            w.write_packet(&p.data)?;
+        }
     }
-    let r = verify(&paths[1], &edited, sim.identities[0].public())?;
+    w.finish(f.playable_samples().saturating_sub(48_000))?;
+    let (report, _) = verify_files(&edited, &[outcomes[1].evidence.clone()], false)?;
+    println!("== An edited copy of the Parent's recording (00:03-00:04 cut out) ==");
+    print!("{}", render(&report));
+    let missing: Vec<u64> = report
+        .chunks
+        .iter()
+        .filter(|c| c.status == ChunkStatus::Missing)
+        .map(|c| c.index)
+        .collect();
+    anyhow::ensure!(missing == [3], "the edit was not localised: missing {missing:?}");
     println!(
-        "== An edited copy of the Parent's recording (00:07-00:08 cut out, 00:12-00:13 replaced) =="
-    );
-    print!("{}", render(&r));
-    let missing: Vec<u64> =
-        r.chunks.iter().filter(|c| c.status == ChunkStatus::Missing).map(|c| c.index).collect();
-    let altered: Vec<u64> =
-        r.chunks.iter().filter(|c| c.status == ChunkStatus::Altered).map(|c| c.index).collect();
-    anyhow::ensure!(
-        missing == [7] && altered == [12],
-        "the edit was not localised: missing {missing:?}, altered {altered:?}"
-    );
-    anyhow::ensure!(r.totals.witnessed_live == 18, "the rest should still verify");
-    println!(
-        "\nThe demo showed: both untouched recordings verify against the other device's evidence;\n\
-         the edit is caught and named exactly ({} cut, {} replaced), and every other second still verifies.",
-        clock(7 * 48_000),
-        clock(12 * 48_000)
+        "\nThe demo showed: two devices paired and witnessed each other live; each recording verifies\n\
+         against the other device's evidence; the edit is caught and named exactly (00:03 cut),\n\
+         and every other second still verifies."
     );
     if keep.is_some() {
         println!("Files kept in {}", dir.display());
     }
     Ok(())
-}
-
-/// The short code is part of the network layer (not built yet); show its shape.
-fn pairing_code_preview(sim: &dualrec_proof::sim::SimSession) -> String {
-    let d = dualrec_proof::sha256(
-        &[sim.identities[0].public().0, sim.identities[1].public().0].concat(),
-    );
-    let n = u32::from_le_bytes([d.0[0], d.0[1], d.0[2], d.0[3]]) % 1_000_000;
-    format!("{:03} {:03} (illustration; the real code also mixes fresh nonces)", n / 1000, n % 1000)
 }

@@ -11,14 +11,12 @@ use dualrec_proof::{
 
 use crate::report::{clock, render};
 
-/// Verifies; `Ok(true)` when every second is witnessed and matches.
-pub(crate) fn run(
+/// Reads a recording and logs and verifies; the report and the recording's truncation.
+pub(crate) fn verify_files(
     recording: &Path,
     evidence: &[PathBuf],
-    json: bool,
-    html: Option<&Path>,
     excerpt: bool,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<(Report, Option<dualrec_media::Truncation>)> {
     let bytes = std::fs::read(recording)
         .with_context(|| format!("cannot read the recording {}", recording.display()))?;
     let file = read_recording(&bytes)
@@ -42,10 +40,22 @@ pub(crate) fn run(
             file_sha256: Some(sha256(&bytes)),
         })
         .with_context(|| format!("the evidence given cannot speak to {}", recording.display()))?;
+    Ok((report, file.truncated))
+}
+
+/// Verifies; `Ok(true)` when every second is witnessed and matches.
+pub(crate) fn run(
+    recording: &Path,
+    evidence: &[PathBuf],
+    json: bool,
+    html: Option<&Path>,
+    excerpt: bool,
+) -> anyhow::Result<bool> {
+    let (report, truncated) = verify_files(recording, evidence, excerpt)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        if let Some(t) = file.truncated {
+        if let Some(t) = truncated {
             println!(
                 "Note: the recording ends in an incomplete page (a crash?); {} bytes at offset {} were not used.\n",
                 t.bytes, t.offset
