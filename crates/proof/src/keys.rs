@@ -67,15 +67,16 @@ fn canonical_point(b: &[u8]) -> bool {
     !(sign && (is_one || is_minus_one))
 }
 
-/// Cheap checks every signature must pass before the curve equation (SPEC §3.3).
-fn precheck(key: &PublicKey, signature: &Signature) -> bool {
-    canonical_point(&signature.0[..32]) && key.is_valid()
+/// Cheap checks every signature must pass before the curve equation (SPEC §3.3);
+/// `key_valid` is [`PublicKey::is_valid`] of the signer, which costs a decompression.
+fn precheck(key_valid: bool, signature: &Signature) -> bool {
+    key_valid && canonical_point(&signature.0[..32])
 }
 
 /// One signature by the rules of SPEC §3.3: the cofactored equation (as ZIP-215), so a
 /// batch and one-by-one checks always agree.
 fn verify_one(key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
-    if !precheck(key, signature) {
+    if !precheck(key.is_valid(), signature) {
         return false;
     }
     let Ok(vk) = ed25519_zebra::VerificationKey::try_from(key.0) else {
@@ -90,10 +91,15 @@ fn verify_one(key: &PublicKey, message: &[u8], signature: &Signature) -> bool {
 pub(crate) fn verify_many(items: &[(PublicKey, Vec<u8>, Signature)]) -> Vec<bool> {
     use rayon::prelude::*;
     const BATCH: usize = 512;
+    // A session has a handful of signers: judge each key once, not once per signature.
+    let mut valid_keys = std::collections::HashMap::new();
+    for (k, _, _) in items {
+        valid_keys.entry(*k).or_insert_with(|| k.is_valid());
+    }
     items
         .par_chunks(BATCH)
         .flat_map_iter(|chunk| {
-            let pre: Vec<bool> = chunk.iter().map(|(k, _, s)| precheck(k, s)).collect();
+            let pre: Vec<bool> = chunk.iter().map(|(k, _, s)| precheck(valid_keys[k], s)).collect();
             let mut batch = ed25519_zebra::batch::Verifier::new();
             for ((k, m, s), ok) in chunk.iter().zip(&pre) {
                 if *ok {

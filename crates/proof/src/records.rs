@@ -404,6 +404,11 @@ impl<T: SignedBody> Signed<T> {
     /// Checks many at once, in batches on all cores; the same answers as
     /// [`Signed::verify`] on each, several times faster.
     pub fn verify_all(items: &[Signed<T>]) -> Vec<bool> {
+        Self::verify_refs(&items.iter().collect::<Vec<_>>())
+    }
+
+    /// [`Signed::verify_all`] over borrowed items.
+    pub(crate) fn verify_refs(items: &[&Signed<T>]) -> Vec<bool> {
         use rayon::prelude::*;
         let triples: Vec<_> =
             items.par_iter().map(|s| (s.signer, s.signed_message(), s.signature)).collect();

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::chain::{ChainState, chunk_digest, packet_hash};
 use crate::error::VerifyError;
 use crate::hash::Digest;
-use crate::keys::{PublicKey, verify_many};
+use crate::keys::PublicKey;
 use crate::log::{LogContents, LogRecord};
 use crate::records::{
     AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, PartyFinal, Receipt, SessionId,
@@ -445,6 +445,14 @@ impl Verifier {
                 Segment::Gap { .. } => None,
             })
             .collect();
+        // Signed chunks found intact inside each gap's packets, and the unknown audio.
+        let gap_pieces: Vec<Vec<Piece>> = segments
+            .iter()
+            .map(|s| match s {
+                Segment::Gap { packets, .. } => scan_known(&hashes, packets.clone(), &any_digest),
+                Segment::Match { .. } => Vec::new(),
+            })
+            .collect();
         let first_match = segments.iter().position(|s| matches!(s, Segment::Match { .. }));
         let last_match = segments.iter().rposition(|s| matches!(s, Segment::Match { .. }));
         for (si, seg) in segments.iter().enumerate() {
@@ -464,15 +472,13 @@ impl Verifier {
                     };
                     statuses.insert(*index, (status, Some(*at)));
                 }
-                Segment::Gap { chunks, packets } => {
+                Segment::Gap { chunks, .. } => {
                     let outside = self.options.excerpt
                         && (first_match.is_none_or(|f| si < f)
                             || last_match.is_none_or(|l| si > l));
-                    // Signed chunks found intact elsewhere inside this gap's packets or others.
-                    let pieces = scan_known(&hashes, packets.clone(), &any_digest);
                     let mut leftover: Vec<std::ops::Range<usize>> = Vec::new();
-                    for piece in pieces {
-                        match piece {
+                    for piece in &gap_pieces[si] {
+                        match *piece {
                             Piece::Known { index, at, len } => {
                                 if matched.contains(&index) || statuses.contains_key(&index) {
                                     inserted.push(region(
@@ -491,7 +497,7 @@ impl Verifier {
                                     );
                                 }
                             }
-                            Piece::Unknown(r) => leftover.push(r),
+                            Piece::Unknown(ref r) => leftover.push(r.clone()),
                         }
                     }
                     let missing: Vec<u64> =
@@ -515,23 +521,18 @@ impl Verifier {
             }
         }
         // A chunk first marked missing may have turned up later as reordered.
-        for seg in &segments {
-            if let Segment::Gap { packets, .. } = seg {
-                for piece in scan_known(&hashes, packets.clone(), &any_digest) {
-                    if let Piece::Known { index, at, .. } = piece
-                        && matches!(statuses.get(&index), Some((ChunkStatus::Missing, _)))
-                    {
-                        statuses.insert(
-                            index,
-                            (
-                                ChunkStatus::Reordered { found_at_packet: at as u64 },
-                                Some(at as u64),
-                            ),
-                        );
-                        inserted.retain(|r| {
-                            !(r.first_packet == at as u64 && r.duplicate_of == Some(index))
-                        });
-                    }
+        for pieces in &gap_pieces {
+            for piece in pieces {
+                if let Piece::Known { index, at, .. } = *piece
+                    && matches!(statuses.get(&index), Some((ChunkStatus::Missing, _)))
+                {
+                    statuses.insert(
+                        index,
+                        (ChunkStatus::Reordered { found_at_packet: at as u64 }, Some(at as u64)),
+                    );
+                    inserted.retain(|r| {
+                        !(r.first_packet == at as u64 && r.duplicate_of == Some(index))
+                    });
                 }
             }
         }
@@ -669,9 +670,7 @@ impl Verifier {
             }
         }
         *checked += unique.len() as u64;
-        let triples: Vec<_> =
-            unique.par_iter().map(|(_, s)| (s.signer, s.signed_message(), s.signature)).collect();
-        let ok = verify_many(&triples);
+        let ok = Signed::verify_refs(&unique.iter().map(|(_, s)| *s).collect::<Vec<_>>());
         let mut good = Vec::with_capacity(unique.len());
         for ((o, s), ok) in unique.into_iter().zip(ok) {
             if ok {
