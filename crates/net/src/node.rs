@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::NetError;
 use crate::pairing::{PairingCode, PairingInitiator, PairingResponder};
-use crate::trust::TrustedDevices;
+use crate::trust::{TrustedDevices, display_name};
 use crate::wire::{PROTOCOL, Request, Response, WIRE_VERSION};
 
 /// A link with no answer to pings for this long is closed and redialled.
@@ -670,7 +670,7 @@ impl Node {
         };
         match request {
             Request::Hello { name, .. } => {
-                let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+                let name = display_name(&name);
                 self.names.insert(peer, name);
                 // `Connected` is reported once, when our own Hello is answered.
                 self.respond(
@@ -753,7 +753,7 @@ impl Node {
         let key = peer_key(&peer);
         match (why, response) {
             (Outbound::Hello, Response::Hello { name, .. }) => {
-                let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+                let name = display_name(&name);
                 self.names.insert(peer, name.clone());
                 // Once per link, however many connections it has.
                 if let (Some(key), true) = (key, self.announced.insert(peer)) {

@@ -25,6 +25,12 @@ pub struct TrustedDevices {
 
 const MAX_DEVICES: usize = 1000;
 
+/// A name from another device made safe to show and store: no control characters (they
+/// could fake lines on a terminal or in the file), at most 64 characters.
+pub(crate) fn display_name(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
 impl TrustedDevices {
     /// Reads the list at `path`; a missing file is an empty list.
     pub fn load(path: &Path) -> Result<TrustedDevices, NetError> {
@@ -62,7 +68,7 @@ impl TrustedDevices {
 
     /// Remembers a device (replacing its name if known) and saves.
     pub fn trust(&mut self, key: PublicKey, name: &str) -> Result<(), NetError> {
-        let name: String = name.chars().filter(|c| !c.is_control()).take(64).collect();
+        let name = display_name(name);
         match self.devices.iter_mut().find(|d| d.key == key) {
             Some(d) => d.name = name,
             None => self.devices.push(TrustedDevice { key, name }),

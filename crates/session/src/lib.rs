@@ -228,6 +228,8 @@ async fn record(
     let (rec_path, log_path) = (dir.join("recording.opus"), dir.join("evidence.log"));
     let mut log = EvidenceLog::create(&log_path)?;
     log.append_synced(&[LogRecord::Start(start.clone())])?;
+    let mut w =
+        Witness { peer, log, chain: PeerChain::new(&start.record, peer), peer_end: None, clock };
 
     let recorder = match &config.input {
         Input::Microphone(dev) => Recorder::microphone(dev.as_deref(), EncoderConfig::default())?,
@@ -267,9 +269,7 @@ async fn record(
 
     let mut chain = ChainState::new(&start.record, &identity.public());
     let mut digester = ChunkDigester::new();
-    let mut peer_chain = PeerChain::new(&start.record, peer);
     let mut witnessed = 0u64;
-    let mut peer_end: Option<CoSigned<EndRecord>> = None;
     let deadline = config.duration.map(|d| Instant::now() + d);
     let mut stopping = false;
     let mut reason = EndReason::Stopped;
@@ -287,8 +287,8 @@ async fn record(
                     digester.push(&p.data, p.samples);
                     if digester.packet_count() == 50 {
                         writer.end_chunk()?;
-                        let cp = chain.commit(&mut digester, clock.now()).sign(&identity);
-                        log.append_synced(&[LogRecord::Checkpoint(cp)])?;
+                        let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
+                        w.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
                         let _ = out_tx.try_send(cp);
                     }
                 }
@@ -306,15 +306,14 @@ async fn record(
             },
             r = receipts.recv() => {
                 if let Some(r) = r {
-                    log.append_synced(&[LogRecord::Receipt(r)])?;
+                    w.log.append_synced(&[LogRecord::Receipt(r)])?;
                     witnessed += 1;
                 }
             }
             ev = events.recv() => match ev {
-                Some(NodeEvent::Inbound { peer: from, request, reply }) if from == peer => {
-                    let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
-                    node.respond(reply, response).await?;
-                    if peer_end.is_some() && !stopping {
+                ev @ Some(NodeEvent::Inbound { .. }) => {
+                    w.serve(&identity, &start.record, &node, ev).await?;
+                    if w.peer_end.is_some() && !stopping {
                         say(&status, "the other device stopped the session".into()).await;
                         recorder_stop.stop();
                         stopping = true;
@@ -342,8 +341,8 @@ async fn record(
     let last_partial = !digester.is_empty();
     let finished = writer.finish(input_samples)?;
     if last_partial {
-        let cp = chain.commit(&mut digester, clock.now()).sign(&identity);
-        log.append_synced(&[LogRecord::Checkpoint(cp)])?;
+        let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
+        w.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
         let _ = out_tx.try_send(cp);
     }
     drop(out_tx);
@@ -353,15 +352,12 @@ async fn record(
         tokio::select! {
             r = receipts.recv() => match r {
                 Some(r) => {
-                    log.append_synced(&[LogRecord::Receipt(r)])?;
+                    w.log.append_synced(&[LogRecord::Receipt(r)])?;
                     witnessed += 1;
                 }
                 None => break,
             },
-            ev = events.recv() => if let Some(NodeEvent::Inbound { peer: from, request, reply }) = ev && from == peer {
-                let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
-                node.respond(reply, response).await?;
-            },
+            ev = events.recv() => w.serve(&identity, &start.record, &node, ev).await?,
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
     }
@@ -386,34 +382,28 @@ async fn record(
     let signed = loop {
         tokio::select! {
             r = &mut ask_peer => break r,
-            ev = events.recv() => if let Some(NodeEvent::Inbound { peer: from, request, reply }) = ev && from == peer {
-                let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
-                node.respond(reply, response).await?;
-            },
+            ev = events.recv() => w.serve(&identity, &start.record, &node, ev).await?,
         }
     };
     let ended_together = match signed {
         Ok(co) => {
-            log.append_synced(&[LogRecord::End(co)])?;
+            w.log.append_synced(&[LogRecord::End(co)])?;
             true
         }
         Err(e) => {
             say(&status, format!("the other device did not sign the end ({e}); ending alone"))
                 .await;
             let co = CoSigned { signatures: vec![end.sign(&identity)], record: end };
-            log.append_synced(&[LogRecord::End(co)])?;
+            w.log.append_synced(&[LogRecord::End(co)])?;
             false
         }
     };
     // Stay until the peer's end has come and been counter-signed: the peer sends it only
     // after its whole backlog, so this side then holds every checkpoint of the peer.
     let linger_until = Instant::now() + Duration::from_secs(if ended_together { 20 } else { 2 });
-    while peer_end.is_none() && Instant::now() < linger_until {
+    while w.peer_end.is_none() && Instant::now() < linger_until {
         tokio::select! {
-            ev = events.recv() => if let Some(NodeEvent::Inbound { peer: from, request, reply }) = ev && from == peer {
-                let response = witness(&identity, &mut log, &mut peer_chain, &start.record, *request, &clock, &mut peer_end)?;
-                node.respond(reply, response).await?;
-            },
+            ev = events.recv() => w.serve(&identity, &start.record, &node, ev).await?,
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }
@@ -427,60 +417,73 @@ async fn record(
         evidence: log_path,
         chunks: chain.chunks(),
         witnessed,
-        peer_chunks: peer_chain.accepted(),
+        peer_chunks: w.chain.accepted(),
         ended_together,
     })
 }
 
-/// Handles a session message from the peer: checks before storing, stores before answering.
-fn witness(
-    identity: &Identity,
-    log: &mut EvidenceLog,
-    chain: &mut PeerChain,
-    start: &StartRecord,
-    request: Request,
-    clock: &Clock,
-    peer_end: &mut Option<CoSigned<EndRecord>>,
-) -> Result<Response, SessionError> {
-    Ok(match request {
-        Request::Checkpoint(cp) => match chain.accept(&cp) {
-            Ok(new) => {
-                let receipt = cp.receipt(identity, clock.now());
-                if new {
-                    log.append_synced(&[LogRecord::Checkpoint(cp), LogRecord::Receipt(receipt)])?;
-                }
-                Response::Receipt(receipt)
-            }
-            Err(e) => Response::Refused { reason: e.to_string() },
-        },
-        Request::Stop { end, signature } => {
-            match dualrec_net::acknowledge_stop(
-                identity,
-                cp_peer(start, identity),
-                start,
-                &end,
-                &signature,
-            ) {
-                Ok((response, co)) => {
-                    log.append_synced(&[LogRecord::End(co.clone())])?;
-                    *peer_end = Some(co);
-                    response
-                }
-                Err(e) => Response::Refused { reason: e.to_string() },
-            }
-        }
-        _ => Response::Refused { reason: "not expected during a session".into() },
-    })
+/// This side's evidence log and its view of the peer's chain.
+struct Witness {
+    peer: PublicKey,
+    log: EvidenceLog,
+    chain: PeerChain,
+    /// The peer's end, once counter-signed here.
+    peer_end: Option<CoSigned<EndRecord>>,
+    clock: Clock,
 }
 
-/// The other party of a two-party session.
-fn cp_peer(start: &StartRecord, identity: &Identity) -> PublicKey {
-    start
-        .parties
-        .iter()
-        .map(|p| p.key)
-        .find(|k| *k != identity.public())
-        .unwrap_or(identity.public())
+impl Witness {
+    /// Answers a session message from the peer; other events are not ours to handle.
+    async fn serve(
+        &mut self,
+        identity: &Identity,
+        start: &StartRecord,
+        node: &NodeHandle,
+        event: Option<NodeEvent>,
+    ) -> Result<(), SessionError> {
+        if let Some(NodeEvent::Inbound { peer, request, reply }) = event
+            && peer == self.peer
+        {
+            let response = self.answer(identity, start, *request)?;
+            node.respond(reply, response).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks before storing, stores before answering.
+    fn answer(
+        &mut self,
+        identity: &Identity,
+        start: &StartRecord,
+        request: Request,
+    ) -> Result<Response, SessionError> {
+        Ok(match request {
+            Request::Checkpoint(cp) => match self.chain.accept(&cp) {
+                Ok(new) => {
+                    let receipt = cp.receipt(identity, self.clock.now());
+                    if new {
+                        self.log.append_synced(&[
+                            LogRecord::Checkpoint(cp),
+                            LogRecord::Receipt(receipt),
+                        ])?;
+                    }
+                    Response::Receipt(receipt)
+                }
+                Err(e) => Response::Refused { reason: e.to_string() },
+            },
+            Request::Stop { end, signature } => {
+                match dualrec_net::acknowledge_stop(identity, self.peer, start, &end, &signature) {
+                    Ok((response, co)) => {
+                        self.log.append_synced(&[LogRecord::End(co.clone())])?;
+                        self.peer_end = Some(co);
+                        response
+                    }
+                    Err(e) => Response::Refused { reason: e.to_string() },
+                }
+            }
+            _ => Response::Refused { reason: "not expected during a session".into() },
+        })
+    }
 }
 
 /// Sends checkpoints to the peer strictly in order, retrying until each is receipted;
