@@ -9,7 +9,7 @@
 //!
 //! Pass `--quick` for 60 s / 5 min / 10 s inputs while developing.
 
-#![allow(clippy::print_stdout, clippy::unwrap_used)]
+#![allow(clippy::print_stdout)]
 
 #[path = "../tests/common/pulse.rs"]
 #[allow(dead_code)]
@@ -26,6 +26,13 @@ use dualrec_proof::{
     AudioParams, ChainState, ChunkDigester, Party, SessionId, StartRecord, Timestamp,
 };
 
+type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A path as the `&str` a command line takes.
+fn arg(p: &Path) -> BenchResult<&str> {
+    p.to_str().ok_or_else(|| format!("not a UTF-8 path: {}", p.display()).into())
+}
+
 struct Timings {
     total: Duration,
     container: Duration,
@@ -35,7 +42,7 @@ struct Timings {
 }
 
 /// Runs one source through the whole recorder: Ogg writer + chunk digest + chain + signature.
-fn run_pipeline(rec: &Recorder, out: &Path, stop_after: Option<Duration>) -> Timings {
+fn run_pipeline(rec: &Recorder, out: &Path, stop_after: Option<Duration>) -> BenchResult<Timings> {
     let id = sim_identity(1, 0);
     let start = StartRecord {
         version: 1,
@@ -56,7 +63,7 @@ fn run_pipeline(rec: &Recorder, out: &Path, stop_after: Option<Duration>) -> Tim
     let tags = OpusTags::for_session("dualrec bench", start.session, id.public());
     let _ = std::fs::remove_file(out);
     let t0 = Instant::now();
-    let mut w = RecordingWriter::create(out, head, &tags, 1).unwrap();
+    let mut w = RecordingWriter::create(out, head, &tags, 1)?;
     let mut chain = ChainState::new(&start, &id.public());
     let mut digester = ChunkDigester::new();
     let (mut container, mut proof) = (Duration::ZERO, Duration::ZERO);
@@ -65,17 +72,17 @@ fn run_pipeline(rec: &Recorder, out: &Path, stop_after: Option<Duration>) -> Tim
         if stop_after.is_some_and(|d| t0.elapsed() >= d) {
             rec.stop();
         }
-        match rec.recv(Duration::from_secs(10)).expect("events") {
+        match rec.recv(Duration::from_secs(10)).ok_or("the recorder went quiet")? {
             AudioEvent::Packet(p) => {
                 let t = Instant::now();
-                w.write_packet(&p.data).unwrap();
+                w.write_packet(&p.data)?;
                 let t2 = Instant::now();
                 digester.push(&p.data, p.samples);
                 proof += t2.elapsed();
                 container += t2 - t;
                 if digester.packet_count() == 50 {
                     let t = Instant::now();
-                    w.end_chunk().unwrap();
+                    w.end_chunk()?;
                     let t2 = Instant::now();
                     let cp = chain.commit(&mut digester, Timestamp { wall_ms: 0, mono_ms: 0 });
                     signed.push(cp.sign(&id));
@@ -85,64 +92,61 @@ fn run_pipeline(rec: &Recorder, out: &Path, stop_after: Option<Duration>) -> Tim
             }
             AudioEvent::Finished { input_samples } => {
                 let t = Instant::now();
-                let fin = w.finish(input_samples).unwrap();
+                let fin = w.finish(input_samples)?;
                 container += t.elapsed();
-                return Timings {
+                return Ok(Timings {
                     total: t0.elapsed(),
                     container,
                     proof,
                     packets: fin.packets,
                     bytes: fin.bytes,
-                };
+                });
             }
-            AudioEvent::Failed { error, .. } => panic!("{error}"),
+            AudioEvent::Failed { error, .. } => return Err(error.into()),
             _ => {}
         }
     }
 }
 
-fn sh(cmd: &str, args: &[&str]) {
-    let st = Command::new(cmd).args(args).status().unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(st.success(), "{cmd} {args:?} failed");
+fn sh(cmd: &str, args: &[&str]) -> BenchResult<()> {
+    let st = Command::new(cmd).args(args).status().map_err(|e| format!("{cmd}: {e}"))?;
+    if !st.success() {
+        return Err(format!("{cmd} {args:?} failed").into());
+    }
+    Ok(())
 }
 
 /// A speech WAV of `seconds` at 48 kHz mono 16-bit, made with espeak-ng and sox.
-fn speech_wav(dir: &Path, seconds: u32) -> PathBuf {
+fn speech_wav(dir: &Path, seconds: u32) -> BenchResult<PathBuf> {
     let out = dir.join(format!("speech-{seconds}s.wav"));
     if out.exists() {
-        return out;
+        return Ok(out);
     }
     let one = dir.join("one.wav");
     let text = "Good morning. Thank you for coming. We are here to talk about the plan for the children, \
                 what has happened since we last met, and what everyone will do next. Please say if anything \
                 is not clear, and we can go over it again.";
-    sh("espeak-ng", &["-v", "en-gb", "-s", "150", "-w", one.to_str().unwrap(), text]);
+    sh("espeak-ng", &["-v", "en-gb", "-s", "150", "-w", arg(&one)?, text])?;
     let one48 = dir.join("one48.wav");
-    sh(
-        "sox",
-        &[one.to_str().unwrap(), "-r", "48000", "-b", "16", "-c", "1", one48.to_str().unwrap()],
-    );
-    let len: f64 = String::from_utf8(
-        Command::new("soxi").args(["-D", one48.to_str().unwrap()]).output().unwrap().stdout,
-    )
-    .unwrap()
-    .trim()
-    .parse()
-    .unwrap();
+    sh("sox", &[arg(&one)?, "-r", "48000", "-b", "16", "-c", "1", arg(&one48)?])?;
+    let len: f64 =
+        String::from_utf8(Command::new("soxi").args(["-D", arg(&one48)?]).output()?.stdout)?
+            .trim()
+            .parse()?;
     let repeats = (f64::from(seconds) / len).ceil() as u32;
     sh(
         "sox",
         &[
-            one48.to_str().unwrap(),
-            out.to_str().unwrap(),
+            arg(&one48)?,
+            arg(&out)?,
             "repeat",
             &repeats.to_string(),
             "trim",
             "0",
             &seconds.to_string(),
         ],
-    );
-    out
+    )?;
+    Ok(out)
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -169,8 +173,8 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Child mode: `--rss-child WAV OUT` runs the pipeline at full speed, sampling RSS.
-fn rss_child(wav: &Path, out: &Path) {
-    let rec = Recorder::wav(wav, Pacing::AsFastAsPossible, EncoderConfig::default()).unwrap();
+fn rss_child(wav: &Path, out: &Path) -> BenchResult<()> {
+    let rec = Recorder::wav(wav, Pacing::AsFastAsPossible, EncoderConfig::default())?;
     let sampler = std::thread::spawn(|| {
         let mut samples = Vec::new();
         for _ in 0..600 {
@@ -187,7 +191,8 @@ fn rss_child(wav: &Path, out: &Path) {
     });
     let t = run_pipeline(&rec, out, None);
     STOP.store(true, std::sync::atomic::Ordering::SeqCst);
-    let samples = sampler.join().unwrap();
+    let t = t?;
+    let samples = sampler.join().map_err(|_| "the RSS sampler failed")?;
     let q = |f: f64| samples[((samples.len() - 1) as f64 * f) as usize];
     println!(
         "RSS_CHILD hwm_kb={} rss_kb_at_10%={} at_50%={} at_90%={} packets={} secs={:.1}",
@@ -198,39 +203,41 @@ fn rss_child(wav: &Path, out: &Path) {
         t.packets,
         t.total.as_secs_f64()
     );
+    Ok(())
 }
 
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Child mode: `--capture-child SECONDS OUT` records the default microphone.
-fn capture_child(seconds: f64, out: &Path) {
-    let rec = Recorder::microphone(None, EncoderConfig::default()).unwrap();
+fn capture_child(seconds: f64, out: &Path) -> BenchResult<()> {
+    let rec = Recorder::microphone(None, EncoderConfig::default())?;
     let cpu0 = cpu_seconds();
-    let t = run_pipeline(&rec, out, Some(Duration::from_secs_f64(seconds)));
+    let t = run_pipeline(&rec, out, Some(Duration::from_secs_f64(seconds)))?;
     let cpu = cpu_seconds() - cpu0;
     println!(
         "CAPTURE_CHILD cpu_s={cpu:.3} wall_s={:.1} packets={}",
         t.total.as_secs_f64(),
         t.packets
     );
+    Ok(())
 }
 
-fn main() {
+fn main() -> BenchResult<()> {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--rss-child") {
         return rss_child(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
     }
     if let Some(i) = args.iter().position(|a| a == "--capture-child") {
-        return capture_child(args[i + 1].parse().unwrap(), Path::new(&args[i + 2]));
+        return capture_child(args[i + 1].parse()?, Path::new(&args[i + 2]));
     }
     let quick = args.iter().any(|a| a == "--quick");
     let (enc_s, rss_s, live_s) = if quick { (60, 300, 10.0) } else { (600, 3600, 60.0) };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("record_pipeline");
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir)?;
     println!("dualrec-audio record pipeline benchmark ({})", if quick { "quick" } else { "full" });
 
     // 1. Speed against opusenc.
-    let wav = speech_wav(&dir, enc_s);
+    let wav = speech_wav(&dir, enc_s)?;
     let anchor_out = dir.join("anchor.opus");
     let mut anchor = Vec::new();
     let mut ours = Vec::new();
@@ -239,25 +246,17 @@ fn main() {
         let t = Instant::now();
         sh(
             "opusenc",
-            &[
-                "--quiet",
-                "--bitrate",
-                "32",
-                "--framesize",
-                "20",
-                wav.to_str().unwrap(),
-                anchor_out.to_str().unwrap(),
-            ],
-        );
+            &["--quiet", "--bitrate", "32", "--framesize", "20", arg(&wav)?, arg(&anchor_out)?],
+        )?;
         anchor.push(t.elapsed());
-        let rec = Recorder::wav(&wav, Pacing::AsFastAsPossible, EncoderConfig::default()).unwrap();
-        let r = run_pipeline(&rec, &dir.join("ours.opus"), None);
+        let rec = Recorder::wav(&wav, Pacing::AsFastAsPossible, EncoderConfig::default())?;
+        let r = run_pipeline(&rec, &dir.join("ours.opus"), None)?;
         ours.push(r.total);
         last = Some(r);
     }
     let (a, o) = (median(anchor), median(ours));
-    let r = last.unwrap();
-    let anchor_bytes = std::fs::metadata(&anchor_out).unwrap().len();
+    let r = last.ok_or("no run")?;
+    let anchor_bytes = std::fs::metadata(&anchor_out)?.len();
     println!(
         "{enc_s} s speech WAV -> Ogg Opus 32 kbit/s, median of 3:\n  opusenc: {:.2} s ({:.0}x realtime, {} bytes)\n  dualrec: {:.2} s ({:.0}x realtime, {} bytes, {} packets)\n  speed ratio dualrec/opusenc: {:.2}x   goal >= 1.3x",
         a.as_secs_f64(),
@@ -278,11 +277,11 @@ fn main() {
     );
 
     // 2. Memory over a long input, in a fresh process.
-    let long = speech_wav(&dir, rss_s);
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--rss-child", long.to_str().unwrap(), dir.join("long.opus").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let long = speech_wav(&dir, rss_s)?;
+    let long_out = dir.join("long.opus");
+    let out = Command::new(std::env::current_exe()?)
+        .args(["--rss-child", arg(&long)?, arg(&long_out)?])
+        .output()?;
     let line = String::from_utf8_lossy(&out.stdout)
         .lines()
         .find(|l| l.starts_with("RSS_CHILD"))
@@ -293,13 +292,13 @@ fn main() {
 
     // 3. Live CPU from the virtual microphone.
     let pulse = pulse::Pulse::start();
-    let speech = speech_wav(&dir, 30);
+    let speech = speech_wav(&dir, 30)?;
+    let (exe, live_out) = (std::env::current_exe()?, dir.join("live.opus"));
     let mut child = pulse
-        .cmd(std::env::current_exe().unwrap().to_str().unwrap())
-        .args(["--capture-child", &live_s.to_string(), dir.join("live.opus").to_str().unwrap()])
+        .cmd(arg(&exe)?)
+        .args(["--capture-child", &live_s.to_string(), arg(&live_out)?])
         .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+        .spawn()?;
     let t = Instant::now();
     while t.elapsed().as_secs_f64() < live_s + 1.0 {
         let _ = pulse.cmd("paplay").arg(&speech).spawn().map(|mut p| {
@@ -313,7 +312,7 @@ fn main() {
     let out = {
         use std::io::Read as _;
         let mut s = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut s).unwrap();
+        child.stdout.take().ok_or("no stdout")?.read_to_string(&mut s)?;
         let _ = child.wait();
         s
     };
@@ -332,4 +331,5 @@ fn main() {
         "live capture of the virtual microphone for {live_s} s: {line}\n  CPU {:.2}% of one core (whole process: capture, resample-free 48 kHz path, encode, container, hash, sign)   goal <= 2%",
         cpu / live_s * 100.0
     );
+    Ok(())
 }

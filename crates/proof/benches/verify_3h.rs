@@ -5,7 +5,7 @@
 //! × realtime, and strict signature checks per second beside openssl's verify rate,
 //! measured in the same run on the same machine.
 
-#![allow(clippy::print_stdout, clippy::unwrap_used)]
+#![allow(clippy::print_stdout)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -28,7 +28,7 @@ fn openssl_verify_rate() -> Option<f64> {
     nums.last().copied()
 }
 
-fn main() {
+fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let chunks = args
         .iter()
@@ -60,7 +60,7 @@ fn main() {
     let mut last = None;
     for _ in 0..runs {
         let t = Instant::now();
-        let parsed: Vec<_> = logs.par_iter().map(|l| read_log(l).unwrap()).collect();
+        let parsed = logs.par_iter().map(|l| read_log(l)).collect::<Result<Vec<_>, _>>()?;
         parse_times.push(t.elapsed());
         let mut v = Verifier::new(VerifyOptions::default());
         for (i, c) in parsed.into_iter().enumerate() {
@@ -72,11 +72,11 @@ fn main() {
             session: Some(sim.start.record.session),
             file_sha256: None,
         };
-        let report = v.verify(&rec).unwrap();
+        let report = v.verify(&rec)?;
         times.push(t.elapsed());
         last = Some(report);
     }
-    let report = last.unwrap();
+    let report = last.ok_or("no run")?;
     assert_eq!(report.verdict, Verdict::Intact);
     assert_eq!(report.totals.witnessed_live, chunks);
     let total = median(times);
@@ -114,4 +114,5 @@ fn main() {
         ),
         None => println!("signature checks: {ours:.0}/s; openssl not found, no comparison"),
     }
+    Ok(())
 }
