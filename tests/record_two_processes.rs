@@ -1,37 +1,11 @@
 //! Two `dualrec record` processes on loopback (typed address, WAV inputs, `--yes`): each
 //! recording verifies against the other device's evidence; a tampered copy is caught.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
+
 use std::time::{Duration, Instant};
 
-fn dualrec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dualrec"))
-}
-
-fn tone(path: &Path, freq: f32, seconds: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 48_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).expect("wav");
-    for i in 0..48_000 * seconds {
-        let t = i as f32 / 48_000.0;
-        let s = (t * freq * std::f32::consts::TAU).sin() * (0.3 + 0.2 * (t * 1.7).sin()) * 12_000.0;
-        w.write_sample(s as i16).expect("sample");
-    }
-    w.finalize().expect("finalize");
-}
-
-fn session_files(out: &Path) -> (String, PathBuf, PathBuf) {
-    let dirs: Vec<_> =
-        std::fs::read_dir(out).expect("out dir").map(|e| e.expect("entry").path()).collect();
-    assert_eq!(dirs.len(), 1, "one session directory in {}", out.display());
-    let id = dirs[0].file_name().expect("name").to_string_lossy().to_string();
-    (id, dirs[0].join("recording.opus"), dirs[0].join("evidence.log"))
-}
+use common::{dualrec, free_addr, session_files, spawn_recorder, tone};
 
 #[test]
 fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_other_log() {
@@ -39,29 +13,10 @@ fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_othe
     let d = dir.path();
     tone(&d.join("a.wav"), 220.0, 5);
     tone(&d.join("b.wav"), 330.0, 5);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let spawn = |who: &str, extra: &[&str]| {
-        dualrec()
-            .arg("--data-dir")
-            .arg(d.join(format!("data-{who}")))
-            .args(["record", "--name", who, "--duration", "4s", "--yes", "--out"])
-            .arg(d.join(format!("out-{who}")))
-            .arg("--input-file")
-            .arg(d.join(format!("{}.wav", who.to_lowercase())))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn dualrec record")
-    };
-    let a = spawn("A", &["--listen", &addr]);
+    let addr = free_addr();
+    let a = spawn_recorder(d, "A", "4s", &["--listen", &addr]);
     std::thread::sleep(Duration::from_millis(500));
-    let b = spawn("B", &["--connect", &addr]);
+    let b = spawn_recorder(d, "B", "4s", &["--connect", &addr]);
     let started = Instant::now();
     let (oa, ob) = (a.wait_with_output().expect("A"), b.wait_with_output().expect("B"));
     let (ta, tb) = (String::from_utf8_lossy(&oa.stdout), String::from_utf8_lossy(&ob.stdout));

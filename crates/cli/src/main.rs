@@ -8,6 +8,7 @@
 
 mod demo;
 mod record_cmd;
+mod recover_cmd;
 mod report;
 mod verify_cmd;
 
@@ -84,6 +85,12 @@ enum Command {
         /// The recording is an excerpt: seconds outside it are not missing.
         #[arg(long)]
         excerpt: bool,
+    },
+    /// Finish a session that a crash or power loss interrupted, so it can be verified.
+    /// The recording as the crash left it is kept unchanged beside the finished one.
+    Recover {
+        /// The session's folder (OUT/<session-id>, holding recording.opus and evidence.log).
+        dir: PathBuf,
     },
     /// Print what an evidence log holds, record by record.
     Inspect {
@@ -209,6 +216,9 @@ fn main() -> ExitCode {
         }
         Command::Devices => cmd_devices().map(|()| true),
         Command::Inspect { log } => cmd_inspect(log).map(|()| true),
+        Command::Recover { dir } => {
+            data_dir(&cli).and_then(|d| recover_cmd::run(&d, dir)).map(|()| true)
+        }
         Command::Demo { keep } => demo::run(keep.as_deref()).map(|()| true),
         Command::Record { name, out, input, input_file, duration, listen, connect, yes } => {
             data_dir(&cli)

@@ -45,6 +45,43 @@ pub(crate) struct RecordArgs {
     pub(crate) yes: bool,
 }
 
+fn ask_yes_no(question: &str, default_yes: bool) -> bool {
+    use std::io::Write as _;
+    print!("{question}");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() {
+        return false;
+    }
+    match line.trim() {
+        "" => default_yes,
+        a => matches!(a, "y" | "Y" | "yes" | "Yes"),
+    }
+}
+
+/// Sessions this device left unfinished (a crash, a power cut) are finished before a new
+/// one starts, with the person's consent (`--yes` consents).
+fn offer_recovery(identity: &Identity, out: &std::path::Path, yes: bool) {
+    for dir in dualrec_session::unfinished_sessions(out, identity) {
+        println!(
+            "An unfinished session was found in {} (interrupted, perhaps by a crash).",
+            dir.display()
+        );
+        if !yes
+            && !ask_yes_no(
+                "Finish it now so it can be verified? Nothing recorded is changed. [Y/n] ",
+                true,
+            )
+        {
+            println!("Left as it is; `dualrec recover {}` finishes it later.", dir.display());
+            continue;
+        }
+        if let Err(e) = crate::recover_cmd::recover_one(identity, &dir) {
+            println!("Could not finish it ({e:#}); it is left as it is.");
+        }
+    }
+}
+
 pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
@@ -55,6 +92,7 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|_| "dualrec device".into()),
     };
+    offer_recovery(&identity, &args.out, args.yes);
     let input = match (args.input_file, args.input) {
         (Some(f), _) => Input::Wav(f),
         (None, dev) => Input::Microphone(dev),
@@ -80,13 +118,8 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
                 let _ = stop_tx.send(()).await;
             }
         });
-        let ask: dualrec_session::Ask = std::sync::Arc::new(|question: String| {
-            use std::io::Write as _;
-            print!("{question}");
-            let _ = std::io::stdout().flush();
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes" | "Yes")
-        });
+        let ask: dualrec_session::Ask =
+            std::sync::Arc::new(|question: String| ask_yes_no(&question, false));
         let printer = tokio::spawn(async move {
             let t0 = std::time::Instant::now();
             while let Some(line) = status.recv().await {

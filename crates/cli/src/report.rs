@@ -27,6 +27,19 @@ fn label(status: &ChunkStatus) -> &'static str {
     }
 }
 
+fn reason_words(reason: dualrec_proof::EndReason) -> &'static str {
+    use dualrec_proof::EndReason as R;
+    match reason {
+        R::Stopped => "stop was pressed",
+        R::DurationReached => "the agreed duration was reached",
+        R::PeerGone => "the other device had gone",
+        R::CaptureFailed => "the microphone failed",
+        R::StorageFailed => "the disk was full or failed",
+        R::Recovered => "interrupted, then finished by `dualrec recover`",
+        _ => "a reason this version does not know",
+    }
+}
+
 /// The whole report as text.
 pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -41,8 +54,8 @@ pub(crate) fn render(report: &Report) -> String {
             let who = s.parties.iter().find(|p| p.key == e.ended_by).map_or("?", |p| &p.name);
             let _ = writeln!(
                 out,
-                "  ended by {who} ({:?}){}",
-                e.reason,
+                "  ended by {who} ({}){}",
+                reason_words(e.reason),
                 if e.one_sided {
                     ", signed by that side only (the other device was gone)"
                 } else {

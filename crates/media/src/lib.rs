@@ -22,4 +22,4 @@ pub use error::MediaError;
 pub use opus_toc::packet_samples;
 pub use reader::{RecordingFile, Truncation, chunk_ranges, read_recording};
 pub use tags::{OpusHead, OpusTags, TAG_FORMAT, TAG_PRODUCER, TAG_SESSION};
-pub use writer::{FinishedRecording, RecordingWriter};
+pub use writer::{FinishedRecording, RecordingWriter, finish_interrupted};

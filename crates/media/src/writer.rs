@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use dualrec_proof::Digest;
 use ogg::{PacketWriteEndInfo, PacketWriter};
 
-use crate::{MediaError, OpusHead, OpusTags, packet_samples};
+use crate::{MediaError, OpusHead, OpusTags, packet_samples, read_recording};
 
 /// What a finished recording is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,13 +195,26 @@ fn mark_last_page_end(file: &mut File, from: u64, granule: u64) -> std::io::Resu
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(from))?;
     file.read_to_end(&mut tail)?;
+    let (start, len) = mark_last_page_end_in(&mut tail, granule)?;
+    file.seek(SeekFrom::Start(from + start as u64))?;
+    file.write_all(&tail[start..start + len])?;
+    file.seek(SeekFrom::End(0))?;
+    Ok(())
+}
+
+/// Patches the last whole page of `pages` (which start at a page boundary) into the
+/// end-of-stream page; returns where that page is.
+fn mark_last_page_end_in(pages: &mut [u8], granule: u64) -> std::io::Result<(usize, usize)> {
     let mut at = 0usize;
     let mut last = None;
-    while at + 27 <= tail.len() && &tail[at..at + 4] == b"OggS" {
-        let nseg = usize::from(tail[at + 26]);
-        let body: usize = tail
+    while at + 27 <= pages.len() && &pages[at..at + 4] == b"OggS" {
+        let nseg = usize::from(pages[at + 26]);
+        let body: usize = pages
             .get(at + 27..at + 27 + nseg)
             .map_or(0, |l| l.iter().map(|&x| usize::from(x)).sum());
+        if at + 27 + nseg + body > pages.len() {
+            break;
+        }
         last = Some((at, 27 + nseg + body));
         at += 27 + nseg + body;
     }
@@ -211,14 +224,58 @@ fn mark_last_page_end(file: &mut File, from: u64, granule: u64) -> std::io::Resu
             "no page to mark as the end",
         ));
     };
-    let mut page = tail[start..start + len].to_vec();
+    let page = &mut pages[start..start + len];
     page[5] |= 0x04;
     page[6..14].copy_from_slice(&granule.to_le_bytes());
     page[22..26].fill(0);
-    let crc = ogg_crc(&page);
+    let crc = ogg_crc(page);
     page[22..26].copy_from_slice(&crc.to_le_bytes());
-    file.seek(SeekFrom::Start(from + start as u64))?;
-    file.write_all(&page)?;
-    file.seek(SeekFrom::End(0))?;
-    Ok(())
+    Ok((start, len))
+}
+
+/// Finishes a recording that was interrupted by a crash or power loss (SPEC §11):
+/// writes to `dst` the whole pages of `src`, with the last one marked as the end of the
+/// stream. Bytes of a page the crash cut off are left out (they stay in `src`, which is
+/// never changed). Refuses to replace an existing `dst`.
+pub fn finish_interrupted(src: &Path, dst: &Path) -> Result<FinishedRecording, MediaError> {
+    let io_src = |source| MediaError::Io { path: src.to_owned(), source };
+    let io_dst = |source| MediaError::Io { path: dst.to_owned(), source };
+    if dst.exists() {
+        return Err(MediaError::Exists { path: dst.to_owned() });
+    }
+    let mut bytes = std::fs::read(src).map_err(io_src)?;
+    let file = read_recording(&bytes)?;
+    if file.packets.is_empty() {
+        return Err(MediaError::NothingToEnd);
+    }
+    if let Some(t) = file.truncated {
+        bytes.truncate(t.offset as usize);
+    }
+    if !file.ended {
+        mark_last_page_end_in(&mut bytes, file.last_granule).map_err(io_src)?;
+    }
+    // Written aside, then linked into place: `dst` appears whole or not at all, and an
+    // existing file is never replaced.
+    let partial = dst.with_extension("opus.partial");
+    let mut out = File::create(&partial).map_err(io_dst)?;
+    out.write_all(&bytes).and_then(|()| out.sync_all()).map_err(io_dst)?;
+    std::fs::hard_link(&partial, dst).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            MediaError::Exists { path: dst.to_owned() }
+        } else {
+            io_dst(e)
+        }
+    })?;
+    std::fs::remove_file(&partial).map_err(io_dst)?;
+    if let Some(dir) = dst.parent() {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io_dst)?;
+    }
+    Ok(FinishedRecording {
+        path: dst.to_owned(),
+        sha256: dualrec_proof::sha256(&bytes),
+        bytes: bytes.len() as u64,
+        packets: file.packets.len() as u64,
+        samples: file.last_granule.saturating_sub(u64::from(file.head.pre_skip)),
+    })
 }

@@ -2,7 +2,8 @@
 //! crash truncation, damage.
 
 use dualrec_media::{
-    MediaError, OpusHead, OpusTags, RecordingWriter, chunk_ranges, packet_samples, read_recording,
+    MediaError, OpusHead, OpusTags, RecordingWriter, chunk_ranges, finish_interrupted,
+    packet_samples, read_recording,
 };
 use dualrec_proof::{PublicKey, SessionId};
 use proptest::prelude::*;
@@ -133,6 +134,48 @@ fn a_file_cut_anywhere_reads_up_to_its_last_whole_page() {
         assert_eq!(f.packets.len() % 50, 0, "whole chunks only (cut at {cut})");
         assert_eq!(&f.packets[..], &full.packets[..f.packets.len()]);
     }
+}
+
+#[test]
+fn an_interrupted_recording_is_finished_from_its_whole_pages() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = dir.path().join("interrupted.opus");
+    // A writer that never finishes: the process died with chunk 4 in progress.
+    let mut w = RecordingWriter::create(&src, HEAD, &tags(), 42).expect("create");
+    for i in 0..170u64 {
+        w.write_packet(&packet(i, 60 + (i % 40) as usize)).expect("packet");
+        if (i + 1) % 50 == 0 {
+            w.end_chunk().expect("chunk");
+        }
+    }
+    drop(w);
+    let mut bytes = std::fs::read(&src).expect("read");
+    // ...and half of a page header had reached the disk.
+    bytes.extend_from_slice(b"OggS\0\0\x05");
+    std::fs::write(&src, &bytes).expect("write");
+
+    let dst = dir.path().join("recording.opus");
+    let done = finish_interrupted(&src, &dst).expect("finish");
+    assert_eq!(std::fs::read(&src).expect("src"), bytes, "the interrupted file is not touched");
+    let out = std::fs::read(&dst).expect("dst");
+    let f = read_recording(&out).expect("the finished file reads");
+    assert!(f.ended, "the last page is now the end of the stream");
+    assert_eq!(f.truncated, None);
+    assert_eq!(f.packets.len(), 150, "three whole chunks");
+    assert_eq!(&f.packets[..], &read_recording(&bytes).expect("src").packets[..]);
+    assert_eq!(done.packets, 150);
+    assert_eq!(done.samples, 150 * 960 - u64::from(HEAD.pre_skip));
+    assert_eq!(done.sha256, dualrec_proof::sha256(&out));
+    assert_eq!(out.len(), bytes.len() - 7, "only the torn bytes are left out");
+    // Never replaces a file.
+    assert!(matches!(finish_interrupted(&src, &dst), Err(MediaError::Exists { .. })));
+    // A header-only file has nothing to end.
+    let empty = dir.path().join("empty.opus");
+    drop(RecordingWriter::create(&empty, HEAD, &tags(), 42).expect("create"));
+    assert!(matches!(
+        finish_interrupted(&empty, &dir.path().join("e2.opus")),
+        Err(MediaError::NothingToEnd)
+    ));
 }
 
 #[test]

@@ -80,6 +80,10 @@ pub enum LogError {
     Malformed { record: u64, offset: u64, source: DecodeError },
     #[error("record of {len} bytes exceeds the {max}-byte limit")]
     RecordTooLarge { len: usize, max: usize },
+    #[error(
+        "evidence log {path} is open for writing by another program (a session still recording?)"
+    )]
+    InUse { path: PathBuf },
 }
 
 /// The verifier could not produce a report at all (as opposed to findings in a report).

@@ -29,7 +29,8 @@ pub use error::{DecodeError, KeyError, LogError, RecordError, VerifyError};
 pub use hash::{Digest, Sha256Stream, sha256, tagged as tagged_hash};
 pub use keys::{Fingerprint, Identity, PublicKey, Signature};
 pub use log::{
-    EvidenceLog, LOG_HEADER_LEN, LOG_MAGIC, LogContents, LogEntry, LogRecord, TornTail, read_log,
+    EvidenceLog, LOG_HEADER_LEN, LOG_MAGIC, LogContents, LogEntry, LogRecord, TornTail, log_in_use,
+    read_log,
 };
 pub use records::{
     AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal, PartySignature,

@@ -157,7 +157,7 @@ pub fn read_log(bytes: &[u8]) -> Result<LogContents, LogError> {
     Ok(out)
 }
 
-/// An evidence log open for appending.
+/// An evidence log open for appending. It holds an exclusive lock on the file while open.
 #[derive(Debug)]
 pub struct EvidenceLog {
     path: PathBuf,
@@ -172,6 +172,7 @@ impl EvidenceLog {
     pub fn create(path: &Path) -> Result<EvidenceLog, LogError> {
         let io = |source| LogError::Io { path: path.to_owned(), source };
         let mut file = OpenOptions::new().write(true).create_new(true).open(path).map_err(io)?;
+        lock(&file, path)?;
         file.write_all(&header()).map_err(io)?;
         file.sync_all().map_err(io)?;
         sync_parent(path).map_err(io)?;
@@ -190,6 +191,7 @@ impl EvidenceLog {
     pub fn open_append(path: &Path) -> Result<(EvidenceLog, LogContents), LogError> {
         let io = |source| LogError::Io { path: path.to_owned(), source };
         let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(io)?;
+        lock(&file, path)?;
         let size = file.metadata().map_err(io)?.len();
         if size > MAX_LOG_BYTES {
             return Err(LogError::TooLarge { len: size, max: MAX_LOG_BYTES });
@@ -267,6 +269,26 @@ impl EvidenceLog {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// One writer per log: the lock is held while the log is open and dies with the process
+/// (an advisory `flock`), so a crashed session's log can be recovered but a live one
+/// cannot be appended to by anyone else.
+fn lock(file: &File, path: &Path) -> Result<(), LogError> {
+    file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => LogError::InUse { path: path.to_owned() },
+        std::fs::TryLockError::Error(source) => LogError::Io { path: path.to_owned(), source },
+    })
+}
+
+/// Whether another program holds the log open for writing (see [`EvidenceLog`]).
+pub fn log_in_use(path: &Path) -> Result<bool, LogError> {
+    let file = File::open(path).map_err(|source| LogError::Io { path: path.to_owned(), source })?;
+    match lock(&file, path) {
+        Ok(()) => Ok(false),
+        Err(LogError::InUse { .. }) => Ok(true),
+        Err(e) => Err(e),
     }
 }
 

@@ -193,6 +193,7 @@ impl StartRecord {
 
 /// Why a session ended.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Encode, Decode, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EndReason {
     /// A person pressed stop (the `ended_by` party).

@@ -26,6 +26,21 @@ fn append_sync_and_read_back() {
 }
 
 #[test]
+fn one_writer_at_a_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("evidence.log");
+    let log = EvidenceLog::create(&path).expect("create");
+    assert!(dualrec_proof::log_in_use(&path).expect("check"));
+    match EvidenceLog::open_append(&path) {
+        Err(LogError::InUse { path: p }) => assert_eq!(p, path),
+        other => panic!("a second writer must be refused, got {other:?}"),
+    }
+    drop(log);
+    assert!(!dualrec_proof::log_in_use(&path).expect("check"));
+    let (_again, _) = EvidenceLog::open_append(&path).expect("free once the first is closed");
+}
+
+#[test]
 fn reopening_a_torn_log_cuts_the_tail_and_appends_after_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("evidence.log");

@@ -12,6 +12,10 @@
 
 #![forbid(unsafe_code)]
 
+mod recover;
+
+pub use recover::{Recovered, Recovery, recover, unfinished_sessions};
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -80,6 +84,8 @@ pub enum SessionError {
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Protocol(String),
+    #[error("{dir} is not a session this device can finish: {detail}")]
+    NotASession { dir: PathBuf, detail: String },
 }
 
 /// Progress for the person: one line per thing that happened.
@@ -269,6 +275,7 @@ async fn record(
 
     let mut chain = ChainState::new(&start.record, &identity.public());
     let mut digester = ChunkDigester::new();
+    let per_chunk = start.record.audio.packets_per_chunk() as usize;
     let mut witnessed = 0u64;
     let deadline = config.duration.map(|d| Instant::now() + d);
     let mut stopping = false;
@@ -285,7 +292,7 @@ async fn record(
                 Some(AudioEvent::Packet(p)) => {
                     writer.write_packet(&p.data)?;
                     digester.push(&p.data, p.samples);
-                    if digester.packet_count() == 50 {
+                    if digester.packet_count() == per_chunk {
                         writer.end_chunk()?;
                         let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
                         w.log.append_synced(&[LogRecord::Checkpoint(cp)])?;

@@ -1,0 +1,68 @@
+//! `dualrec recover DIR`, and the offer `dualrec record` makes when it finds an
+//! unfinished session.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use dualrec_proof::Identity;
+use dualrec_session::Recovery;
+
+fn identity(data_dir: &Path) -> anyhow::Result<Identity> {
+    let path = dualrec_session::identity_path(data_dir);
+    anyhow::ensure!(
+        path.is_file(),
+        "this device has no identity in {} (recover on the device that recorded the session, \
+         or pass its --data-dir)",
+        data_dir.display()
+    );
+    Ok(Identity::load(&path)?)
+}
+
+/// Finishes one session and says what was done, in words.
+pub(crate) fn recover_one(identity: &Identity, dir: &Path) -> anyhow::Result<()> {
+    let outcome = dualrec_session::recover(dir, identity)
+        .with_context(|| format!("cannot finish the session in {}", dir.display()))?;
+    match outcome {
+        Recovery::AlreadyFinished { session } => {
+            println!("Session {session} in {} had ended cleanly: nothing to do.", dir.display());
+        }
+        Recovery::Finished(r) => {
+            let late = r.chunks - r.committed_before;
+            println!("Session {} is finished now.", r.session);
+            println!("  recording: {} ({} seconds)", r.recording.display(), r.chunks);
+            if let Some(kept) = &r.interrupted {
+                println!("  kept unchanged, as the interruption left it: {}", kept.display());
+            }
+            println!(
+                "  {} second(s) were committed before the interruption{}",
+                r.committed_before,
+                if late > 0 {
+                    format!(
+                        "; {late} more were found in the recording and committed now \
+                         (the other device never saw them live)"
+                    )
+                } else {
+                    String::new()
+                }
+            );
+            if r.recording_torn_bytes > 0 || r.log_torn_bytes > 0 {
+                println!(
+                    "  left out: {} bytes of a half-written page of audio and {} bytes of a \
+                     half-written log record",
+                    r.recording_torn_bytes, r.log_torn_bytes
+                );
+            }
+            println!("  evidence: {} (end signed by this device alone)", r.evidence.display());
+            println!(
+                "Check it with: dualrec verify {} --evidence {} --evidence OTHER-DEVICE/evidence.log",
+                r.recording.display(),
+                r.evidence.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run(data_dir: &Path, dir: &Path) -> anyhow::Result<()> {
+    recover_one(&identity(data_dir)?, dir)
+}

@@ -1,0 +1,60 @@
+//! Helpers shared by the tests that run the real `dualrec` binary.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub(crate) fn dualrec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_dualrec"))
+}
+
+/// A loopback address with a port that was free a moment ago.
+pub(crate) fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
+/// `dualrec record` for device `who` (data in `d/data-<who>`, sessions in `d/out-<who>`,
+/// input `d/<who>.wav`), accepting the pairing code with `--yes`.
+pub(crate) fn spawn_recorder(d: &Path, who: &str, duration: &str, extra: &[&str]) -> Child {
+    dualrec()
+        .arg("--data-dir")
+        .arg(d.join(format!("data-{who}")))
+        .args(["record", "--name", who, "--duration", duration, "--yes", "--out"])
+        .arg(d.join(format!("out-{who}")))
+        .arg("--input-file")
+        .arg(d.join(format!("{}.wav", who.to_lowercase())))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dualrec record")
+}
+
+pub(crate) fn tone(path: &Path, freq: f32, seconds: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("wav");
+    for i in 0..48_000 * seconds {
+        let t = i as f32 / 48_000.0;
+        let s = (t * freq * std::f32::consts::TAU).sin() * (0.3 + 0.2 * (t * 1.7).sin()) * 12_000.0;
+        w.write_sample(s as i16).expect("sample");
+    }
+    w.finalize().expect("finalize");
+}
+
+pub(crate) fn session_files(out: &Path) -> (String, PathBuf, PathBuf) {
+    let dirs: Vec<_> =
+        std::fs::read_dir(out).expect("out dir").map(|e| e.expect("entry").path()).collect();
+    assert_eq!(dirs.len(), 1, "one session directory in {}", out.display());
+    let id = dirs[0].file_name().expect("name").to_string_lossy().to_string();
+    (id, dirs[0].join("recording.opus"), dirs[0].join("evidence.log"))
+}
