@@ -210,3 +210,103 @@ fn a_recorder_killed_mid_session_is_recovered_and_verifies_up_to_the_kill() {
             .any(|e| matches!(&e.value, LogRecord::End(end) if end.record.ended_by == producer))
     );
 }
+
+/// A small real file system (tmpfs), unmounted when dropped. Needs root, as CI has.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(at).expect("mkdir");
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .expect("mount");
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallDisk(at.to_owned())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes to `path` until the file system says it is full.
+fn fill(path: &Path) {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path).expect("filler");
+    let block = vec![0x55u8; 16 * 1024];
+    while f.write_all(&block).and_then(|()| f.sync_data()).is_ok() {}
+}
+
+#[test]
+fn a_full_disk_stops_the_recording_keeps_it_and_recover_finishes_it_once_there_is_room() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 10);
+    tone(&d.join("b.wav"), 330.0, 10);
+    let disk = SmallDisk::mount(&d.join("disk"), "4m");
+    std::fs::create_dir_all(disk.0.join("out-A")).expect("mkdir");
+    std::os::unix::fs::symlink(disk.0.join("out-A"), d.join("out-A")).expect("symlink");
+
+    let addr = free_addr();
+    let a = spawn_recorder(d, "A", "8s", &["--listen", &addr]);
+    std::thread::sleep(Duration::from_millis(500));
+    let b = spawn_recorder(d, "B", "8s", &["--connect", &addr]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let a_dir = session_dir(&d.join("out-A"), deadline);
+    let a_log = a_dir.join("evidence.log");
+    while own_checkpoints(&a_log).0 < 3 {
+        assert!(Instant::now() < deadline, "A never committed three chunks");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Another program fills the disk.
+    let filler = disk.0.join("filler");
+    fill(&filler);
+    let committed = own_checkpoints(&a_log).0;
+
+    let oa = a.wait_with_output().expect("A");
+    let ta = String::from_utf8_lossy(&oa.stderr);
+    assert_eq!(oa.status.code(), Some(2), "A: {ta}");
+    assert!(ta.contains("the disk is full or failing"), "{ta}");
+    assert!(ta.contains(&format!("dualrec recover {}", a_dir.display())), "{ta}");
+    let ob = b.wait_with_output().expect("B");
+    assert!(ob.status.success(), "B: {}", String::from_utf8_lossy(&ob.stderr));
+    let b_log = session_dir(&d.join("out-B"), deadline).join("evidence.log");
+
+    // Room again: finish it where it is.
+    std::fs::remove_file(&filler).expect("rm filler");
+    let (code, text) = run(&[
+        "--data-dir".as_ref(),
+        d.join("data-A").as_os_str(),
+        "recover".as_ref(),
+        a_dir.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    let out = dualrec()
+        .arg("verify")
+        .arg(a_dir.join("recording.opus"))
+        .arg("--json")
+        .arg("--evidence")
+        .arg(&b_log)
+        .arg("--evidence")
+        .arg(&a_log)
+        .output()
+        .expect("verify");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
+    let chunks = v["chunks"].as_array().expect("chunks");
+    assert!(chunks.len() as u64 >= committed, "{committed} committed:\n{pretty}");
+    let live = chunks.iter().take_while(|c| c["status"] == "witnessed_live").count();
+    assert!(live + 1 >= chunks.len(), "{pretty}");
+    assert!(live >= 3, "{pretty}");
+    assert_eq!(v["session"]["end"]["reason"], "recovered", "{pretty}");
+    assert_eq!(v["totals"]["inserted_regions"], 0, "{pretty}");
+    drop(disk);
+}

@@ -86,6 +86,38 @@ pub enum SessionError {
     Protocol(String),
     #[error("{dir} is not a session this device can finish: {detail}")]
     NotASession { dir: PathBuf, detail: String },
+    #[error(
+        "the disk is full or failing ({detail}). Recording stopped; everything recorded until \
+         then is kept in {dir}. Free some space, then run `dualrec recover {dir}` to finish it"
+    )]
+    StorageFailed { dir: PathBuf, detail: String },
+    #[error(
+        "only {free_kib} KiB free where the recording would go ({dir}); a minute of \
+         recording needs about {per_minute_kib} KiB. Free some space first"
+    )]
+    NoSpace { dir: PathBuf, free_kib: u64, per_minute_kib: u64 },
+}
+
+impl SessionError {
+    /// The disk refused a write (full, read-only, failing).
+    fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Io(_)
+                | SessionError::Log(dualrec_proof::LogError::Io { .. })
+                | SessionError::Media(dualrec_media::MediaError::Io { .. })
+        )
+    }
+}
+
+/// Bytes a minute of recording takes on disk: Opus at 32 kbit/s with its pages, and the
+/// evidence log (both devices' checkpoints and receipts).
+const BYTES_PER_MINUTE: u64 = 60 * (4_400 + 1_100);
+
+/// Free bytes for an unprivileged writer on the file system holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let st = rustix::fs::statvfs(dir).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// Progress for the person: one line per thing that happened.
@@ -222,15 +254,52 @@ async fn record(
     config: SessionConfig,
     start: CoSigned<StartRecord>,
     node: NodeHandle,
-    mut events: mpsc::Receiver<NodeEvent>,
+    events: mpsc::Receiver<NodeEvent>,
     peer: PublicKey,
     clock: Clock,
     status: Status,
     stop: &mut mpsc::Receiver<()>,
 ) -> Result<SessionOutcome, SessionError> {
     let session = start.record.session;
+    std::fs::create_dir_all(&config.out_dir)?;
+    if let Some(free) = free_bytes(&config.out_dir)
+        && free < 3 * BYTES_PER_MINUTE
+    {
+        return Err(SessionError::NoSpace {
+            dir: config.out_dir.clone(),
+            free_kib: free / 1024,
+            per_minute_kib: BYTES_PER_MINUTE / 1024,
+        });
+    }
     let dir = config.out_dir.join(session.to_hex());
     std::fs::create_dir_all(&dir)?;
+    let result =
+        record_in(&dir, identity, config, start, node.clone(), events, peer, clock, &status, stop)
+            .await;
+    match result {
+        Err(e) if e.is_storage() => {
+            // Keep what is on disk as it is: `recover` finishes it once there is room.
+            node.shutdown().await;
+            Err(SessionError::StorageFailed { dir, detail: e.to_string() })
+        }
+        other => other,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_in(
+    dir: &Path,
+    identity: Identity,
+    config: SessionConfig,
+    start: CoSigned<StartRecord>,
+    node: NodeHandle,
+    mut events: mpsc::Receiver<NodeEvent>,
+    peer: PublicKey,
+    clock: Clock,
+    status: &Status,
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<SessionOutcome, SessionError> {
+    let session = start.record.session;
     let (rec_path, log_path) = (dir.join("recording.opus"), dir.join("evidence.log"));
     let mut log = EvidenceLog::create(&log_path)?;
     log.append_synced(&[LogRecord::Start(start.clone())])?;
@@ -241,7 +310,7 @@ async fn record(
         Input::Microphone(dev) => Recorder::microphone(dev.as_deref(), EncoderConfig::default())?,
         Input::Wav(p) => Recorder::wav(p, Pacing::Realtime, EncoderConfig::default())?,
     };
-    say(&status, format!("recording from {}", recorder.description())).await;
+    say(status, format!("recording from {}", recorder.description())).await;
     let head = OpusHead {
         channels: 1,
         pre_skip: recorder.pre_skip(),
@@ -297,14 +366,20 @@ async fn record(
                         let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
                         w.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
                         let _ = out_tx.try_send(cp);
+                        if chain.chunks().is_multiple_of(60)
+                            && let Some(free) = free_bytes(dir)
+                            && free < 30 * BYTES_PER_MINUTE
+                        {
+                            say(status, format!("WARNING: the disk has room for about {} more minutes of recording", free / BYTES_PER_MINUTE)).await;
+                        }
                     }
                 }
                 Some(AudioEvent::Gap { position, samples }) => {
-                    say(&status, format!("WARNING: {} ms of input lost at {:.1} s (silence recorded in its place)", samples / 48, position as f64 / 48_000.0)).await;
+                    say(status, format!("WARNING: {} ms of input lost at {:.1} s (silence recorded in its place)", samples / 48, position as f64 / 48_000.0)).await;
                 }
                 Some(AudioEvent::Finished { input_samples }) => break input_samples,
                 Some(AudioEvent::Failed { error, input_samples }) => {
-                    say(&status, format!("the microphone failed: {error}; keeping what was recorded")).await;
+                    say(status, format!("the microphone failed: {error}; keeping what was recorded")).await;
                     reason = EndReason::CaptureFailed;
                     break input_samples;
                 }
@@ -321,23 +396,23 @@ async fn record(
                 ev @ Some(NodeEvent::Inbound { .. }) => {
                     w.serve(&identity, &start.record, &node, ev).await?;
                     if w.peer_end.is_some() && !stopping {
-                        say(&status, "the other device stopped the session".into()).await;
+                        say(status, "the other device stopped the session".into()).await;
                         recorder_stop.stop();
                         stopping = true;
                     }
                 }
-                Some(NodeEvent::LinkDown { .. }) => say(&status, "WARNING: the other device is not answering; still recording, proofs will follow".into()).await,
+                Some(NodeEvent::LinkDown { .. }) => say(status, "WARNING: the other device is not answering; still recording, proofs will follow".into()).await,
                 Some(_) => {}
                 None => return Err(SessionError::Protocol("network stopped".into())),
             },
             _ = timer => {
-                say(&status, "the agreed duration is reached".into()).await;
+                say(status, "the agreed duration is reached".into()).await;
                 reason = EndReason::DurationReached;
                 recorder_stop.stop();
                 stopping = true;
             }
             _ = stop.recv(), if !stopping => {
-                say(&status, "stopping".into()).await;
+                say(status, "stopping".into()).await;
                 recorder_stop.stop();
                 stopping = true;
             }
@@ -398,8 +473,7 @@ async fn record(
             true
         }
         Err(e) => {
-            say(&status, format!("the other device did not sign the end ({e}); ending alone"))
-                .await;
+            say(status, format!("the other device did not sign the end ({e}); ending alone")).await;
             let co = CoSigned { signatures: vec![end.sign(&identity)], record: end };
             w.log.append_synced(&[LogRecord::End(co)])?;
             false
@@ -415,11 +489,11 @@ async fn record(
         }
     }
     node.shutdown().await;
-    say(&status, format!("recording: {}", rec_path.display())).await;
-    say(&status, format!("evidence:  {}", log_path.display())).await;
+    say(status, format!("recording: {}", rec_path.display())).await;
+    say(status, format!("evidence:  {}", log_path.display())).await;
     Ok(SessionOutcome {
         session,
-        dir,
+        dir: dir.to_owned(),
         recording: rec_path,
         evidence: log_path,
         chunks: chain.chunks(),
