@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dualrec_proof::{ChunkStatus, Identity, Verdict};
+use dualrec_session::Progress;
 use dualrec_session::{Input, SessionConfig};
 
 use crate::report::render;
@@ -93,11 +94,15 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
         ];
         for (i, (identity, cfg)) in identities.into_iter().zip(configs).enumerate() {
             let who = if i == 0 { "Parent" } else { "Worker" };
-            let (status_tx, mut status) = tokio::sync::mpsc::channel::<String>(64);
+            let (status_tx, mut status) = tokio::sync::mpsc::channel(64);
             let (_stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
             tokio::spawn(async move {
-                while let Some(line) = status.recv().await {
-                    println!("  {who:>6}: {line}");
+                while let Some(p) = status.recv().await {
+                    match p {
+                        Progress::Note(line) => println!("  {who:>6}: {line}"),
+                        Progress::Warning(line) => println!("  {who:>6}: WARNING: {line}"),
+                        _ => {}
+                    }
                 }
             });
             if i == 1 {

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod live;
 mod record_cmd;
 mod recover_cmd;
 mod report;

@@ -111,22 +111,17 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let (status_tx, mut status) = tokio::sync::mpsc::channel::<String>(256);
+        let (status_tx, status) = tokio::sync::mpsc::channel(256);
         let (stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
+        let on_ctrl_c = stop_tx.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = stop_tx.send(()).await;
+                let _ = on_ctrl_c.send(()).await;
             }
         });
         let ask: dualrec_session::Ask =
             std::sync::Arc::new(|question: String| ask_yes_no(&question, false));
-        let printer = tokio::spawn(async move {
-            let t0 = std::time::Instant::now();
-            while let Some(line) = status.recv().await {
-                let s = t0.elapsed().as_secs();
-                println!("[{:02}:{:02}] {line}", s / 60, s % 60);
-            }
-        });
+        let printer = tokio::spawn(crate::live::show(status, stop_tx));
         let outcome = dualrec_session::run(identity, config, ask, status_tx, stop_rx).await;
         let _ = printer.await;
         let o = outcome?;

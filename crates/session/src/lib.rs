@@ -120,8 +120,36 @@ fn free_bytes(dir: &Path) -> Option<u64> {
     Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
-/// Progress for the person: one line per thing that happened.
-pub type Status = mpsc::Sender<String>;
+/// What a running session reports, for a live view or plain lines.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Progress {
+    /// Something happened, in words for the person.
+    Note(String),
+    /// Something the person should look at now.
+    Warning(String),
+    /// The pairing code both screens show.
+    PairingCode(String),
+    /// The other device, once found.
+    Peer { name: String, fingerprint: String },
+    /// The link to the other device went down or came back.
+    Link { up: bool },
+    /// Recording has started into this folder.
+    Recording { dir: PathBuf },
+    /// Peak input level (0.0 to 1.0) over the last 100 ms.
+    Level(f32),
+    /// Chunks (seconds) of this recording committed to the evidence log.
+    Committed(u64),
+    /// Chunks of this recording the other device has receipted.
+    Witnessed(u64),
+    /// Chunks of the other device's recording witnessed here.
+    PeerWitnessed(u64),
+}
+
+/// Where a session sends its [`Progress`]. Notes and warnings wait for room; the
+/// frequent updates are dropped when the receiver is behind, so a slow screen never
+/// holds up the recording.
+pub type Status = mpsc::Sender<Progress>;
 
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -141,7 +169,16 @@ impl Clock {
 }
 
 async fn say(status: &Status, line: String) {
-    let _ = status.send(line).await;
+    let _ = status.send(Progress::Note(line)).await;
+}
+
+async fn warn(status: &Status, line: String) {
+    let _ = status.send(Progress::Warning(line)).await;
+}
+
+/// For frequent updates: dropped rather than waited for.
+fn update(status: &Status, p: Progress) {
+    let _ = status.try_send(p);
 }
 
 /// Runs one session to its end. `stop` ends it early (Ctrl-C).
@@ -185,6 +222,7 @@ pub async fn run(
                 }
             }
             NodeEvent::PairingCode { peer, code } => {
+                update(&status, Progress::PairingCode(code.to_string()));
                 let ok = if config.assume_yes {
                     say(&status, format!("pairing code {code} (accepted with --yes: the code was NOT checked by a person)")).await;
                     true
@@ -245,6 +283,11 @@ pub async fn run(
     };
     let session = start.record.session;
     say(&status, format!("session {session} started with {peer_name}")).await;
+    update(
+        &status,
+        Progress::Peer { name: peer_name, fingerprint: peer.fingerprint().to_string() },
+    );
+    update(&status, Progress::Link { up: true });
     record(identity, config, start, node, events, peer, clock, status, &mut stop).await
 }
 
@@ -311,6 +354,7 @@ async fn record_in(
         Input::Wav(p) => Recorder::wav(p, Pacing::Realtime, EncoderConfig::default())?,
     };
     say(status, format!("recording from {}", recorder.description())).await;
+    update(status, Progress::Recording { dir: dir.to_owned() });
     let head = OpusHead {
         channels: 1,
         pre_skip: recorder.pre_skip(),
@@ -345,6 +389,7 @@ async fn record_in(
     let mut chain = ChainState::new(&start.record, &identity.public());
     let mut digester = ChunkDigester::new();
     let per_chunk = start.record.audio.packets_per_chunk() as usize;
+    let mut peak = 0.0f32;
     let mut witnessed = 0u64;
     let deadline = config.duration.map(|d| Instant::now() + d);
     let mut stopping = false;
@@ -359,6 +404,11 @@ async fn record_in(
         tokio::select! {
             ev = audio.recv() => match ev {
                 Some(AudioEvent::Packet(p)) => {
+                    peak = peak.max(p.peak);
+                    if digester.packet_count() % 5 == 4 {
+                        update(status, Progress::Level(peak));
+                        peak = 0.0;
+                    }
                     writer.write_packet(&p.data)?;
                     digester.push(&p.data, p.samples);
                     if digester.packet_count() == per_chunk {
@@ -366,20 +416,21 @@ async fn record_in(
                         let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
                         w.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
                         let _ = out_tx.try_send(cp);
+                        update(status, Progress::Committed(chain.chunks()));
                         if chain.chunks().is_multiple_of(60)
                             && let Some(free) = free_bytes(dir)
                             && free < 30 * BYTES_PER_MINUTE
                         {
-                            say(status, format!("WARNING: the disk has room for about {} more minutes of recording", free / BYTES_PER_MINUTE)).await;
+                            warn(status, format!("the disk has room for about {} more minutes of recording", free / BYTES_PER_MINUTE)).await;
                         }
                     }
                 }
                 Some(AudioEvent::Gap { position, samples }) => {
-                    say(status, format!("WARNING: {} ms of input lost at {:.1} s (silence recorded in its place)", samples / 48, position as f64 / 48_000.0)).await;
+                    warn(status, format!("{} ms of input lost at {:.1} s (silence recorded in its place)", samples / 48, position as f64 / 48_000.0)).await;
                 }
                 Some(AudioEvent::Finished { input_samples }) => break input_samples,
                 Some(AudioEvent::Failed { error, input_samples }) => {
-                    say(status, format!("the microphone failed: {error}; keeping what was recorded")).await;
+                    warn(status, format!("the microphone failed: {error}; keeping what was recorded")).await;
                     reason = EndReason::CaptureFailed;
                     break input_samples;
                 }
@@ -390,18 +441,27 @@ async fn record_in(
                 if let Some(r) = r {
                     w.log.append_synced(&[LogRecord::Receipt(r)])?;
                     witnessed += 1;
+                    update(status, Progress::Witnessed(witnessed));
                 }
             }
             ev = events.recv() => match ev {
                 ev @ Some(NodeEvent::Inbound { .. }) => {
                     w.serve(&identity, &start.record, &node, ev).await?;
+                    update(status, Progress::PeerWitnessed(w.chain.accepted()));
                     if w.peer_end.is_some() && !stopping {
                         say(status, "the other device stopped the session".into()).await;
                         recorder_stop.stop();
                         stopping = true;
                     }
                 }
-                Some(NodeEvent::LinkDown { .. }) => say(status, "WARNING: the other device is not answering; still recording, proofs will follow".into()).await,
+                Some(NodeEvent::LinkDown { .. }) => {
+                    update(status, Progress::Link { up: false });
+                    warn(status, "the other device is not answering; still recording, proofs will follow".into()).await;
+                }
+                Some(NodeEvent::Connected { peer: p, .. }) if p == peer => {
+                    update(status, Progress::Link { up: true });
+                    say(status, "the other device is back".into()).await;
+                }
                 Some(_) => {}
                 None => return Err(SessionError::Protocol("network stopped".into())),
             },
@@ -436,6 +496,7 @@ async fn record_in(
                 Some(r) => {
                     w.log.append_synced(&[LogRecord::Receipt(r)])?;
                     witnessed += 1;
+                    update(status, Progress::Witnessed(witnessed));
                 }
                 None => break,
             },
@@ -473,7 +534,8 @@ async fn record_in(
             true
         }
         Err(e) => {
-            say(status, format!("the other device did not sign the end ({e}); ending alone")).await;
+            warn(status, format!("the other device did not sign the end ({e}); ending alone"))
+                .await;
             let co = CoSigned { signatures: vec![end.sign(&identity)], record: end };
             w.log.append_synced(&[LogRecord::End(co)])?;
             false

@@ -1,0 +1,473 @@
+//! What `dualrec record` shows while it runs: on a terminal, a calm live view (the other
+//! device, the link, time, an input level meter, seconds committed and witnessed, and a
+//! plain warning when something needs the person); otherwise plain timestamped lines.
+
+use std::collections::VecDeque;
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
+
+use dualrec_session::Progress;
+use ratatui::Terminal;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::terminal;
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style, Stylize as _};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Gauge, Paragraph};
+use ratatui::{Frame, TerminalOptions, Viewport};
+use tokio::sync::mpsc;
+
+/// Below this peak level (about -50 dBFS) the input counts as silent.
+const SILENT_PEAK: f32 = 0.003;
+/// Silence longer than this gets a warning: a muted or covered microphone.
+const SILENT_WARNING: Duration = Duration::from_secs(10);
+/// Witnessing this many seconds behind gets a warning.
+const BEHIND_WARNING: u64 = 5;
+const MESSAGES: usize = 4;
+
+/// The state the view shows, built from the session's [`Progress`].
+#[derive(Debug)]
+pub(crate) struct View {
+    started: Instant,
+    recording_since: Option<Instant>,
+    peer: Option<(String, String)>,
+    code: Option<String>,
+    link_up: bool,
+    level: f32,
+    last_sound: Instant,
+    committed: u64,
+    witnessed: u64,
+    last_receipt: Option<Instant>,
+    peer_witnessed: u64,
+    messages: VecDeque<(Duration, bool, String)>,
+}
+
+fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+impl View {
+    pub(crate) fn new(now: Instant) -> View {
+        View {
+            started: now,
+            recording_since: None,
+            peer: None,
+            code: None,
+            link_up: false,
+            level: 0.0,
+            last_sound: now,
+            committed: 0,
+            witnessed: 0,
+            last_receipt: None,
+            peer_witnessed: 0,
+            messages: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn apply(&mut self, p: Progress, now: Instant) {
+        match p {
+            Progress::Note(m) => self.message(now, false, m),
+            Progress::Warning(m) => self.message(now, true, m),
+            Progress::PairingCode(c) => self.code = Some(c),
+            Progress::Peer { name, fingerprint } => self.peer = Some((name, fingerprint)),
+            Progress::Link { up } => self.link_up = up,
+            Progress::Recording { .. } => {
+                self.recording_since = Some(now);
+                self.last_sound = now;
+            }
+            Progress::Level(peak) => {
+                // Fast attack, slow release: a meter a person can read.
+                self.level = peak.max(self.level * 0.7);
+                if peak >= SILENT_PEAK {
+                    self.last_sound = now;
+                }
+            }
+            Progress::Committed(n) => self.committed = n,
+            Progress::Witnessed(n) => {
+                self.witnessed = n;
+                self.last_receipt = Some(now);
+            }
+            Progress::PeerWitnessed(n) => self.peer_witnessed = n,
+            _ => {}
+        }
+    }
+
+    fn message(&mut self, now: Instant, warning: bool, text: String) {
+        if self.messages.len() == MESSAGES {
+            self.messages.pop_front();
+        }
+        self.messages.push_back((now - self.started, warning, text));
+    }
+
+    pub(crate) fn recording(&self) -> bool {
+        self.recording_since.is_some()
+    }
+
+    /// What needs the person's attention now, in plain words.
+    pub(crate) fn warnings(&self, now: Instant) -> Vec<String> {
+        let mut w = Vec::new();
+        if !self.recording() {
+            return w;
+        }
+        if !self.link_up {
+            w.push(
+                "The other device is not answering. Still recording; the proofs will be \
+                 sent when it is back."
+                    .to_owned(),
+            );
+        }
+        let behind = self.committed.saturating_sub(self.witnessed);
+        if self.link_up && behind >= BEHIND_WARNING {
+            w.push(format!("The other device is {behind} seconds behind in witnessing."));
+        }
+        let quiet = now - self.last_sound;
+        if quiet >= SILENT_WARNING {
+            w.push(format!(
+                "The microphone hears nothing ({} s of silence). Is it muted or covered?",
+                quiet.as_secs()
+            ));
+        }
+        w
+    }
+
+    pub(crate) fn draw(&self, frame: &mut Frame<'_>, now: Instant) {
+        let area = frame.area();
+        let elapsed = self.recording_since.map_or(Duration::ZERO, |t| now - t);
+        let title = Line::from(vec![
+            Span::raw(" dualrec · "),
+            Span::styled("● recording", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
+            Span::raw(format!(" {} ", clock(elapsed))),
+        ]);
+        let block = Block::new().borders(Borders::ALL).title(title);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let rows = Layout::vertical([
+            Constraint::Length(1), // with
+            Constraint::Length(1), // link
+            Constraint::Length(1), // level
+            Constraint::Length(1), // this side
+            Constraint::Length(1), // their side
+            Constraint::Length(2), // warnings
+            Constraint::Min(1),    // messages
+            Constraint::Length(1), // keys
+        ])
+        .split(inner);
+
+        let label = |s: &'static str| Span::styled(format!("{s:<12}"), Style::new().bold());
+        let (name, fp) = self.peer.clone().unwrap_or_else(|| ("…".into(), String::new()));
+        let mut with = vec![label("With"), Span::raw(name), Span::raw("  "), Span::raw(fp).dim()];
+        if let Some(c) = &self.code {
+            with.push(Span::raw(format!("  (code {c})")).dim());
+        }
+        frame.render_widget(Paragraph::new(Line::from(with)), rows[0]);
+
+        let link = if self.link_up {
+            let age = self.last_receipt.map_or_else(
+                || "no proof back yet".to_owned(),
+                |t| format!("last proof back {:.1} s ago", (now - t).as_secs_f32()),
+            );
+            Line::from(vec![
+                label("Link"),
+                Span::styled("● connected", Style::new().fg(Color::Green)),
+                Span::raw(format!(" · {age}")),
+            ])
+        } else {
+            Line::from(vec![
+                label("Link"),
+                Span::styled("○ not answering", Style::new().fg(Color::Yellow)),
+            ])
+        };
+        frame.render_widget(Paragraph::new(link), rows[1]);
+
+        let db = 20.0 * self.level.max(1e-5).log10();
+        let level_row =
+            Layout::horizontal([Constraint::Length(12), Constraint::Min(10)]).split(rows[2]);
+        frame.render_widget(Paragraph::new(Line::from(label("Input"))), level_row[0]);
+        // The meter spans -60..0 dBFS.
+        let ratio = f64::from(((db + 60.0) / 60.0).clamp(0.0, 1.0));
+        frame.render_widget(
+            Gauge::default()
+                .gauge_style(Style::new().fg(Color::Green))
+                .ratio(ratio)
+                .label(format!("{db:.0} dB")),
+            level_row[1],
+        );
+
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                label("This device"),
+                Span::raw(format!(
+                    "{} s recorded · {} witnessed by the other device",
+                    self.committed, self.witnessed
+                )),
+            ])),
+            rows[3],
+        );
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                label("Other device"),
+                Span::raw(format!("{} s of its recording witnessed here", self.peer_witnessed)),
+            ])),
+            rows[4],
+        );
+
+        let warnings = self.warnings(now);
+        let warn_lines: Vec<Line<'_>> = if warnings.is_empty() {
+            vec![Line::styled("All is well.", Style::new().fg(Color::Green))]
+        } else {
+            warnings
+                .into_iter()
+                .map(|w| Line::styled(format!("⚠ {w}"), Style::new().fg(Color::Yellow).bold()))
+                .collect()
+        };
+        frame.render_widget(Paragraph::new(warn_lines), rows[5]);
+
+        let msgs: Vec<Line<'_>> = self
+            .messages
+            .iter()
+            .map(|(t, warning, m)| {
+                let style = if *warning { Style::new().fg(Color::Yellow) } else { Style::new() };
+                Line::styled(format!("[{}] {m}", clock(*t)), style)
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(msgs), rows[6]);
+        frame.render_widget(
+            Paragraph::new(Line::from("Press s to stop the recording.").dim()),
+            rows[7],
+        );
+    }
+}
+
+/// Shows the session's progress until the session ends. `stop` asks the session to stop
+/// (a key in the live view; Ctrl-C is handled by the caller for plain lines).
+pub(crate) async fn show(mut progress: mpsc::Receiver<Progress>, stop: mpsc::Sender<()>) {
+    let live = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let mut view = View::new(Instant::now());
+    let mut plain = Plain::default();
+    // Plain lines until recording starts (the pairing question is asked on stdin).
+    while !view.recording() {
+        let Some(p) = progress.recv().await else { return };
+        plain.print(&view, &p, Instant::now());
+        view.apply(p, Instant::now());
+    }
+    if live && let Ok(mut term) = LiveTerminal::open() {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                p = progress.recv() => match p {
+                    Some(p) => view.apply(p, Instant::now()),
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    if term.stop_pressed() {
+                        let _ = stop.try_send(());
+                    }
+                }
+            }
+            term.draw(&view);
+        }
+        term.draw(&view);
+        return;
+    }
+    let mut next_summary = Instant::now() + Duration::from_secs(60);
+    while let Some(p) = progress.recv().await {
+        let now = Instant::now();
+        plain.print(&view, &p, now);
+        view.apply(p, now);
+        plain.warn_on_change(&view, now);
+        if now >= next_summary {
+            next_summary = now + Duration::from_secs(60);
+            plain.line(
+                &view,
+                now,
+                &format!(
+                    "{} s recorded, {} witnessed by the other device, {} of theirs witnessed here",
+                    view.committed, view.witnessed, view.peer_witnessed
+                ),
+            );
+        }
+    }
+}
+
+/// Plain timestamped lines, for logs and pipes.
+#[derive(Debug, Default)]
+struct Plain {
+    shown_warnings: Vec<String>,
+}
+
+impl Plain {
+    fn line(&self, view: &View, now: Instant, text: &str) {
+        println!("[{}] {text}", clock(now - view.started));
+    }
+
+    fn print(&self, view: &View, p: &Progress, now: Instant) {
+        match p {
+            Progress::Note(m) => self.line(view, now, m),
+            Progress::Warning(m) => self.line(view, now, &format!("WARNING: {m}")),
+            _ => {}
+        }
+    }
+
+    /// Derived warnings (silence, falling behind) are printed when they begin.
+    fn warn_on_change(&mut self, view: &View, now: Instant) {
+        let current = view.warnings(now);
+        for w in &current {
+            let kind = w.split(' ').take(4).collect::<Vec<_>>().join(" ");
+            if !self.shown_warnings.iter().any(|s| s.starts_with(&kind)) {
+                self.line(view, now, &format!("WARNING: {w}"));
+            }
+        }
+        self.shown_warnings = current;
+    }
+}
+
+/// The terminal in raw mode with an inline viewport, restored when dropped.
+struct LiveTerminal {
+    term: Terminal<CrosstermBackend<std::io::Stdout>>,
+}
+
+impl LiveTerminal {
+    fn open() -> std::io::Result<LiveTerminal> {
+        terminal::enable_raw_mode()?;
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = terminal::disable_raw_mode();
+            hook(info);
+        }));
+        let term = Terminal::with_options(
+            CrosstermBackend::new(std::io::stdout()),
+            TerminalOptions { viewport: Viewport::Inline(15) },
+        );
+        match term {
+            Ok(term) => Ok(LiveTerminal { term }),
+            Err(e) => {
+                let _ = terminal::disable_raw_mode();
+                Err(e)
+            }
+        }
+    }
+
+    fn draw(&mut self, view: &View) {
+        let _ = self.term.draw(|f| view.draw(f, Instant::now()));
+    }
+
+    /// `s`, `q` or Ctrl-C (raw mode turns Ctrl-C into a key).
+    fn stop_pressed(&mut self) -> bool {
+        let mut pressed = false;
+        while event::poll(Duration::ZERO).unwrap_or(false) {
+            if let Ok(Event::Key(k)) = event::read()
+                && k.kind == KeyEventKind::Press
+            {
+                pressed |= matches!(k.code, KeyCode::Char('s' | 'q'))
+                    || (k.code == KeyCode::Char('c')
+                        && k.modifiers.contains(KeyModifiers::CONTROL));
+            }
+        }
+        pressed
+    }
+}
+
+impl Drop for LiveTerminal {
+    fn drop(&mut self) {
+        let _ = terminal::disable_raw_mode();
+        let _ = self.term.backend_mut().flush();
+        println!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::backend::TestBackend;
+
+    fn screen(view: &View, now: Instant) -> String {
+        let mut t = Terminal::new(TestBackend::new(100, 15)).expect("terminal");
+        t.draw(|f| view.draw(f, now)).expect("draw");
+        let buf = t.backend().buffer().clone();
+        (0..buf.area.height)
+            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect::<String>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn recording_view(t0: Instant) -> View {
+        let mut v = View::new(t0);
+        v.apply(Progress::PairingCode("123 456".into()), t0);
+        v.apply(
+            Progress::Peer { name: "Social worker".into(), fingerprint: "d537-7cad".into() },
+            t0,
+        );
+        v.apply(Progress::Link { up: true }, t0);
+        v.apply(Progress::Recording { dir: "out/x".into() }, t0);
+        v
+    }
+
+    #[test]
+    fn shows_who_time_counts_and_all_is_well() {
+        let t0 = Instant::now();
+        let mut v = recording_view(t0);
+        for s in 1..=65u64 {
+            let t = t0 + Duration::from_secs(s);
+            v.apply(Progress::Level(0.25), t);
+            v.apply(Progress::Committed(s), t);
+            v.apply(Progress::Witnessed(s), t);
+            v.apply(Progress::PeerWitnessed(s - 1), t);
+        }
+        v.apply(Progress::Note("the other device is back".into()), t0 + Duration::from_secs(3));
+        let text = screen(&v, t0 + Duration::from_millis(65_400));
+        for want in [
+            "recording 01:05",
+            "Social worker",
+            "d537-7cad",
+            "code 123 456",
+            "● connected · last proof back 0.4 s ago",
+            "-12 dB",
+            "65 s recorded · 65 witnessed by the other device",
+            "64 s of its recording witnessed here",
+            "All is well.",
+            "[00:03] the other device is back",
+            "Press s to stop",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+        assert!(v.warnings(t0 + Duration::from_millis(65_400)).is_empty());
+    }
+
+    #[test]
+    fn warns_when_silent_behind_or_cut_off() {
+        let t0 = Instant::now();
+        let mut v = recording_view(t0);
+        for s in 1..=12u64 {
+            let t = t0 + Duration::from_secs(s);
+            v.apply(Progress::Level(0.0005), t);
+            v.apply(Progress::Committed(s), t);
+        }
+        v.apply(Progress::Witnessed(4), t0 + Duration::from_secs(5));
+        let now = t0 + Duration::from_secs(12);
+        let text = screen(&v, now);
+        assert!(text.contains("The microphone hears nothing (12 s of silence)"), "{text}");
+        assert!(text.contains("8 seconds behind in witnessing"), "{text}");
+        assert!(!text.contains("All is well"), "{text}");
+
+        v.apply(Progress::Link { up: false }, now);
+        v.apply(Progress::Level(0.5), now);
+        let text = screen(&v, now);
+        assert!(text.contains("○ not answering"), "{text}");
+        assert!(text.contains("The other device is not answering. Still recording"), "{text}");
+        assert!(!text.contains("hears nothing"), "sound is back: {text}");
+        assert!(!text.contains("behind in witnessing"), "not 'behind' while cut off: {text}");
+    }
+
+    #[test]
+    fn nothing_to_warn_about_before_recording() {
+        let t0 = Instant::now();
+        let v = View::new(t0);
+        assert!(v.warnings(t0 + Duration::from_secs(60)).is_empty());
+    }
+}
