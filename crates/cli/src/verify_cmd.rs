@@ -11,13 +11,65 @@ use dualrec_proof::{
 
 use crate::report::{clock, render};
 
+/// Files above this size get a progress bar (when stderr is a terminal): about 15
+/// minutes of recording.
+const PROGRESS_FROM_BYTES: u64 = 4 << 20;
+
+/// A progress bar over the bytes to read, then a spinner while checking; hidden when
+/// stderr is not a terminal or the input is small.
+fn progress(files: impl Iterator<Item = PathBuf>) -> indicatif::ProgressBar {
+    let total: u64 = files.filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    if total < PROGRESS_FROM_BYTES {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:24} [{bar:40}] {bytes}/{total_bytes}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message("reading");
+    bar
+}
+
+/// Reads a whole file in blocks, advancing `bar`.
+fn read_counted(path: &Path, bar: &indicatif::ProgressBar) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut out = Vec::with_capacity(file.metadata().map_or(0, |m| m.len() as usize));
+    let mut block = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(&block[..n]);
+        bar.inc(n as u64);
+    }
+}
+
 /// Reads a recording and logs and verifies; the report and the recording's truncation.
 pub(crate) fn verify_files(
     recording: &Path,
     evidence: &[PathBuf],
     excerpt: bool,
 ) -> anyhow::Result<(Report, Option<dualrec_media::Truncation>)> {
-    let bytes = std::fs::read(recording)
+    let bar = progress(std::iter::once(recording.to_owned()).chain(evidence.iter().cloned()));
+    let result = verify_with(recording, evidence, excerpt, &bar);
+    bar.finish_and_clear();
+    result
+}
+
+fn verify_with(
+    recording: &Path,
+    evidence: &[PathBuf],
+    excerpt: bool,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<(Report, Option<dualrec_media::Truncation>)> {
+    let bytes = read_counted(recording, bar)
         .with_context(|| format!("cannot read the recording {}", recording.display()))?;
     let file = read_recording(&bytes)
         .with_context(|| format!("{} is not a readable recording", recording.display()))?;
@@ -26,12 +78,14 @@ pub(crate) fn verify_files(
     })?;
     let mut verifier = Verifier::new(VerifyOptions { excerpt, ..VerifyOptions::default() });
     for log in evidence {
-        let data = std::fs::read(log)
+        let data = read_counted(log, bar)
             .with_context(|| format!("cannot read the evidence log {}", log.display()))?;
         let contents = read_log(&data)
             .with_context(|| format!("{} is not a readable evidence log", log.display()))?;
         verifier.add_log(log.display().to_string(), contents);
     }
+    bar.set_message("checking signatures");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let report = verifier
         .verify(&Recording {
             packets: &file.packets,
