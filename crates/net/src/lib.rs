@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod exchange;
 mod node;
 mod pairing;
 mod session_msgs;
@@ -19,8 +20,12 @@ mod trust;
 mod wire;
 
 pub use error::NetError;
+pub use exchange::{Exchange, ExchangeError, Handled};
 pub use node::{InboundId, NodeConfig, NodeEvent, NodeHandle, parse_address, start, typeable};
 pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commitment};
 pub use session_msgs::{acknowledge_stop, consent, propose, stop};
 pub use trust::{TrustedDevice, TrustedDevices};
-pub use wire::{PROTOCOL, Request, Response, WIRE_VERSION};
+pub use wire::{
+    CompactCheckpoint, CompactReceipt, LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request, Response,
+    WIRE_VERSION,
+};

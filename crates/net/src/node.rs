@@ -1,6 +1,6 @@
-//! The libp2p node: TCP + Noise + Yamux, mDNS discovery, identify, and the `/dualrec/1`
-//! request-response protocol; pairing, liveness and redial are handled here, the rest is
-//! handed to the application as [`NodeEvent`]s.
+//! The libp2p node: TCP + Noise + Yamux, mDNS discovery, identify, the `/dualrec/1`
+//! request-response protocol and the `/dualrec/live/1` streams; pairing, liveness and
+//! redial are handled here, the rest is handed to the application as [`NodeEvent`]s.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -15,12 +15,19 @@ use tokio::sync::{mpsc, oneshot};
 use crate::NetError;
 use crate::pairing::{PairingCode, PairingInitiator, PairingResponder};
 use crate::trust::{TrustedDevices, display_name};
-use crate::wire::{PROTOCOL, Request, Response, WIRE_VERSION};
+use crate::wire::{LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request, Response, WIRE_VERSION};
 
 /// A link with no answer to pings for this long is closed and redialled.
 const LIVENESS_TIMEOUT: Duration = Duration::from_secs(3);
 const PING_EVERY: Duration = Duration::from_secs(1);
+/// How often liveness is looked at: a dead link is noticed within 3.25 s.
+const LIVENESS_TICK: Duration = Duration::from_millis(250);
 const MAX_MESSAGE: usize = dualrec_proof::MAX_RECORD_BYTES;
+/// Live frames are small (a compact checkpoint is 136 bytes); anything larger is hostile.
+const MAX_LIVE_FRAME: usize = 1024;
+/// Live frames waiting for a stream to the peer; beyond this they are dropped (the
+/// exchange sends unreceipted checkpoints again).
+const LIVE_QUEUE: usize = 1024;
 const CHANNEL: usize = 256;
 
 /// How to start a node.
@@ -63,6 +70,11 @@ pub enum NodeEvent {
     RefusedUntrusted { peer: PublicKey },
     /// The link to a confirmed device stopped answering and was closed; redialling.
     LinkDown { peer: PublicKey },
+    /// A confirmed device sent a live frame (unchecked: see [`crate::Exchange`]).
+    Live { peer: PublicKey, frame: LiveFrame },
+    /// A message from a device was refused (malformed, oversized, wrong version); the
+    /// stream it came on was closed. Nothing of it was passed on.
+    Rejected { peer: PublicKey, reason: String },
 }
 
 /// Identifies an inbound request awaiting its response.
@@ -75,6 +87,7 @@ enum Command {
     Confirm(PublicKey, bool),
     Request(PublicKey, Request, oneshot::Sender<Result<Response, NetError>>),
     Respond(InboundId, Response),
+    Live(PublicKey, LiveFrame),
     Forget(PublicKey),
     Shutdown(oneshot::Sender<()>),
 }
@@ -144,6 +157,13 @@ impl NodeHandle {
     /// Answers an [`NodeEvent::Inbound`] request.
     pub async fn respond(&self, reply: InboundId, response: Response) -> Result<(), NetError> {
         self.send(Command::Respond(reply, response)).await
+    }
+
+    /// Sends a frame on the live stream to a confirmed device (opened when needed). A
+    /// frame that cannot be delivered is dropped: the exchange sends again what the peer
+    /// has not receipted.
+    pub async fn send_live(&self, peer: PublicKey, frame: LiveFrame) -> Result<(), NetError> {
+        self.send(Command::Live(peer, frame)).await
     }
 }
 
@@ -222,6 +242,69 @@ async fn write_frame<T: futures::AsyncWrite + Unpin + Send>(
     io.close().await
 }
 
+/// Reads one live frame's bytes: a u16 length, then at most [`MAX_LIVE_FRAME`] bytes.
+async fn read_live<T: futures::AsyncRead + Unpin>(io: &mut T) -> std::io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    io.read_exact(&mut len).await?;
+    let len = usize::from(u16::from_le_bytes(len));
+    if len == 0 || len > MAX_LIVE_FRAME {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("live frame of {len} bytes (at most {MAX_LIVE_FRAME})"),
+        ));
+    }
+    let mut buf = vec![0u8; len];
+    io.read_exact(&mut buf).await?;
+    Ok(buf)
+}
+
+/// Reads a peer's live stream until it ends or sends something malformed (then the
+/// stream is dropped, which closes it).
+async fn live_reader(
+    peer: PeerId,
+    mut stream: libp2p::Stream,
+    out: mpsc::Sender<(PeerId, Result<LiveFrame, String>)>,
+) {
+    loop {
+        let frame = match read_live(&mut stream).await {
+            Ok(bytes) => LiveFrame::from_bytes(&bytes).map_err(|e| e.to_string()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
+            Err(e) => Err(e.to_string()),
+        };
+        let bad = frame.is_err();
+        if out.send((peer, frame)).await.is_err() || bad {
+            return;
+        }
+    }
+}
+
+/// Opens the live stream to `peer` and writes frames to it; ends with the stream.
+/// Frames queued together go out in one write (one segment on the wire).
+async fn live_writer(
+    mut control: libp2p_stream::Control,
+    peer: PeerId,
+    mut frames: mpsc::Receiver<Vec<u8>>,
+) {
+    let Ok(mut stream) = control.open_stream(peer, StreamProtocol::new(LIVE_PROTOCOL)).await else {
+        return;
+    };
+    let mut buf = Vec::new();
+    while let Some(first) = frames.recv().await {
+        buf.clear();
+        let mut next = Some(first);
+        while let Some(bytes) = next {
+            // Frames are at most MAX_LIVE_FRAME bytes, so the length fits in a u16.
+            buf.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+            buf.extend_from_slice(&bytes);
+            next = frames.try_recv().ok();
+        }
+        if stream.write_all(&buf).await.is_err() || stream.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = stream.close().await;
+}
+
 fn invalid(e: NetError) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
@@ -277,6 +360,7 @@ impl request_response::Codec for WireCodec {
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     rr: request_response::Behaviour<WireCodec>,
+    live: libp2p_stream::Behaviour,
     identify: identify::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
 }
@@ -319,6 +403,7 @@ struct Node {
     dialed: std::collections::HashSet<PeerId>,
     addresses: HashMap<PeerId, Vec<Multiaddr>>,
     last_seen: HashMap<PeerId, Instant>,
+    last_ping: HashMap<PeerId, Instant>,
     pairings: HashMap<PeerId, Pairing>,
     outbound: HashMap<OutboundRequestId, Outbound>,
     inbound: HashMap<u64, ResponseChannel<Response>>,
@@ -326,12 +411,28 @@ struct Node {
     next_ping: u64,
     dial_waiters: Vec<(Multiaddr, oneshot::Sender<Result<(), NetError>>)>,
     last_redial: Instant,
+    control: libp2p_stream::Control,
+    /// The writer of each peer's live stream.
+    writers: HashMap<PeerId, mpsc::Sender<Vec<u8>>>,
+    /// Frames from every peer's live stream, read by their own tasks.
+    live_frames: mpsc::Sender<(PeerId, Result<LiveFrame, String>)>,
+    /// The wire version this node speaks ([`WIRE_VERSION`]).
+    version: u16,
 }
 
 /// Starts a node on the current tokio runtime.
 pub fn start(
     identity: &Identity,
     config: NodeConfig,
+) -> Result<(NodeHandle, mpsc::Receiver<NodeEvent>), NetError> {
+    start_speaking(identity, config, WIRE_VERSION)
+}
+
+/// [`start`], announcing `version` in `Hello` (tests speak other versions).
+fn start_speaking(
+    identity: &Identity,
+    config: NodeConfig,
+    version: u16,
 ) -> Result<(NodeHandle, mpsc::Receiver<NodeEvent>), NetError> {
     let mut seed = *identity.seed();
     let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed)
@@ -361,7 +462,12 @@ pub fn start(
             } else {
                 None
             };
-            Ok(Behaviour { rr, identify, mdns: Toggle::from(mdns) })
+            Ok(Behaviour {
+                rr,
+                live: libp2p_stream::Behaviour::new(),
+                identify,
+                mdns: Toggle::from(mdns),
+            })
         })
         .map_err(|e| NetError::Transport(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
@@ -372,6 +478,11 @@ pub fn start(
     }
     let (cmd_tx, cmd_rx) = mpsc::channel(CHANNEL);
     let (ev_tx, ev_rx) = mpsc::channel(CHANNEL);
+    let mut control = swarm.behaviour().live.new_control();
+    let incoming = control
+        .accept(StreamProtocol::new(LIVE_PROTOCOL))
+        .map_err(|e| NetError::Transport(e.to_string()))?;
+    let (live_tx, live_rx) = mpsc::channel(CHANNEL);
     let node = Node {
         swarm,
         own,
@@ -383,6 +494,7 @@ pub fn start(
         dialed: std::collections::HashSet::new(),
         addresses: HashMap::new(),
         last_seen: HashMap::new(),
+        last_ping: HashMap::new(),
         pairings: HashMap::new(),
         outbound: HashMap::new(),
         inbound: HashMap::new(),
@@ -390,14 +502,23 @@ pub fn start(
         next_ping: 0,
         dial_waiters: Vec::new(),
         last_redial: Instant::now(),
+        control,
+        writers: HashMap::new(),
+        live_frames: live_tx,
+        version,
     };
-    tokio::spawn(node.run(cmd_rx));
+    tokio::spawn(node.run(cmd_rx, incoming, live_rx));
     Ok((NodeHandle { commands: cmd_tx, key: own }, ev_rx))
 }
 
 impl Node {
-    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut tick = tokio::time::interval(PING_EVERY);
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut incoming: libp2p_stream::IncomingStreams,
+        mut live: mpsc::Receiver<(PeerId, Result<LiveFrame, String>)>,
+    ) {
+        let mut tick = tokio::time::interval(LIVENESS_TICK);
         let mut done: Option<oneshot::Sender<()>> = None;
         loop {
             tokio::select! {
@@ -410,6 +531,8 @@ impl Node {
                     None => break,
                 },
                 e = self.swarm.select_next_some() => self.swarm_event(e).await,
+                Some((peer, stream)) = incoming.next() => self.live_stream(peer, stream).await,
+                Some((peer, frame)) = live.recv() => self.live_frame(peer, frame).await,
                 _ = tick.tick() => self.liveness().await,
             }
         }
@@ -420,6 +543,7 @@ impl Node {
             tokio::select! {
                 _ = &mut grace => break,
                 e = self.swarm.select_next_some() => self.swarm_event(e).await,
+                Some((peer, frame)) = live.recv() => self.live_frame(peer, frame).await,
             }
         }
         if let Some(tx) = done {
@@ -430,6 +554,39 @@ impl Node {
     async fn emit(&mut self, e: NodeEvent) {
         // The application must drain events; a bounded channel applies back-pressure.
         let _ = self.events.send(e).await;
+    }
+
+    /// A peer opened its live stream to us: read it if the device is confirmed.
+    async fn live_stream(&mut self, peer: PeerId, stream: libp2p::Stream) {
+        let Some(key) = peer_key(&peer) else { return };
+        if !self.trusted.is_trusted(&key) {
+            drop(stream);
+            self.emit(NodeEvent::RefusedUntrusted { peer: key }).await;
+            return;
+        }
+        tokio::spawn(live_reader(peer, stream, self.live_frames.clone()));
+    }
+
+    async fn live_frame(&mut self, peer: PeerId, frame: Result<LiveFrame, String>) {
+        let Some(key) = peer_key(&peer) else { return };
+        self.last_seen.insert(peer, Instant::now());
+        match frame {
+            Ok(frame) => self.emit(NodeEvent::Live { peer: key, frame }).await,
+            Err(reason) => self.emit(NodeEvent::Rejected { peer: key, reason }).await,
+        }
+    }
+
+    fn send_live(&mut self, peer: PeerId, frame: LiveFrame) {
+        let writer = match self.writers.get(&peer) {
+            Some(w) if !w.is_closed() => w.clone(),
+            _ => {
+                let (tx, rx) = mpsc::channel(LIVE_QUEUE);
+                tokio::spawn(live_writer(self.control.clone(), peer, rx));
+                self.writers.insert(peer, tx.clone());
+                tx
+            }
+        };
+        let _ = writer.try_send(frame.to_bytes());
     }
 
     fn request(&mut self, peer: PeerId, req: Request, why: Outbound) {
@@ -474,6 +631,14 @@ impl Node {
             Command::Respond(id, res) => {
                 if let Some(ch) = self.inbound.remove(&id.0) {
                     self.respond(ch, res);
+                }
+            }
+            Command::Live(key, frame) => {
+                if let Some(peer) = key_peer(&key)
+                    && self.trusted.is_trusted(&key)
+                    && self.swarm.is_connected(&peer)
+                {
+                    self.send_live(peer, frame);
                 }
             }
             Command::Forget(key) => {
@@ -534,8 +699,12 @@ impl Node {
                 self.last_seen.remove(&peer);
                 let _ = self.swarm.disconnect_peer_id(peer);
                 self.emit(NodeEvent::LinkDown { peer: key }).await;
-            } else if now.duration_since(seen) >= PING_EVERY / 2 {
-                // Only when the link has been quiet: checkpoints prove liveness too.
+            } else if now.duration_since(seen) >= PING_EVERY + PING_EVERY / 4
+                && self.last_ping.get(&peer).is_none_or(|t| now.duration_since(*t) >= PING_EVERY)
+            {
+                // Only when the link has been quiet: live frames (one a second during a
+                // session) prove liveness too.
+                self.last_ping.insert(peer, now);
                 self.next_ping += 1;
                 let nonce = self.next_ping;
                 self.request(peer, Request::Ping { nonce }, Outbound::Ping);
@@ -588,12 +757,14 @@ impl Node {
                         self.dial_waiters.push((a, done));
                     }
                 }
-                let hello = Request::Hello { version: WIRE_VERSION, name: self.name.clone() };
+                let hello = Request::Hello { version: self.version, name: self.name.clone() };
                 self.request(peer_id, hello, Outbound::Hello);
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 self.announced.remove(&peer_id);
                 self.dialed.remove(&peer_id);
+                // Its live stream died with it; frames still queued are sent again later.
+                self.writers.remove(&peer_id);
             }
             SwarmEvent::OutgoingConnectionError { error, .. } => {
                 for (_, done) in self.dial_waiters.drain(..) {
@@ -669,13 +840,21 @@ impl Node {
             return;
         };
         match request {
+            Request::Hello { version, .. } if version != self.version => {
+                let reason = format!(
+                    "wire version {version} is not supported (this device speaks {}): update dualrec on both devices",
+                    self.version
+                );
+                self.respond(channel, Response::Refused { reason: reason.clone() });
+                self.emit(NodeEvent::Rejected { peer: key, reason }).await;
+            }
             Request::Hello { name, .. } => {
                 let name = display_name(&name);
                 self.names.insert(peer, name);
                 // `Connected` is reported once, when our own Hello is answered.
                 self.respond(
                     channel,
-                    Response::Hello { version: WIRE_VERSION, name: self.name.clone() },
+                    Response::Hello { version: self.version, name: self.name.clone() },
                 );
             }
             Request::Ping { nonce } => self.respond(channel, Response::Pong { nonce }),
@@ -752,6 +931,22 @@ impl Node {
         let Some(why) = self.outbound.remove(&id) else { return };
         let key = peer_key(&peer);
         match (why, response) {
+            (Outbound::Hello, Response::Hello { version, .. }) if version != self.version => {
+                if let Some(key) = key {
+                    let reason = format!(
+                        "the other device speaks wire version {version}, this one {}: update dualrec on both devices",
+                        self.version
+                    );
+                    self.emit(NodeEvent::Rejected { peer: key, reason }).await;
+                }
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
+            (Outbound::Hello, Response::Refused { reason }) => {
+                if let Some(key) = key {
+                    self.emit(NodeEvent::Rejected { peer: key, reason }).await;
+                }
+                let _ = self.swarm.disconnect_peer_id(peer);
+            }
             (Outbound::Hello, Response::Hello { name, .. }) => {
                 let name = display_name(&name);
                 self.names.insert(peer, name.clone());
@@ -840,6 +1035,45 @@ mod tests {
         let mut ok = (ping.len() as u32).to_le_bytes().to_vec();
         ok.extend_from_slice(&ping);
         assert_eq!(read(ok).expect("a valid frame"), Request::Ping { nonce: 7 });
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_device_speaking_another_wire_version_is_refused_on_both_sides() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = |name: &str| NodeConfig {
+            name: name.into(),
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
+            trusted: TrustedDevices::load(&dir.path().join(name)).expect("store"),
+            request_timeout: Duration::from_secs(5),
+        };
+        let (_old, mut old_events) =
+            start(&Identity::from_seed(&[1; 32]), config("old")).expect("old");
+        let (new, mut new_events) =
+            start_speaking(&Identity::from_seed(&[2; 32]), config("new"), WIRE_VERSION + 1)
+                .expect("new");
+        let addr = loop {
+            if let Some(NodeEvent::Listening(a)) = old_events.recv().await {
+                break a;
+            }
+        };
+        new.dial(&addr.to_string()).await.expect("dial");
+        for (who, events) in [("old", &mut old_events), ("new", &mut new_events)] {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Ok(Some(NodeEvent::Rejected { reason, .. })) => {
+                        assert!(reason.contains("version"), "{who}: {reason}");
+                        break;
+                    }
+                    Ok(Some(NodeEvent::Connected { .. })) => {
+                        panic!("{who} reported a connection across versions")
+                    }
+                    Ok(Some(_)) => {}
+                    _ => panic!("{who} did not refuse the other version"),
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,16 +1,19 @@
-//! The wire protocol `/dualrec/1` (SPEC §12): one request, one response, canonical
-//! bincode (SPEC §2), at most 64 KiB each.
+//! The wire protocol (SPEC §12): `/dualrec/1`, one request and one response per stream;
+//! and `/dualrec/live/1`, one long-lived stream each way carrying checkpoints and
+//! receipts in compact form. Canonical bincode (SPEC §2), at most 64 KiB a message.
 
 use bincode::{Decode, Encode};
 use dualrec_proof::{
-    Checkpoint, Digest, EndRecord, PartySignature, Receipt, Signed, StartRecord, decode_exact,
-    encode,
+    Checkpoint, Digest, EndRecord, PartySignature, Receipt, Signature, Signed, StartRecord,
+    Timestamp, decode_exact, encode,
 };
 
 use crate::NetError;
 
 /// The libp2p protocol name.
 pub const PROTOCOL: &str = "/dualrec/1";
+/// The live stream's protocol name.
+pub const LIVE_PROTOCOL: &str = "/dualrec/live/1";
 /// Version carried in `Hello`.
 pub const WIRE_VERSION: u16 = 1;
 
@@ -89,6 +92,72 @@ impl Response {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Response, NetError> {
+        Ok(decode_exact(bytes)?)
+    }
+}
+
+/// A signed checkpoint without the fields its receiver already knows (SPEC §12.4): the
+/// session, the signer (the peer), the positions and the chain value follow from the
+/// receiver's view of the producer's chain ([`dualrec_proof::PeerChain::next_body`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct CompactCheckpoint {
+    /// Chunk index (`u32`: 136 years of one-second chunks).
+    pub index: u32,
+    pub packet_count: u32,
+    pub samples: u32,
+    pub digest: Digest,
+    pub time: Timestamp,
+    pub signature: Signature,
+}
+
+/// A signed receipt without the signer (the peer) and the checkpoint hash (the producer
+/// holds its checkpoint `index`) (SPEC §12.4).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct CompactReceipt {
+    pub index: u32,
+    pub time: Timestamp,
+    pub signature: Signature,
+}
+
+/// One message on the live stream. The variant index is its type (SPEC §12.4).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+#[non_exhaustive]
+pub enum LiveFrame {
+    Checkpoint(CompactCheckpoint),
+    Receipt(CompactReceipt),
+}
+
+impl CompactCheckpoint {
+    pub fn of(cp: &Signed<Checkpoint>) -> CompactCheckpoint {
+        CompactCheckpoint {
+            index: compact_index(cp.body.index),
+            packet_count: cp.body.packet_count,
+            samples: cp.body.samples,
+            digest: cp.body.digest,
+            time: cp.body.time,
+            signature: cp.signature,
+        }
+    }
+}
+
+impl CompactReceipt {
+    pub fn of(index: u64, r: &Signed<Receipt>) -> CompactReceipt {
+        CompactReceipt { index: compact_index(index), time: r.body.time, signature: r.signature }
+    }
+}
+
+/// An index past `u32` (never reached) becomes one the peer refuses as out of order.
+fn compact_index(index: u64) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
+}
+
+impl LiveFrame {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        encode(self)
+    }
+
+    /// Decodes a frame: size-capped, no trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<LiveFrame, NetError> {
         Ok(decode_exact(bytes)?)
     }
 }

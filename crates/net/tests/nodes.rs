@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use dualrec_net::{NodeConfig, NodeEvent, NodeHandle, Request, Response, TrustedDevices, start};
+use dualrec_net::{
+    CompactCheckpoint, CompactReceipt, LiveFrame, NodeConfig, NodeEvent, NodeHandle, Request,
+    Response, TrustedDevices, start,
+};
 use dualrec_proof::sim::{SimConfig, simulate};
 use dualrec_proof::{Identity, LogRecord, PeerChain, Timestamp};
 use tokio::sync::mpsc::Receiver;
@@ -213,6 +216,16 @@ async fn paired_nodes(
     alice: &Identity,
     bob: &Identity,
 ) -> (NodeHandle, Receiver<NodeEvent>, NodeHandle, Receiver<NodeEvent>) {
+    let (a, ra, b, rb, _) = paired_nodes_at(dir, alice, bob).await;
+    (a, ra, b, rb)
+}
+
+/// [`paired_nodes`], and the address B listens on.
+async fn paired_nodes_at(
+    dir: &std::path::Path,
+    alice: &Identity,
+    bob: &Identity,
+) -> (NodeHandle, Receiver<NodeEvent>, NodeHandle, Receiver<NodeEvent>, String) {
     let (a, mut ra) = start(alice, config(dir, "Parent")).expect("A");
     let (b, mut rb) = start(bob, config(dir, "Worker")).expect("B");
     let addr_b = listening(&mut rb).await;
@@ -224,7 +237,7 @@ async fn paired_nodes(
     b.confirm(a.key(), true).await.expect("B");
     next(&mut ra, "paired", |e| matches!(e, NodeEvent::Paired { .. })).await;
     next(&mut rb, "paired", |e| matches!(e, NodeEvent::Paired { .. })).await;
-    (a, ra, b, rb)
+    (a, ra, b, rb, addr_b)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -300,5 +313,130 @@ async fn a_refused_proposal_starts_nothing() {
     match dualrec_net::propose(&a, alice, bob.public(), sim.start.record.clone()).await {
         Err(dualrec_net::NetError::Refused(reason)) => assert_eq!(reason, "the worker said no"),
         other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A bare libp2p host that speaks only raw streams: it can send anything at all.
+async fn raw_host(seed: [u8; 32], dial: &str) -> libp2p_stream::Control {
+    use futures::StreamExt as _;
+    let mut seed = seed;
+    let keypair = libp2p::identity::Keypair::ed25519_from_bytes(&mut seed).expect("key");
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .expect("tcp")
+        .with_behaviour(|_| libp2p_stream::Behaviour::new())
+        .expect("behaviour")
+        .build();
+    let control = swarm.behaviour().new_control();
+    swarm.dial(dual_addr(dial)).expect("dial");
+    tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    control
+}
+
+fn dual_addr(a: &str) -> libp2p::Multiaddr {
+    dualrec_net::parse_address(a).expect("address")
+}
+
+fn peer_id(key: &dualrec_proof::PublicKey) -> libp2p::PeerId {
+    let pk = libp2p::identity::ed25519::PublicKey::try_from_bytes(&key.0).expect("key");
+    libp2p::PeerId::from_public_key(&libp2p::identity::PublicKey::from(pk))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_frames_flow_between_paired_devices_and_hostile_streams_are_cut() {
+    use futures::AsyncWriteExt as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = simulate(&SimConfig { chunks: 2, ..SimConfig::default() });
+    let (alice, bob) = (&sim.identities[0], &sim.identities[1]);
+    // B also trusts a bare host that will send it garbage.
+    let raw = Identity::from_seed(&[77; 32]);
+    TrustedDevices::load(&dir.path().join("Worker-trusted"))
+        .expect("store")
+        .trust(raw.public(), "Raw")
+        .expect("trust raw");
+    let (a, mut ra, b, mut rb, addr_b) = paired_nodes_at(dir.path(), alice, bob).await;
+    let cp = sim.logs[0]
+        .iter()
+        .find_map(|r| match r {
+            LogRecord::Checkpoint(c) if c.signer == alice.public() => Some(*c),
+            _ => None,
+        })
+        .expect("a checkpoint");
+
+    // A paired device's frames arrive as sent, both ways.
+    let frame = LiveFrame::Checkpoint(CompactCheckpoint::of(&cp));
+    a.send_live(b.key(), frame).await.expect("send");
+    match next(&mut rb, "live frame", |e| matches!(e, NodeEvent::Live { .. })).await {
+        NodeEvent::Live { peer, frame: got } => {
+            assert_eq!(peer, alice.public());
+            assert_eq!(got, frame);
+        }
+        _ => unreachable!(),
+    }
+    let r = cp.receipt(bob, Timestamp { wall_ms: 5, mono_ms: 5 });
+    let back = LiveFrame::Receipt(CompactReceipt::of(0, &r));
+    b.send_live(a.key(), back).await.expect("send back");
+    match next(&mut ra, "receipt frame", |e| matches!(e, NodeEvent::Live { .. })).await {
+        NodeEvent::Live { frame: got, .. } => assert_eq!(got, back),
+        _ => unreachable!(),
+    }
+
+    // A device B never confirmed opens a live stream: refused, nothing passed on.
+    let mallory = Identity::generate();
+    TrustedDevices::load(&dir.path().join("Mallory-trusted"))
+        .expect("store")
+        .trust(bob.public(), "Worker")
+        .expect("mallory trusts B");
+    let (m, mut rm) = start(&mallory, config(dir.path(), "Mallory")).expect("node M");
+    let _ = listening(&mut rm).await;
+    m.dial(&addr_b).await.expect("dial");
+    next(&mut rm, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    m.send_live(b.key(), frame).await.expect("send");
+    match next(&mut rb, "refusal", |e| {
+        matches!(e, NodeEvent::RefusedUntrusted { .. } | NodeEvent::Live { .. })
+    })
+    .await
+    {
+        NodeEvent::RefusedUntrusted { peer } => assert_eq!(peer, mallory.public()),
+        other => panic!("an unconfirmed device's frame reached the application: {other:?}"),
+    }
+
+    // A confirmed device sending garbage: each stream is cut with a clear reason.
+    let mut control = raw_host(*raw.seed(), &addr_b).await;
+    let b_peer = peer_id(&b.key());
+    let proto = libp2p::StreamProtocol::new(dualrec_net::LIVE_PROTOCOL);
+    for (bytes, why) in [
+        (vec![0xff, 0xff], "65535 bytes"),
+        (vec![5, 0, 9, 9, 9, 9, 9], "rejected"),
+        (vec![0, 0], "0 bytes"),
+    ] {
+        let mut s = loop {
+            match control.open_stream(b_peer, proto.clone()).await {
+                Ok(s) => break s,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        };
+        s.write_all(&bytes).await.expect("write");
+        s.flush().await.expect("flush");
+        match next(&mut rb, "rejection", |e| {
+            matches!(e, NodeEvent::Rejected { .. } | NodeEvent::Live { .. })
+        })
+        .await
+        {
+            NodeEvent::Rejected { peer, reason } => {
+                assert_eq!(peer, raw.public());
+                assert!(reason.contains(why), "{reason}");
+            }
+            other => panic!("garbage reached the application: {other:?}"),
+        }
     }
 }

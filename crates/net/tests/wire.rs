@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dualrec_net::{NetError, Request, Response};
+use dualrec_net::{CompactCheckpoint, CompactReceipt, LiveFrame, NetError, Request, Response};
 use dualrec_proof::sim::{SimConfig, simulate};
 use dualrec_proof::{Digest, LogRecord, PartySignature};
 
@@ -63,6 +63,16 @@ fn messages() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "a refusal with a reason",
             Response::Refused { reason: "not paired".into() }.to_bytes(),
         ),
+        (
+            "live-checkpoint",
+            "party 0's checkpoint 0 on the live stream (SPEC 12.4)",
+            LiveFrame::Checkpoint(CompactCheckpoint::of(&cp)).to_bytes(),
+        ),
+        (
+            "live-receipt",
+            "party 1's receipt for checkpoint 0 on the live stream",
+            LiveFrame::Receipt(CompactReceipt::of(0, &receipt)).to_bytes(),
+        ),
     ]
 }
 
@@ -72,6 +82,16 @@ fn failures() -> Vec<(&'static str, &'static str, &'static str, Vec<u8>)> {
     trailing.push(0);
     let mut unknown = ping.clone();
     unknown[0] = 8;
+    let live = LiveFrame::Receipt(CompactReceipt {
+        index: 3,
+        time: dualrec_proof::Timestamp { wall_ms: 1, mono_ms: 2 },
+        signature: dualrec_proof::Signature([4; 64]),
+    })
+    .to_bytes();
+    let mut live_trailing = live.clone();
+    live_trailing.push(0);
+    let mut live_unknown = live.clone();
+    live_unknown[0] = 2;
     let mut huge_name = Request::Hello { version: 1, name: String::new() }.to_bytes();
     huge_name[6..14].copy_from_slice(&(1u64 << 40).to_le_bytes());
     vec![
@@ -85,6 +105,9 @@ fn failures() -> Vec<(&'static str, &'static str, &'static str, Vec<u8>)> {
         ),
         ("request-huge-length", "a Hello whose name claims 2^40 bytes", "request", huge_name),
         ("request-too-large", "65537 bytes", "request", vec![0; 65_537]),
+        ("live-trailing-byte", "a live receipt followed by one byte", "live", live_trailing),
+        ("live-unknown-type", "live frame type 2 does not exist", "live", live_unknown),
+        ("live-truncated", "a live receipt missing its last byte", "live", live[..87].to_vec()),
         ("response-bad-utf8", "a refusal whose reason is not UTF-8", "response", {
             let mut r = Response::Refused { reason: "ab".into() }.to_bytes();
             let n = r.len();
@@ -129,9 +152,10 @@ fn wire_vectors_check_out() {
         let name = field("name").expect("name");
         let bytes = hex::decode(field("bytes").expect("bytes")).expect("hex");
         let ok = text.contains("\"ok\": true");
-        let is_request = name.starts_with("request");
-        let decoded = if is_request {
+        let decoded = if name.starts_with("request") {
             Request::from_bytes(&bytes).map(|r| r.to_bytes())
+        } else if name.starts_with("live") {
+            LiveFrame::from_bytes(&bytes).map(|r| r.to_bytes())
         } else {
             Response::from_bytes(&bytes).map(|r| r.to_bytes())
         };
@@ -152,6 +176,6 @@ fn wire_vectors_check_out() {
         }
         checked += 1;
     }
-    assert!(checked >= 15, "only {checked} wire vectors");
-    assert!(failures_seen >= 6);
+    assert!(checked >= 20, "only {checked} wire vectors");
+    assert!(failures_seen >= 9);
 }

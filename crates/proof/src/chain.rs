@@ -136,8 +136,21 @@ impl ChainState {
     /// Commits the chunk held by `digester` and returns its (unsigned) checkpoint.
     pub fn commit(&mut self, digester: &mut ChunkDigester, time: Timestamp) -> Checkpoint {
         let (digest, packet_count, samples) = digester.finish();
-        let chain = Self::step(&self.prev, &digest);
-        let cp = Checkpoint {
+        let cp = self.next_body(packet_count, samples, digest, time);
+        self.advance(&cp);
+        cp
+    }
+
+    /// The checkpoint of the next chunk, if it has these contents: session, index,
+    /// positions and chain value follow from this state.
+    pub fn next_body(
+        &self,
+        packet_count: u32,
+        samples: u32,
+        digest: Digest,
+        time: Timestamp,
+    ) -> Checkpoint {
+        Checkpoint {
             session: self.session,
             index: self.next_index,
             first_packet: self.next_packet,
@@ -145,14 +158,17 @@ impl ChainState {
             first_sample: self.next_sample,
             samples,
             digest,
-            chain,
+            chain: Self::step(&self.prev, &digest),
             time,
-        };
-        self.prev = chain;
-        self.next_index += 1;
-        self.next_packet += u64::from(packet_count);
-        self.next_sample += u64::from(samples);
-        cp
+        }
+    }
+
+    /// Moves past `cp`, the next chunk's checkpoint.
+    fn advance(&mut self, cp: &Checkpoint) {
+        self.prev = cp.chain;
+        self.next_index = cp.index + 1;
+        self.next_packet = cp.first_packet + u64::from(cp.packet_count);
+        self.next_sample = cp.first_sample + u64::from(cp.samples);
     }
 }
 
@@ -178,23 +194,39 @@ pub enum CheckpointError {
 /// signature, session, index and chain link check out.
 #[derive(Debug, Clone)]
 pub struct PeerChain {
-    session: SessionId,
     producer: PublicKey,
-    prev: Digest,
-    next_index: u64,
+    /// Where the producer's chain stands after the last accepted checkpoint.
+    state: ChainState,
     /// Hash of every accepted checkpoint, by index (32 bytes a second: ~1 MB for 8 h).
     accepted: Vec<Digest>,
 }
 
 impl PeerChain {
     pub fn new(start: &StartRecord, producer: PublicKey) -> PeerChain {
-        PeerChain {
-            session: start.session,
-            producer,
-            prev: ChainState::genesis(start, &producer),
-            next_index: 0,
-            accepted: Vec::new(),
-        }
+        PeerChain { producer, state: ChainState::new(start, &producer), accepted: Vec::new() }
+    }
+
+    /// The checkpoint body the producer signed if its next chunk has these contents:
+    /// the fields a receiver already knows (session, index, positions, chain value) are
+    /// filled in from this chain (SPEC §12.4).
+    pub fn next_body(
+        &self,
+        packet_count: u32,
+        samples: u32,
+        digest: Digest,
+        time: Timestamp,
+    ) -> Checkpoint {
+        self.state.next_body(packet_count, samples, digest, time)
+    }
+
+    /// The producer whose chain this is.
+    pub fn producer(&self) -> PublicKey {
+        self.producer
+    }
+
+    /// Hash of the checkpoint accepted for chunk `index`, if any.
+    pub fn accepted_hash(&self, index: u64) -> Option<Digest> {
+        self.accepted.get(usize::try_from(index).ok()?).copied()
     }
 
     /// Checks `cp` and, if it is the next link, advances. A checkpoint already accepted
@@ -203,7 +235,7 @@ impl PeerChain {
         &mut self,
         cp: &crate::records::Signed<Checkpoint>,
     ) -> Result<bool, CheckpointError> {
-        if cp.body.session != self.session {
+        if cp.body.session != self.state.session {
             return Err(CheckpointError::WrongSession(cp.body.session));
         }
         if cp.signer != self.producer {
@@ -212,29 +244,28 @@ impl PeerChain {
         if !cp.verify() {
             return Err(CheckpointError::BadSignature);
         }
-        if cp.body.index < self.next_index {
+        if cp.body.index < self.state.next_index {
             return match self.accepted.get(cp.body.index as usize) {
                 Some(h) if *h == cp.hash() => Ok(false),
                 _ => Err(CheckpointError::Equivocation(cp.body.index)),
             };
         }
-        if cp.body.index != self.next_index {
+        if cp.body.index != self.state.next_index {
             return Err(CheckpointError::OutOfOrder {
-                expected: self.next_index,
+                expected: self.state.next_index,
                 got: cp.body.index,
             });
         }
-        if ChainState::step(&self.prev, &cp.body.digest) != cp.body.chain {
+        if ChainState::step(&self.state.prev, &cp.body.digest) != cp.body.chain {
             return Err(CheckpointError::ChainBroken(cp.body.index));
         }
-        self.prev = cp.body.chain;
-        self.next_index += 1;
+        self.state.advance(&cp.body);
         self.accepted.push(cp.hash());
         Ok(true)
     }
 
     /// Checkpoints accepted so far.
     pub fn accepted(&self) -> u64 {
-        self.next_index
+        self.state.next_index
     }
 }

@@ -16,17 +16,16 @@ mod recover;
 
 pub use recover::{Recovered, Recovery, recover, unfinished_sessions};
 
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dualrec_audio::{AudioEvent, EncoderConfig, Pacing, Recorder};
 use dualrec_media::{OpusHead, OpusTags, RecordingWriter};
-use dualrec_net::{NodeConfig, NodeEvent, NodeHandle, Request, Response, TrustedDevices};
+use dualrec_net::{Exchange, NodeConfig, NodeEvent, NodeHandle, Request, Response, TrustedDevices};
 use dualrec_proof::{
     AudioParams, ChainState, Checkpoint, ChunkDigester, CoSigned, EndReason, EndRecord,
-    EvidenceLog, Identity, LogRecord, Party, PartyFinal, PeerChain, PublicKey, SessionId, Signed,
-    StartRecord, Timestamp,
+    EvidenceLog, Identity, LogRecord, Party, PartyFinal, PublicKey, SessionId, Signed, StartRecord,
+    Timestamp,
 };
 use tokio::sync::mpsc;
 
@@ -37,6 +36,8 @@ pub enum Input {
     Microphone(Option<String>),
     /// A WAV file, paced like a microphone.
     Wav(PathBuf),
+    /// A WAV file read as fast as it encodes (benchmarks, tests): hours in minutes.
+    WavFullSpeed(PathBuf),
 }
 
 /// Everything a session needs to know.
@@ -346,12 +347,20 @@ async fn record_in(
     let (rec_path, log_path) = (dir.join("recording.opus"), dir.join("evidence.log"));
     let mut log = EvidenceLog::create(&log_path)?;
     log.append_synced(&[LogRecord::Start(start.clone())])?;
-    let mut w =
-        Witness { peer, log, chain: PeerChain::new(&start.record, peer), peer_end: None, clock };
+    let mut w = Witness {
+        peer,
+        log,
+        exchange: Exchange::new(&start.record, identity.public(), peer, WINDOW),
+        peer_end: None,
+        clock,
+    };
 
     let recorder = match &config.input {
         Input::Microphone(dev) => Recorder::microphone(dev.as_deref(), EncoderConfig::default())?,
         Input::Wav(p) => Recorder::wav(p, Pacing::Realtime, EncoderConfig::default())?,
+        Input::WavFullSpeed(p) => {
+            Recorder::wav(p, Pacing::AsFastAsPossible, EncoderConfig::default())?
+        }
     };
     say(status, format!("recording from {}", recorder.description())).await;
     update(status, Progress::Recording { dir: dir.to_owned() });
@@ -381,16 +390,12 @@ async fn record_in(
         }
     });
 
-    // Checkpoints go out in order; receipts come back here to be logged.
-    let (out_tx, out_rx) = mpsc::channel::<Signed<Checkpoint>>(100_000);
-    let (receipt_tx, mut receipts) = mpsc::channel(1024);
-    let sender = tokio::spawn(send_in_order(node.clone(), peer, out_rx, receipt_tx));
-
+    // Unreceipted checkpoints are sent again every few seconds, in order.
+    let mut resend = tokio::time::interval(Duration::from_secs(1));
     let mut chain = ChainState::new(&start.record, &identity.public());
     let mut digester = ChunkDigester::new();
     let per_chunk = start.record.audio.packets_per_chunk() as usize;
     let mut peak = 0.0f32;
-    let mut witnessed = 0u64;
     let deadline = config.duration.map(|d| Instant::now() + d);
     let mut stopping = false;
     let mut reason = EndReason::Stopped;
@@ -414,8 +419,7 @@ async fn record_in(
                     if digester.packet_count() == per_chunk {
                         writer.end_chunk()?;
                         let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
-                        w.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
-                        let _ = out_tx.try_send(cp);
+                        w.commit(cp, &node).await?;
                         update(status, Progress::Committed(chain.chunks()));
                         if chain.chunks().is_multiple_of(60)
                             && let Some(free) = free_bytes(dir)
@@ -437,17 +441,10 @@ async fn record_in(
                 Some(_) => {}
                 None => return Err(SessionError::Protocol("the audio pipeline ended without a word".into())),
             },
-            r = receipts.recv() => {
-                if let Some(r) = r {
-                    w.log.append_synced(&[LogRecord::Receipt(r)])?;
-                    witnessed += 1;
-                    update(status, Progress::Witnessed(witnessed));
-                }
-            }
+            _ = resend.tick() => w.resend(&node).await?,
             ev = events.recv() => match ev {
-                ev @ Some(NodeEvent::Inbound { .. }) => {
-                    w.serve(&identity, &start.record, &node, ev).await?;
-                    update(status, Progress::PeerWitnessed(w.chain.accepted()));
+                ev @ Some(NodeEvent::Inbound { .. } | NodeEvent::Live { .. } | NodeEvent::Rejected { .. }) => {
+                    w.serve(&identity, &start.record, &node, ev, status).await?;
                     if w.peer_end.is_some() && !stopping {
                         say(status, "the other device stopped the session".into()).await;
                         recorder_stop.stop();
@@ -458,9 +455,10 @@ async fn record_in(
                     update(status, Progress::Link { up: false });
                     warn(status, "the other device is not answering; still recording, proofs will follow".into()).await;
                 }
-                Some(NodeEvent::Connected { peer: p, .. }) if p == peer => {
+                ev @ Some(NodeEvent::Connected { peer: p, .. }) if p == peer => {
                     update(status, Progress::Link { up: true });
                     say(status, "the other device is back".into()).await;
+                    w.serve(&identity, &start.record, &node, ev, status).await?;
                 }
                 Some(_) => {}
                 None => return Err(SessionError::Protocol("network stopped".into())),
@@ -484,27 +482,16 @@ async fn record_in(
     let finished = writer.finish(input_samples)?;
     if last_partial {
         let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
-        w.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
-        let _ = out_tx.try_send(cp);
+        w.commit(cp, &node).await?;
     }
-    drop(out_tx);
     // Deliver the backlog (and keep witnessing the peer) for a while.
     let deliver_until = Instant::now() + Duration::from_secs(10);
-    while witnessed < chain.chunks() && Instant::now() < deliver_until {
+    while w.exchange.receipted() < w.exchange.committed() && Instant::now() < deliver_until {
         tokio::select! {
-            r = receipts.recv() => match r {
-                Some(r) => {
-                    w.log.append_synced(&[LogRecord::Receipt(r)])?;
-                    witnessed += 1;
-                    update(status, Progress::Witnessed(witnessed));
-                }
-                None => break,
-            },
-            ev = events.recv() => w.serve(&identity, &start.record, &node, ev).await?,
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            ev = events.recv() => w.serve(&identity, &start.record, &node, ev, status).await?,
+            _ = resend.tick() => w.resend(&node).await?,
         }
     }
-    sender.abort();
 
     // The end: ours, co-signed by the peer if it is still there.
     let end = EndRecord {
@@ -525,7 +512,7 @@ async fn record_in(
     let signed = loop {
         tokio::select! {
             r = &mut ask_peer => break r,
-            ev = events.recv() => w.serve(&identity, &start.record, &node, ev).await?,
+            ev = events.recv() => w.serve(&identity, &start.record, &node, ev, status).await?,
         }
     };
     let ended_together = match signed {
@@ -546,7 +533,7 @@ async fn record_in(
     let linger_until = Instant::now() + Duration::from_secs(if ended_together { 20 } else { 2 });
     while w.peer_end.is_none() && Instant::now() < linger_until {
         tokio::select! {
-            ev = events.recv() => w.serve(&identity, &start.record, &node, ev).await?,
+            ev = events.recv() => w.serve(&identity, &start.record, &node, ev, status).await?,
             _ = tokio::time::sleep(Duration::from_millis(100)) => {}
         }
     }
@@ -559,41 +546,106 @@ async fn record_in(
         recording: rec_path,
         evidence: log_path,
         chunks: chain.chunks(),
-        witnessed,
-        peer_chunks: w.chain.accepted(),
+        witnessed: w.exchange.receipted(),
+        peer_chunks: w.exchange.witnessed(),
         ended_together,
     })
 }
 
-/// This side's evidence log and its view of the peer's chain.
+/// Unreceipted checkpoints kept in memory; more wait in the evidence log (5 minutes).
+const WINDOW: usize = 300;
+/// A checkpoint not receipted this long after it was sent goes out again.
+const RESEND_AFTER: Duration = Duration::from_secs(3);
+
+/// This side's evidence log and its live exchange with the peer.
 struct Witness {
     peer: PublicKey,
     log: EvidenceLog,
-    chain: PeerChain,
+    exchange: Exchange,
     /// The peer's end, once counter-signed here.
     peer_end: Option<CoSigned<EndRecord>>,
     clock: Clock,
 }
 
 impl Witness {
-    /// Answers a session message from the peer; other events are not ours to handle.
+    /// A checkpoint of ours: logged (synced), then sent. A dead link does not stop the
+    /// recording: the exchange sends it again later.
+    async fn commit(
+        &mut self,
+        cp: Signed<Checkpoint>,
+        node: &NodeHandle,
+    ) -> Result<(), SessionError> {
+        self.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
+        if let Some(frame) = self.exchange.commit(cp, Instant::now()) {
+            let _ = node.send_live(self.peer, frame).await;
+        }
+        Ok(())
+    }
+
+    /// Sends again what the peer has not receipted in a while, reading checkpoints back
+    /// from the log when more wait there than memory holds.
+    async fn resend(&mut self, node: &NodeHandle) -> Result<(), SessionError> {
+        if self.exchange.wants_refill().is_some() {
+            let bytes = std::fs::read(self.log.path())?;
+            let contents = dualrec_proof::read_log(&bytes)?;
+            self.exchange.refill(contents.entries.into_iter().filter_map(|e| match e.value {
+                LogRecord::Checkpoint(c) => Some(c),
+                _ => None,
+            }));
+        }
+        for frame in self.exchange.due(Instant::now(), RESEND_AFTER) {
+            let _ = node.send_live(self.peer, frame).await;
+        }
+        Ok(())
+    }
+
+    /// Handles what the peer sent or what happened to its link; other events are not
+    /// ours to handle.
     async fn serve(
         &mut self,
         identity: &Identity,
         start: &StartRecord,
         node: &NodeHandle,
         event: Option<NodeEvent>,
+        status: &Status,
     ) -> Result<(), SessionError> {
-        if let Some(NodeEvent::Inbound { peer, request, reply }) = event
-            && peer == self.peer
-        {
-            let response = self.answer(identity, start, *request)?;
-            node.respond(reply, response).await?;
+        match event {
+            Some(NodeEvent::Inbound { peer, request, reply }) if peer == self.peer => {
+                let response = self.answer(identity, start, *request)?;
+                let _ = node.respond(reply, response).await;
+            }
+            Some(NodeEvent::Live { peer, frame }) if peer == self.peer => {
+                // Checked before storing, stored before receipting.
+                match self.exchange.on_frame(identity, frame, self.clock.now()) {
+                    Ok(handled) => {
+                        self.log.append_synced(&handled.store)?;
+                        if let Some(reply) = handled.reply {
+                            let _ = node.send_live(peer, reply).await;
+                        }
+                        update(status, Progress::Witnessed(self.exchange.receipted()));
+                        update(status, Progress::PeerWitnessed(self.exchange.witnessed()));
+                    }
+                    Err(e) => {
+                        say(status, format!("refused a message from the other device: {e}")).await
+                    }
+                }
+            }
+            Some(NodeEvent::Connected { peer, .. }) if peer == self.peer => {
+                // The link is back: the whole backlog, in order.
+                for frame in self.exchange.due(Instant::now(), Duration::ZERO) {
+                    let _ = node.send_live(peer, frame).await;
+                }
+            }
+            Some(NodeEvent::Rejected { reason, .. }) => {
+                warn(status, format!("refused a message from the network: {reason}")).await;
+            }
+            _ => {}
         }
         Ok(())
     }
 
-    /// Checks before storing, stores before answering.
+    /// Session requests: a checkpoint sent in full, or the peer's stop; each checked,
+    /// stored, then answered.
     fn answer(
         &mut self,
         identity: &Identity,
@@ -601,19 +653,15 @@ impl Witness {
         request: Request,
     ) -> Result<Response, SessionError> {
         Ok(match request {
-            Request::Checkpoint(cp) => match self.chain.accept(&cp) {
-                Ok(new) => {
-                    let receipt = cp.receipt(identity, self.clock.now());
-                    if new {
-                        self.log.append_synced(&[
-                            LogRecord::Checkpoint(cp),
-                            LogRecord::Receipt(receipt),
-                        ])?;
+            Request::Checkpoint(cp) => {
+                match self.exchange.on_checkpoint(identity, cp, self.clock.now()) {
+                    Ok((store, receipt)) => {
+                        self.log.append_synced(&store)?;
+                        Response::Receipt(receipt)
                     }
-                    Response::Receipt(receipt)
+                    Err(e) => Response::Refused { reason: e.to_string() },
                 }
-                Err(e) => Response::Refused { reason: e.to_string() },
-            },
+            }
             Request::Stop { end, signature } => {
                 match dualrec_net::acknowledge_stop(identity, self.peer, start, &end, &signature) {
                     Ok((response, co)) => {
@@ -626,40 +674,6 @@ impl Witness {
             }
             _ => Response::Refused { reason: "not expected during a session".into() },
         })
-    }
-}
-
-/// Sends checkpoints to the peer strictly in order, retrying until each is receipted;
-/// a backlog builds up while the link is down and drains when it is back.
-async fn send_in_order(
-    node: NodeHandle,
-    peer: PublicKey,
-    mut fresh: mpsc::Receiver<Signed<Checkpoint>>,
-    receipts: mpsc::Sender<Signed<dualrec_proof::Receipt>>,
-) {
-    let mut backlog: VecDeque<Signed<Checkpoint>> = VecDeque::new();
-    loop {
-        while let Ok(cp) = fresh.try_recv() {
-            backlog.push_back(cp);
-        }
-        let Some(cp) = backlog.front().copied() else {
-            match fresh.recv().await {
-                Some(cp) => backlog.push_back(cp),
-                None => return,
-            }
-            continue;
-        };
-        match node.request(peer, Request::Checkpoint(cp)).await {
-            Ok(Response::Receipt(r))
-                if r.signer == peer && r.body.checkpoint == cp.hash() && r.verify() =>
-            {
-                backlog.pop_front();
-                if receipts.send(r).await.is_err() {
-                    return;
-                }
-            }
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
     }
 }
 

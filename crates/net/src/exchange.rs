@@ -1,0 +1,218 @@
+//! The live exchange of one session (SPEC §12.4–12.5), as a state machine without I/O:
+//! this device's checkpoints go out as they are made and stay pending until the peer's
+//! receipt for them checks out; the peer's checkpoints are checked against its chain
+//! before anything is stored, then receipted.
+//!
+//! Pending checkpoints are bounded in memory by a window; beyond it they wait in the
+//! evidence log (where they already are) and are read back as the window drains, so an
+//! outage of any length costs no memory. The caller stores what [`Handled::store`]
+//! holds, synced, before it sends [`Handled::reply`].
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use dualrec_proof::{
+    Checkpoint, CheckpointError, Identity, LogRecord, PeerChain, PublicKey, Receipt, Signed,
+    StartRecord, Timestamp,
+};
+
+use crate::wire::{CompactCheckpoint, CompactReceipt, LiveFrame};
+
+/// Why a frame from the peer was not accepted. Nothing of it was stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExchangeError {
+    #[error("checkpoint {index} refused: {source}")]
+    Checkpoint { index: u64, source: CheckpointError },
+    #[error("receipt for chunk {index}, which is not waiting for one")]
+    UnexpectedReceipt { index: u64 },
+    #[error("receipt for chunk {index} does not verify")]
+    BadReceipt { index: u64 },
+}
+
+/// What handling a frame asks of the caller, in this order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handled {
+    /// Records to append to the evidence log and sync.
+    pub store: Vec<LogRecord>,
+    /// Then this frame goes back to the peer.
+    pub reply: Option<LiveFrame>,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    checkpoint: Signed<Checkpoint>,
+    last_sent: Option<Instant>,
+}
+
+/// One session's live exchange with one peer.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    own: PublicKey,
+    peer: PeerChain,
+    pending: BTreeMap<u64, Pending>,
+    /// The first own checkpoint not held in memory: it and all later ones wait in the log.
+    spilled_from: Option<u64>,
+    window: usize,
+    committed: u64,
+    receipted: u64,
+}
+
+impl Exchange {
+    /// `window`: how many unreceipted checkpoints are kept in memory (at least 2).
+    pub fn new(start: &StartRecord, own: PublicKey, peer: PublicKey, window: usize) -> Exchange {
+        Exchange {
+            own,
+            peer: PeerChain::new(start, peer),
+            pending: BTreeMap::new(),
+            spilled_from: None,
+            window: window.max(2),
+            committed: 0,
+            receipted: 0,
+        }
+    }
+
+    /// A checkpoint of this device, just committed (and logged): the frame to send now,
+    /// unless the window is full (it is read back from the log later).
+    pub fn commit(&mut self, cp: Signed<Checkpoint>, now: Instant) -> Option<LiveFrame> {
+        self.committed += 1;
+        if self.spilled_from.is_some() || self.pending.len() >= self.window {
+            self.spilled_from.get_or_insert(cp.body.index);
+            return None;
+        }
+        self.pending.insert(cp.body.index, Pending { checkpoint: cp, last_sent: Some(now) });
+        Some(LiveFrame::Checkpoint(CompactCheckpoint::of(&cp)))
+    }
+
+    /// Handles a frame from the peer; `time` is this device's clock, for a receipt.
+    pub fn on_frame(
+        &mut self,
+        identity: &Identity,
+        frame: LiveFrame,
+        time: Timestamp,
+    ) -> Result<Handled, ExchangeError> {
+        match frame {
+            LiveFrame::Checkpoint(c) => {
+                let index = u64::from(c.index);
+                let refuse = |source| ExchangeError::Checkpoint { index, source };
+                if let Some(held) = self.peer.accepted_hash(index) {
+                    // A retransmission: receipt again what is held; store nothing. (The
+                    // receipt names the held checkpoint, so it vouches for nothing else.)
+                    let r = Receipt { checkpoint: held, time }.sign(identity);
+                    let reply = LiveFrame::Receipt(CompactReceipt::of(index, &r));
+                    return Ok(Handled { store: Vec::new(), reply: Some(reply) });
+                }
+                if index != self.peer.accepted() {
+                    return Err(refuse(CheckpointError::OutOfOrder {
+                        expected: self.peer.accepted(),
+                        got: index,
+                    }));
+                }
+                let body = self.peer.next_body(c.packet_count, c.samples, c.digest, c.time);
+                let cp = Signed { body, signer: self.peer.producer(), signature: c.signature };
+                self.peer.accept(&cp).map_err(refuse)?;
+                let r = cp.receipt(identity, time);
+                let reply = LiveFrame::Receipt(CompactReceipt::of(index, &r));
+                Ok(Handled {
+                    store: vec![LogRecord::Checkpoint(cp), LogRecord::Receipt(r)],
+                    reply: Some(reply),
+                })
+            }
+            LiveFrame::Receipt(c) => {
+                let index = u64::from(c.index);
+                let Some(p) = self.pending.get(&index) else {
+                    return Err(ExchangeError::UnexpectedReceipt { index });
+                };
+                let r = Signed {
+                    body: Receipt { checkpoint: p.checkpoint.hash(), time: c.time },
+                    signer: self.peer.producer(),
+                    signature: c.signature,
+                };
+                if !r.verify() {
+                    return Err(ExchangeError::BadReceipt { index });
+                }
+                self.pending.remove(&index);
+                self.receipted += 1;
+                Ok(Handled { store: vec![LogRecord::Receipt(r)], reply: None })
+            }
+        }
+    }
+
+    /// A full signed checkpoint from the peer (request type 5 of SPEC §12.2): the same
+    /// rules as a compact one, and a retransmission must be the very checkpoint held.
+    /// Returns what to store and the receipt to answer with.
+    pub fn on_checkpoint(
+        &mut self,
+        identity: &Identity,
+        cp: Signed<Checkpoint>,
+        time: Timestamp,
+    ) -> Result<(Vec<LogRecord>, Signed<Receipt>), ExchangeError> {
+        let new = self
+            .peer
+            .accept(&cp)
+            .map_err(|source| ExchangeError::Checkpoint { index: cp.body.index, source })?;
+        let r = cp.receipt(identity, time);
+        let store =
+            if new { vec![LogRecord::Checkpoint(cp), LogRecord::Receipt(r)] } else { Vec::new() };
+        Ok((store, r))
+    }
+
+    /// Pending checkpoints not sent within `after`, oldest first, marked as sent now.
+    /// After the link comes back, `after = 0` sends the whole backlog in order.
+    pub fn due(&mut self, now: Instant, after: Duration) -> Vec<LiveFrame> {
+        self.pending
+            .values_mut()
+            .filter(|p| p.last_sent.is_none_or(|t| now.duration_since(t) >= after))
+            .map(|p| {
+                p.last_sent = Some(now);
+                LiveFrame::Checkpoint(CompactCheckpoint::of(&p.checkpoint))
+            })
+            .collect()
+    }
+
+    /// When checkpoints wait in the log only and the window has room: the first index
+    /// to read back with [`Exchange::refill`].
+    pub fn wants_refill(&self) -> Option<u64> {
+        self.spilled_from.filter(|_| self.pending.len() < self.window / 2)
+    }
+
+    /// Own checkpoints read back from the evidence log (any order, any others mixed in):
+    /// those from [`Exchange::wants_refill`] on are taken, up to the window.
+    pub fn refill(&mut self, checkpoints: impl IntoIterator<Item = Signed<Checkpoint>>) {
+        let Some(from) = self.spilled_from else { return };
+        let mut wanted: Vec<_> = checkpoints
+            .into_iter()
+            .filter(|c| c.signer == self.own && c.body.index >= from)
+            .collect();
+        wanted.sort_by_key(|c| c.body.index);
+        wanted.dedup_by_key(|c| c.body.index);
+        self.spilled_from = None;
+        for cp in wanted {
+            if self.pending.len() >= self.window {
+                self.spilled_from = Some(cp.body.index);
+                return;
+            }
+            self.pending.insert(cp.body.index, Pending { checkpoint: cp, last_sent: None });
+        }
+    }
+
+    /// This device's checkpoints committed so far.
+    pub fn committed(&self) -> u64 {
+        self.committed
+    }
+
+    /// Of those, how many the peer has receipted.
+    pub fn receipted(&self) -> u64 {
+        self.receipted
+    }
+
+    /// The peer's checkpoints witnessed (checked and stored) here.
+    pub fn witnessed(&self) -> u64 {
+        self.peer.accepted()
+    }
+
+    /// Unreceipted checkpoints held in memory (at most the window).
+    pub fn in_memory(&self) -> usize {
+        self.pending.len()
+    }
+}

@@ -1,0 +1,238 @@
+//! The live exchange without a network: compact frames expand to exactly the records the
+//! producer signed; hostile frames are refused and nothing of them is stored; the backlog
+//! beyond the memory window waits in the log and comes back in order.
+
+use std::time::{Duration, Instant};
+
+use dualrec_net::{
+    CompactCheckpoint, CompactReceipt, Exchange, ExchangeError, LiveFrame, NetError,
+};
+use dualrec_proof::sim::{SimConfig, SimSession, simulate};
+use dualrec_proof::{Checkpoint, CheckpointError, LogRecord, Signed, Timestamp};
+use proptest::prelude::*;
+
+const T: Timestamp = Timestamp { wall_ms: 1_790_071_200_500, mono_ms: 500 };
+
+fn sim(chunks: u64) -> SimSession {
+    simulate(&SimConfig { chunks, ..SimConfig::default() })
+}
+
+/// Party `p`'s own checkpoints, in order.
+fn own(sim: &SimSession, p: usize) -> Vec<Signed<Checkpoint>> {
+    sim.logs[p]
+        .iter()
+        .filter_map(|r| match r {
+            LogRecord::Checkpoint(c) if c.signer == sim.identities[p].public() => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pair(sim: &SimSession, window: usize) -> (Exchange, Exchange) {
+    let (a, b) = (sim.identities[0].public(), sim.identities[1].public());
+    (Exchange::new(&sim.start.record, a, b, window), Exchange::new(&sim.start.record, b, a, window))
+}
+
+#[test]
+fn a_compact_checkpoint_expands_to_the_signed_one_and_its_receipt_checks_out() {
+    let s = sim(3);
+    let (mut a, mut b) = pair(&s, 10);
+    for cp in own(&s, 0) {
+        let frame = a.commit(cp, Instant::now()).expect("sent at once");
+        let at_b = b.on_frame(&s.identities[1], frame, T).expect("accepted");
+        let [LogRecord::Checkpoint(stored), LogRecord::Receipt(r)] = &at_b.store[..] else {
+            panic!("checkpoint and receipt stored: {:?}", at_b.store)
+        };
+        assert_eq!(*stored, cp, "the very record party 0 signed");
+        assert!(r.verify() && r.body.checkpoint == cp.hash());
+        let at_a = a.on_frame(&s.identities[0], at_b.reply.expect("receipt"), T).expect("ok");
+        assert_eq!(
+            at_a.store,
+            vec![LogRecord::Receipt(*r)],
+            "the producer stores the same receipt"
+        );
+        assert_eq!(at_a.reply, None);
+    }
+    assert_eq!((a.committed(), a.receipted(), b.witnessed()), (3, 3, 3));
+}
+
+#[test]
+fn retransmissions_are_receipted_again_and_stored_once() {
+    let s = sim(2);
+    let (mut a, mut b) = pair(&s, 10);
+    let cp = own(&s, 0)[0];
+    let frame = a.commit(cp, Instant::now()).expect("frame");
+    let first = b.on_frame(&s.identities[1], frame, T).expect("first");
+    let again = b.on_frame(&s.identities[1], frame, T).expect("again");
+    assert!(again.store.is_empty(), "nothing stored twice");
+    let reply = again.reply.expect("receipted again");
+    a.on_frame(&s.identities[0], reply, T).expect("the receipt checks out");
+    // The first receipt now arrives late: the checkpoint is no longer waiting.
+    assert_eq!(
+        a.on_frame(&s.identities[0], first.reply.expect("reply"), T),
+        Err(ExchangeError::UnexpectedReceipt { index: 0 })
+    );
+}
+
+#[test]
+fn hostile_frames_are_refused_and_nothing_is_stored() {
+    let s = sim(3);
+    let (mut a, mut b) = pair(&s, 10);
+    let cps = own(&s, 0);
+    let c0 = CompactCheckpoint::of(&cps[0]);
+    let c1 = CompactCheckpoint::of(&cps[1]);
+    let id_b = &s.identities[1];
+    let refused = |r: Result<dualrec_net::Handled, ExchangeError>| match r {
+        Err(ExchangeError::Checkpoint { source, .. }) => source,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    // Out of order: chunk 1 before chunk 0.
+    assert_eq!(
+        refused(b.on_frame(id_b, LiveFrame::Checkpoint(c1), T)),
+        CheckpointError::OutOfOrder { expected: 0, got: 1 }
+    );
+    // Altered audio digest, sample count, time: the signature no longer verifies.
+    for bad in [
+        CompactCheckpoint { digest: dualrec_proof::Digest([9; 32]), ..c0 },
+        CompactCheckpoint { samples: c0.samples + 960, ..c0 },
+        CompactCheckpoint { time: T, ..c0 },
+    ] {
+        assert_eq!(
+            refused(b.on_frame(id_b, LiveFrame::Checkpoint(bad), T)),
+            CheckpointError::BadSignature
+        );
+    }
+    // Party 1's own checkpoint sent back as if it were party 0's (a reflection).
+    let reflected = CompactCheckpoint::of(&own(&s, 1)[0]);
+    assert_eq!(
+        refused(b.on_frame(id_b, LiveFrame::Checkpoint(reflected), T)),
+        CheckpointError::BadSignature
+    );
+    assert_eq!(b.witnessed(), 0, "nothing accepted");
+    // A receipt for nothing sent, and a forged one.
+    assert_eq!(
+        a.on_frame(
+            &s.identities[0],
+            LiveFrame::Receipt(CompactReceipt { index: 0, time: T, signature: c0.signature }),
+            T
+        ),
+        Err(ExchangeError::UnexpectedReceipt { index: 0 })
+    );
+    a.commit(cps[0], Instant::now());
+    assert_eq!(
+        a.on_frame(
+            &s.identities[0],
+            LiveFrame::Receipt(CompactReceipt { index: 0, time: T, signature: c0.signature }),
+            T
+        ),
+        Err(ExchangeError::BadReceipt { index: 0 })
+    );
+    assert_eq!(a.receipted(), 0);
+}
+
+#[test]
+fn the_backlog_beyond_the_window_waits_in_the_log_and_comes_back_in_order() {
+    let s = sim(7);
+    let (mut a, mut b) = pair(&s, 2);
+    let cps = own(&s, 0);
+    let t0 = Instant::now();
+    // The link is down: every frame is lost. Only two are held in memory.
+    for cp in &cps {
+        a.commit(*cp, t0);
+    }
+    assert_eq!(a.in_memory(), 2);
+    assert_eq!(a.wants_refill(), None, "the window is full");
+    let mut delivered = Vec::new();
+    let mut rounds = 0;
+    // The link is back: send what is due, receipt it, read back more from the "log".
+    while a.receipted() < cps.len() as u64 {
+        rounds += 1;
+        assert!(rounds < 20, "the backlog never drained");
+        if a.wants_refill().is_some() {
+            a.refill(s.logs[0].iter().filter_map(|r| match r {
+                LogRecord::Checkpoint(c) => Some(*c),
+                _ => None,
+            }));
+        }
+        for frame in a.due(t0 + Duration::from_secs(10), Duration::ZERO) {
+            let LiveFrame::Checkpoint(c) = frame else { panic!("only checkpoints go out") };
+            delivered.push(c.index);
+            let at_b = b.on_frame(&s.identities[1], frame, T).expect("in order");
+            a.on_frame(&s.identities[0], at_b.reply.expect("receipt"), T).expect("receipt ok");
+        }
+    }
+    assert_eq!(delivered, (0..7).collect::<Vec<u32>>(), "each once, in order");
+    assert_eq!(b.witnessed(), 7);
+}
+
+#[test]
+fn only_checkpoints_unreceipted_for_a_while_are_sent_again() {
+    let s = sim(2);
+    let (mut a, _) = pair(&s, 10);
+    let t0 = Instant::now();
+    for cp in own(&s, 0) {
+        a.commit(cp, t0);
+    }
+    assert!(a.due(t0 + Duration::from_secs(1), Duration::from_secs(3)).is_empty());
+    assert_eq!(a.due(t0 + Duration::from_secs(3), Duration::from_secs(3)).len(), 2);
+    assert!(
+        a.due(t0 + Duration::from_secs(4), Duration::from_secs(3)).is_empty(),
+        "just sent again"
+    );
+}
+
+#[test]
+fn live_frame_golden_bytes() {
+    let s = sim(1);
+    let cp = own(&s, 0)[0];
+    let bytes = LiveFrame::Checkpoint(CompactCheckpoint::of(&cp)).to_bytes();
+    // type 0 (u32), index 0 (u32), packet count 50, samples 48000, then digest, time, signature.
+    assert_eq!(hex::encode(&bytes[..16]), "00000000000000003200000080bb0000");
+    assert_eq!(&bytes[16..48], &cp.body.digest.0);
+    assert_eq!(&bytes[64..], &cp.signature.0);
+    assert_eq!(bytes.len(), 128);
+    let receipt = LiveFrame::Receipt(CompactReceipt { index: 7, time: T, signature: cp.signature });
+    assert_eq!(receipt.to_bytes().len(), 88);
+    assert_eq!(hex::encode(&receipt.to_bytes()[..8]), "0100000007000000");
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(matches!(LiveFrame::from_bytes(&trailing), Err(NetError::Decode(_))));
+    assert!(matches!(LiveFrame::from_bytes(&bytes[..127]), Err(NetError::Decode(_))));
+}
+
+proptest! {
+    #[test]
+    fn live_frames_round_trip(index: u32, packets: u32, samples: u32, wall: u64, mono: u64,
+                              digest: [u8; 32], sig in proptest::collection::vec(any::<u8>(), 64),
+                              receipt: bool) {
+        let time = Timestamp { wall_ms: wall, mono_ms: mono };
+        let signature = dualrec_proof::Signature(sig.try_into().expect("64 bytes"));
+        let frame = if receipt {
+            LiveFrame::Receipt(CompactReceipt { index, time, signature })
+        } else {
+            LiveFrame::Checkpoint(CompactCheckpoint {
+                index, packet_count: packets, samples, digest: dualrec_proof::Digest(digest), time, signature,
+            })
+        };
+        let bytes = frame.to_bytes();
+        prop_assert_eq!(bytes.len(), if receipt { 88 } else { 128 });
+        prop_assert_eq!(LiveFrame::from_bytes(&bytes).expect("decodes"), frame);
+    }
+}
+
+#[test]
+fn full_checkpoints_follow_the_same_rules_and_equivocation_is_caught() {
+    let s = sim(2);
+    let (_, mut b) = pair(&s, 10);
+    let cp = own(&s, 0)[0];
+    let (store, r) = b.on_checkpoint(&s.identities[1], cp, T).expect("accepted");
+    assert_eq!(store, vec![LogRecord::Checkpoint(cp), LogRecord::Receipt(r)]);
+    let (again, _) = b.on_checkpoint(&s.identities[1], cp, T).expect("retransmission");
+    assert!(again.is_empty(), "stored once");
+    // The producer signs a second, different checkpoint for chunk 0.
+    let other = Checkpoint { time: T, ..cp.body }.sign(&s.identities[0]);
+    assert_eq!(
+        b.on_checkpoint(&s.identities[1], other, T).map(|_| ()),
+        Err(ExchangeError::Checkpoint { index: 0, source: CheckpointError::Equivocation(0) })
+    );
+}
