@@ -199,3 +199,50 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
     let out = dualrec().arg("verify").arg(&rec).output().expect("verify");
     assert_eq!(out.status.code(), Some(2), "no evidence is a usage error");
 }
+
+#[test]
+fn a_log_of_another_session_and_logs_that_disagree_are_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (rec, log_a, log_b) = record_session(dir.path());
+
+    // Evidence from another session only: it cannot speak to this recording (exit 2).
+    let sim = dualrec_proof::sim::simulate(&dualrec_proof::sim::SimConfig::default());
+    let foreign = dir.path().join("foreign.log");
+    std::fs::write(&foreign, dualrec_proof::sim::log_bytes(&sim.logs[1])).expect("write");
+    let out =
+        dualrec().arg("verify").arg(&rec).arg("--evidence").arg(&foreign).output().expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot speak to") && err.contains("not in the evidence"), "{err}");
+
+    // A copy of the worker's log that also holds a second, different version of chunk 2,
+    // signed by the recorder: the two logs disagree, and the report says how (exit 1).
+    let contents = dualrec_proof::read_log(&std::fs::read(&log_b).expect("read")).expect("log");
+    let cp2 = contents
+        .entries
+        .iter()
+        .find_map(|e| match &e.value {
+            LogRecord::Checkpoint(c) if c.body.index == 2 => Some(*c),
+            _ => None,
+        })
+        .expect("chunk 2");
+    let other = dualrec_proof::Checkpoint { digest: dualrec_proof::Digest([1; 32]), ..cp2.body }
+        .sign(&sim_identity(5, 0));
+    let disagreeing = dir.path().join("disagreeing.log");
+    std::fs::copy(&log_b, &disagreeing).expect("copy");
+    let (mut log, _) = EvidenceLog::open_append(&disagreeing).expect("open");
+    log.append_synced(&[LogRecord::Checkpoint(other)]).expect("append");
+    drop(log);
+    let out = dualrec()
+        .arg("verify")
+        .arg(&rec)
+        .arg("--evidence")
+        .arg(&log_a)
+        .arg("--evidence")
+        .arg(&disagreeing)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("the recorder signed 2 different versions of chunk 2"), "{text}");
+}
