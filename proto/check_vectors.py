@@ -2,8 +2,8 @@
 """An independent check of proto/vectors/, written from proto/SPEC.md alone.
 
 It shares no code with the Rust implementation: Python's hashlib and zlib, and the
-`cryptography` package for Ed25519. It checks the `chain`, `signed`, `decode` and `log`
-vectors (the `verify` vectors need the alignment of SPEC §9.3, which this script does not
+`cryptography` package for Ed25519. It checks the `chain`, `signed`, `decode`, `log` and
+`live` vectors (the `verify` vectors need the alignment of SPEC §9.3, which this script does not
 implement). Exit status 0 when every checked vector agrees.
 
     python3 proto/check_vectors.py
@@ -311,9 +311,44 @@ def check_log(v):
         assert got == (e["records"], e["torn_tail"]), got
 
 
+def check_live(v):
+    """SPEC §12.4: rebuild each compact checkpoint from the receiver's view of the
+    producer's chain, then check it as §7.2 says."""
+    start_bytes = bytes.fromhex(v["start_record"])
+    start = decode(start_bytes, start_record)
+    producer = bytes.fromhex(v["producer"])
+    chain = H("dualrec/chain-genesis/v1", H("dualrec/start-hash/v1", start_bytes), producer)
+    index = first_packet = first_sample = 0
+    rebuilt, error = [], None
+    for k, hexframe in enumerate(v["frames"]):
+        r = Reader(bytes.fromhex(hexframe))
+        assert r.u(4) == 0, "a checkpoint frame"
+        got_index, count, samples, digest = r.u(4), r.u(4), r.u(4), r.take(32)
+        time, sig = r.take(16), r.take(64)
+        r.done()
+        if got_index != index:
+            error = dict(frame=k, kind="out_of_order")
+            break
+        new_chain = H("dualrec/chain/v1", chain, digest)
+        body = (start["session"] + struct.pack("<QQIQI", index, first_packet, count, first_sample, samples)
+                + digest + new_chain + time)
+        if not verify(producer, "dualrec/checkpoint/v1", body, sig):
+            error = dict(frame=k, kind="bad_signature")
+            break
+        rebuilt.append((body + producer + sig).hex())
+        chain, index = new_chain, index + 1
+        first_packet, first_sample = first_packet + count, first_sample + samples
+    e = v["expect"]
+    if "error" in e:
+        assert error == e["error"], error
+    else:
+        assert error is None and rebuilt == e["checkpoints"], error or "rebuilt checkpoints differ"
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
-    checks = dict(chain=check_chain, signed=check_signed, decode=check_decode, log=check_log)
+    checks = dict(chain=check_chain, signed=check_signed, decode=check_decode, log=check_log,
+                  live=check_live)
     passed = failed = skipped = 0
     for path in sorted(glob.glob(os.path.join(here, "vectors", "*.json"))):
         v = json.load(open(path))

@@ -236,3 +236,106 @@ fn full_checkpoints_follow_the_same_rules_and_equivocation_is_caught() {
         Err(ExchangeError::Checkpoint { index: 0, source: CheckpointError::Equivocation(0) })
     );
 }
+
+/// proto/vectors/live-expand-*.json: compact checkpoints on the live stream, and the full
+/// signed checkpoints a receiver rebuilds from them (SPEC §12.4), or why it refuses one.
+/// `DUALREC_WRITE_VECTORS=1` rewrites them; proto/check_vectors.py checks them too.
+#[test]
+fn live_expansion_vectors_check_out() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto/vectors");
+    let s = simulate(&SimConfig { chunks: 2, packet_bytes: 6, ..SimConfig::default() });
+    let cps = own(&s, 0);
+    let c = |i: usize| CompactCheckpoint::of(&cps[i]);
+    let frame = |c: CompactCheckpoint| LiveFrame::Checkpoint(c).to_bytes();
+    // How many checkpoints are rebuilt, or the frame refused and why.
+    type Expect = Result<usize, (usize, &'static str)>;
+    let cases: Vec<(&str, &str, Vec<Vec<u8>>, Expect)> = vec![
+        (
+            "live-expand-two-chunks",
+            "chunks 0 and 1 of party 0, rebuilt from their compact form",
+            vec![frame(c(0)), frame(c(1))],
+            Ok(2),
+        ),
+        (
+            "live-expand-altered-digest",
+            "chunk 0 with one bit of its digest flipped: the rebuilt checkpoint's signature fails",
+            vec![frame(CompactCheckpoint {
+                digest: {
+                    let mut d = c(0).digest;
+                    d.0[0] ^= 1;
+                    d
+                },
+                ..c(0)
+            })],
+            Err((0, "bad_signature")),
+        ),
+        (
+            "live-expand-out-of-order",
+            "chunk 1 before chunk 0 is refused",
+            vec![frame(c(1))],
+            Err((0, "out_of_order")),
+        ),
+        (
+            "live-expand-wrong-positions",
+            "chunk 0 claims one packet fewer than it signed: refused",
+            vec![
+                frame(CompactCheckpoint { packet_count: c(0).packet_count - 1, ..c(0) }),
+                frame(c(1)),
+            ],
+            Err((0, "bad_signature")),
+        ),
+    ];
+    let start_hex = hex::encode(dualrec_proof::encode(&s.start.record));
+    let producer_hex = hex::encode(s.identities[0].public().0);
+    for (name, description, frames, expect) in cases {
+        // Run the receiver.
+        let (_, mut b) = pair(&s, 10);
+        let mut rebuilt = Vec::new();
+        let mut failure = None;
+        for (k, f) in frames.iter().enumerate() {
+            let parsed = LiveFrame::from_bytes(f).expect("frame decodes");
+            match b.on_frame(&s.identities[1], parsed, T) {
+                Ok(h) => rebuilt.extend(h.store.into_iter().filter_map(|r| match r {
+                    LogRecord::Checkpoint(c) => Some(hex::encode(dualrec_proof::encode(&c))),
+                    _ => None,
+                })),
+                Err(ExchangeError::Checkpoint { source, .. }) => {
+                    let kind = match source {
+                        CheckpointError::BadSignature => "bad_signature",
+                        CheckpointError::OutOfOrder { .. } => "out_of_order",
+                        other => panic!("unexpected {other:?}"),
+                    };
+                    failure = Some((k, kind));
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+        match expect {
+            Ok(n) => {
+                assert_eq!(failure, None, "{name}");
+                assert_eq!(rebuilt.len(), n, "{name}");
+                let want: Vec<String> =
+                    cps[..n].iter().map(|c| hex::encode(dualrec_proof::encode(c))).collect();
+                assert_eq!(rebuilt, want, "{name}: the very checkpoints party 0 signed");
+            }
+            Err(e) => assert_eq!(failure, Some(e), "{name}"),
+        }
+        let expect_json = match expect {
+            Ok(_) => format!(
+                "{{\"checkpoints\": [{}]}}",
+                rebuilt.iter().map(|h| format!("\"{h}\"")).collect::<Vec<_>>().join(", ")
+            ),
+            Err((k, kind)) => format!("{{\"error\": {{\"frame\": {k}, \"kind\": \"{kind}\"}}}}"),
+        };
+        let text = format!(
+            "{{\n  \"name\": \"{name}\",\n  \"description\": \"{description}\",\n  \"kind\": \"live\",\n  \"start_record\": \"{start_hex}\",\n  \"producer\": \"{producer_hex}\",\n  \"frames\": [{}],\n  \"expect\": {expect_json}\n}}\n",
+            frames.iter().map(|f| format!("\"{}\"", hex::encode(f))).collect::<Vec<_>>().join(", ")
+        );
+        let path = dir.join(format!("{name}.json"));
+        if std::env::var_os("DUALREC_WRITE_VECTORS").is_some() {
+            std::fs::write(&path, &text).expect("write");
+        }
+        assert_eq!(std::fs::read_to_string(&path).expect("vector file"), text, "{name}");
+    }
+}
