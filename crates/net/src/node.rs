@@ -697,8 +697,8 @@ impl Node {
             let seen = *self.last_seen.entry(peer).or_insert(now);
             if now.duration_since(seen) > LIVENESS_TIMEOUT {
                 self.last_seen.remove(&peer);
+                // Reported as `LinkDown` when the connection is closed.
                 let _ = self.swarm.disconnect_peer_id(peer);
-                self.emit(NodeEvent::LinkDown { peer: key }).await;
             } else if now.duration_since(seen) >= PING_EVERY + PING_EVERY / 4
                 && self.last_ping.get(&peer).is_none_or(|t| now.duration_since(*t) >= PING_EVERY)
             {
@@ -761,10 +761,18 @@ impl Node {
                 self.request(peer_id, hello, Outbound::Hello);
             }
             SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                self.announced.remove(&peer_id);
+                let was_up = self.announced.remove(&peer_id);
                 self.dialed.remove(&peer_id);
+                self.last_seen.remove(&peer_id);
                 // Its live stream died with it; frames still queued are sent again later.
                 self.writers.remove(&peer_id);
+                // Silent (liveness timeout) or closed by the peer: either way it is down.
+                if was_up
+                    && let Some(key) = peer_key(&peer_id)
+                    && self.trusted.is_trusted(&key)
+                {
+                    self.emit(NodeEvent::LinkDown { peer: key }).await;
+                }
             }
             SwarmEvent::OutgoingConnectionError { error, .. } => {
                 for (_, done) in self.dial_waiters.drain(..) {

@@ -440,3 +440,49 @@ async fn live_frames_flow_between_paired_devices_and_hostile_streams_are_cut() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_that_restarts_is_redialled_and_the_live_exchange_resumes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = simulate(&SimConfig { chunks: 2, ..SimConfig::default() });
+    let (alice, bob) = (&sim.identities[0], &sim.identities[1]);
+    let (a, mut ra, b, _rb, addr_b) = paired_nodes_at(dir.path(), alice, bob).await;
+    let cp = sim.logs[0]
+        .iter()
+        .find_map(|r| match r {
+            LogRecord::Checkpoint(c) if c.signer == alice.public() => Some(*c),
+            _ => None,
+        })
+        .expect("a checkpoint");
+
+    // B's process ends; A notices within about 3 s.
+    b.shutdown().await;
+    drop(b);
+    match next(&mut ra, "link down", |e| matches!(e, NodeEvent::LinkDown { .. })).await {
+        NodeEvent::LinkDown { peer } => assert_eq!(peer, bob.public()),
+        _ => unreachable!(),
+    }
+    // B starts again on the same address, remembering A; A redials it by itself.
+    let mut again = config(dir.path(), "Worker");
+    again.listen = vec![addr_b.clone()];
+    let (b2, mut rb2) = start(bob, again).expect("B again");
+    match next(&mut ra, "reconnected", |e| matches!(e, NodeEvent::Connected { .. })).await {
+        NodeEvent::Connected { peer, trusted, .. } => {
+            assert_eq!(peer, bob.public());
+            assert!(trusted, "no new pairing needed");
+        }
+        _ => unreachable!(),
+    }
+    let frame = LiveFrame::Checkpoint(CompactCheckpoint::of(&cp));
+    a.send_live(bob.public(), frame).await.expect("send");
+    match next(&mut rb2, "live frame after the restart", |e| matches!(e, NodeEvent::Live { .. }))
+        .await
+    {
+        NodeEvent::Live { peer, frame: got } => {
+            assert_eq!(peer, alice.public());
+            assert_eq!(got, frame);
+        }
+        _ => unreachable!(),
+    }
+    b2.shutdown().await;
+}
