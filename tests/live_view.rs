@@ -1,0 +1,182 @@
+//! `dualrec record` on a real terminal (a pseudo-terminal): the live view appears, shows
+//! the other device, the link and the seconds witnessed, and the `s` key stops the
+//! recording, which then ends in step with the other device.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::os::fd::OwnedFd;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{free_addr, spawn_recorder, tone};
+
+/// A pseudo-terminal: (master, path of the slave side), 30 rows by 100 columns.
+fn pty() -> (OwnedFd, std::path::PathBuf) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let size = rustix::termios::Winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+    rustix::termios::tcsetwinsize(&master, size).expect("window size");
+    (master, std::path::PathBuf::from(name.to_string_lossy().into_owned()))
+}
+
+/// Just enough of a terminal to read the view: cursor moves (`CSI row;col H`), `\r`,
+/// `\n` and text on a 30 x 100 grid; other escape sequences are skipped.
+struct Grid(Vec<Vec<char>>);
+
+impl Grid {
+    fn of(output: &str) -> Grid {
+        let (rows, cols) = (30usize, 100usize);
+        let mut g = vec![vec![' '; cols]; rows];
+        let (mut r, mut c) = (0usize, 0usize);
+        let mut chars = output.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match ch {
+                '\x1b' => {
+                    if chars.next_if_eq(&'[').is_none() {
+                        continue;
+                    }
+                    let mut params = String::new();
+                    let fin = loop {
+                        match chars.next() {
+                            Some(x) if x.is_ascii_alphabetic() => break x,
+                            Some(x) => params.push(x),
+                            None => break ' ',
+                        }
+                    };
+                    if fin == 'H' {
+                        let mut it = params.split(';').map(|n| n.parse::<usize>().unwrap_or(1));
+                        r = it.next().unwrap_or(1).clamp(1, rows) - 1;
+                        c = it.next().unwrap_or(1).clamp(1, cols) - 1;
+                    }
+                }
+                '\r' => c = 0,
+                '\n' => r = (r + 1).min(rows - 1),
+                ch if !ch.is_control() => {
+                    if c < cols {
+                        g[r][c] = ch;
+                    }
+                    c += 1;
+                }
+                _ => {}
+            }
+        }
+        Grid(g)
+    }
+
+    /// The number on the view's "This device" row.
+    fn seconds_recorded(&self) -> Option<u64> {
+        self.0.iter().map(|r| r.iter().collect::<String>()).find_map(|row| {
+            row.split("This device").nth(1)?.split_whitespace().next()?.parse().ok()
+        })
+    }
+
+    fn contains(&self, what: &str) -> bool {
+        self.0.iter().any(|row| row.iter().collect::<String>().contains(what))
+    }
+}
+
+impl std::fmt::Display for Grid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for row in &self.0 {
+            writeln!(f, "{}", row.iter().collect::<String>().trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn the_live_view_shows_the_session_and_s_stops_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 40);
+    tone(&d.join("b.wav"), 330.0, 40);
+    let addr = free_addr();
+    let other = spawn_recorder(d, "A", "60s", &["--listen", &addr]);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (master, slave_path) = pty();
+    let slave =
+        || std::fs::OpenOptions::new().read(true).write(true).open(&slave_path).expect("slave");
+    // `setsid -c` (util-linux) makes the terminal the program's controlling terminal, as
+    // a login shell would.
+    let mut me = std::process::Command::new("setsid")
+        .arg("-c")
+        .arg(env!("CARGO_BIN_EXE_dualrec"))
+        .arg("--data-dir")
+        .arg(d.join("data-B"))
+        .args(["record", "--name", "B", "--duration", "60s", "--yes", "--out"])
+        .arg(d.join("out-B"))
+        .arg("--input-file")
+        .arg(d.join("b.wav"))
+        .args(["--connect", &addr])
+        .stdin(Stdio::from(slave()))
+        .stdout(Stdio::from(slave()))
+        .stderr(Stdio::from(slave()))
+        .spawn()
+        .expect("spawn on the terminal");
+
+    // The terminal: collect what the program draws, answer its cursor-position query.
+    let screen = Arc::new(Mutex::new(String::new()));
+    let mut reader = std::fs::File::from(master.try_clone().expect("clone"));
+    let mut writer = std::fs::File::from(master);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn({
+        let screen = screen.clone();
+        move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                if text.contains("\x1b[6n") {
+                    let _ = tx.send(());
+                }
+                screen.lock().expect("lock").push_str(&text);
+            }
+        }
+    });
+    let shown = |what: &str| Grid::of(&screen.lock().expect("lock")).contains(what);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Wait until the view shows a few witnessed seconds, answering position queries.
+    let recorded = || Grid::of(&screen.lock().expect("lock")).seconds_recorded().unwrap_or(0);
+    while !(recorded() >= 3 && shown("witnessed by the other device") && shown("● connected")) {
+        if rx.try_recv().is_ok() {
+            writer.write_all(b"\x1b[1;1R").expect("answer");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the live view never showed the session:\n{}",
+            Grid::of(&screen.lock().expect("lock"))
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for want in ["● recording", "With", "Input", "All is well", "Press s to stop"] {
+        assert!(shown(want), "missing {want:?}");
+    }
+
+    // The person presses s: both devices stop and sign the end together, well before 60 s.
+    writer.write_all(b"s").expect("press s");
+    let status = loop {
+        if let Some(st) = me.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "s did not stop the recording");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success());
+    let out = other.wait_with_output().expect("A");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("the other device stopped the session"), "{text}");
+    assert!(text.contains("end signed by both devices"), "{text}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        screen.lock().expect("lock").contains("end signed by both devices"),
+        "the summary follows the view"
+    );
+}
