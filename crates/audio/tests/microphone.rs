@@ -109,7 +109,9 @@ fn spawn_capture(pulse: &Pulse, out: &Path, seconds: f64, stall: u64) -> Capture
 
 fn child_result(c: Capture) -> String {
     let out = c.child.wait_with_output().expect("capture child");
-    let text: Vec<String> = c.lines.try_iter().collect();
+    // Every line, up to the end of the child's output (its reader thread ends there): a
+    // non-blocking read here could miss the last line, still on its way.
+    let text: Vec<String> = c.lines.iter().collect();
     assert!(
         out.status.success(),
         "capture child failed:\n{text:?}\n{}",
@@ -262,7 +264,7 @@ fn input_devices_are_listed_with_their_formats() {
     let dir = tempfile::tempdir().expect("tmp");
     let capture = spawn_capture(&pulse, &dir.path().join("m.opus"), 0.5, 0);
     let out = capture.child.wait_with_output().expect("child");
-    let text: Vec<String> = capture.lines.try_iter().collect();
+    let text: Vec<String> = capture.lines.iter().collect();
     assert!(out.status.success());
     let devices = capture
         .early
