@@ -1,9 +1,10 @@
 //! dualrec's link between two devices.
 //!
 //! This crate owns what crosses the network: the wire messages (`proto/SPEC.md` §12),
-//! pairing by people with a short authentication string (SPEC §13), and the list of
-//! devices a person has confirmed; and the libp2p node that carries them (TCP, Noise,
-//! Yamux, mDNS discovery, identify), with liveness pings and redial.
+//! the live stream of compact checkpoints and receipts and its delivery rules ([`Exchange`],
+//! SPEC §12.4–12.5), pairing by people with a short authentication string (SPEC §13), and
+//! the list of devices a person has confirmed; and the libp2p node that carries them (TCP,
+//! Noise, Yamux, mDNS discovery, identify, raw streams), with liveness pings and redial.
 //!
 //! Every message from the network is hostile until checked: decoding caps sizes and
 //! rejects trailing bytes, and nothing is handed on for storage before its signature and
