@@ -211,6 +211,11 @@ impl Exchange {
         self.peer.accepted()
     }
 
+    /// Whether some of this device's checkpoints wait in the log only.
+    pub fn spilling(&self) -> bool {
+        self.spilled_from.is_some()
+    }
+
     /// Unreceipted checkpoints held in memory (at most the window).
     pub fn in_memory(&self) -> usize {
         self.pending.len()

@@ -351,6 +351,7 @@ async fn record_in(
         peer,
         log,
         exchange: Exchange::new(&start.record, identity.public(), peer, WINDOW),
+        spill_at: None,
         peer_end: None,
         clock,
     };
@@ -562,9 +563,23 @@ struct Witness {
     peer: PublicKey,
     log: EvidenceLog,
     exchange: Exchange,
+    /// Log offset of the first checkpoint that did not fit the exchange's window.
+    spill_at: Option<u64>,
     /// The peer's end, once counter-signed here.
     peer_end: Option<CoSigned<EndRecord>>,
     clock: Clock,
+}
+
+/// The log's header followed by its records from byte `from` (a record boundary): a log
+/// [`dualrec_proof::read_log`] reads, holding only the records written since `from`.
+fn read_log_from(path: &Path, from: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read as _, Seek as _};
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = vec![0u8; dualrec_proof::LOG_HEADER_LEN];
+    file.read_exact(&mut bytes)?;
+    file.seek(std::io::SeekFrom::Start(from))?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 impl Witness {
@@ -575,9 +590,16 @@ impl Witness {
         cp: Signed<Checkpoint>,
         node: &NodeHandle,
     ) -> Result<(), SessionError> {
+        let at = self.log.len();
         self.log.append_synced(&[LogRecord::Checkpoint(cp)])?;
-        if let Some(frame) = self.exchange.commit(cp, Instant::now()) {
-            let _ = node.send_live(self.peer, frame).await;
+        match self.exchange.commit(cp, Instant::now()) {
+            Some(frame) => {
+                let _ = node.send_live(self.peer, frame).await;
+            }
+            // The window is full: from here on the log is the queue.
+            None => {
+                self.spill_at.get_or_insert(at);
+            }
         }
         Ok(())
     }
@@ -586,12 +608,18 @@ impl Witness {
     /// from the log when more wait there than memory holds.
     async fn resend(&mut self, node: &NodeHandle) -> Result<(), SessionError> {
         if self.exchange.wants_refill().is_some() {
-            let bytes = std::fs::read(self.log.path())?;
+            // Only the part of the log written since the window filled: memory stays
+            // small however long the session has been.
+            let from = self.spill_at.unwrap_or(dualrec_proof::LOG_HEADER_LEN as u64);
+            let bytes = read_log_from(self.log.path(), from)?;
             let contents = dualrec_proof::read_log(&bytes)?;
             self.exchange.refill(contents.entries.into_iter().filter_map(|e| match e.value {
                 LogRecord::Checkpoint(c) => Some(c),
                 _ => None,
             }));
+            if !self.exchange.spilling() {
+                self.spill_at = None;
+            }
         }
         for frame in self.exchange.due(Instant::now(), RESEND_AFTER) {
             let _ = node.send_live(self.peer, frame).await;
@@ -680,4 +708,71 @@ impl Witness {
 /// Where a data directory keeps the identity key.
 pub fn identity_path(data_dir: &Path) -> PathBuf {
     data_dir.join("identity.key")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dualrec_net::{CompactReceipt, LiveFrame};
+    use dualrec_proof::sim::{SimConfig, simulate};
+
+    /// A long outage: the window fills, checkpoints wait in the log, and come back from
+    /// the part of the log written since, in order, as receipts arrive.
+    #[tokio::test]
+    async fn the_backlog_beyond_the_window_is_read_back_from_the_log() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let sim = simulate(&SimConfig { chunks: 9, ..SimConfig::default() });
+        let (me, peer) = (&sim.identities[0], &sim.identities[1]);
+        let trusted = TrustedDevices::load(&dir.path().join("trusted")).expect("store");
+        let config = NodeConfig {
+            name: "me".into(),
+            listen: Vec::new(),
+            mdns: false,
+            trusted,
+            request_timeout: Duration::from_secs(1),
+        };
+        // A node with no link: every frame sent is dropped, as in an outage.
+        let (node, _events) = dualrec_net::start(me, config).expect("node");
+        let mut log = EvidenceLog::create(&dir.path().join("evidence.log")).expect("log");
+        log.append_synced(&[LogRecord::Start(sim.start.clone())]).expect("start");
+        let mut w = Witness {
+            peer: peer.public(),
+            log,
+            exchange: Exchange::new(&sim.start.record, me.public(), peer.public(), 2),
+            spill_at: None,
+            peer_end: None,
+            clock: Clock { t0: Instant::now() },
+        };
+        let own: Vec<Signed<Checkpoint>> = sim.logs[0]
+            .iter()
+            .filter_map(|r| match r {
+                LogRecord::Checkpoint(c) if c.signer == me.public() => Some(*c),
+                _ => None,
+            })
+            .collect();
+        for cp in &own {
+            w.commit(*cp, &node).await.expect("commit");
+        }
+        assert_eq!(w.exchange.in_memory(), 2);
+        assert!(w.spill_at.is_some_and(|at| at > dualrec_proof::LOG_HEADER_LEN as u64));
+        // The link is back: the peer receipts whatever is pending, oldest first.
+        let mut receipted = Vec::new();
+        for _ in 0..20 {
+            if w.exchange.receipted() == own.len() as u64 {
+                break;
+            }
+            w.resend(&node).await.expect("resend");
+            for frame in w.exchange.due(Instant::now() + RESEND_AFTER, Duration::ZERO) {
+                let LiveFrame::Checkpoint(c) = frame else { panic!("checkpoints only") };
+                let cp = own[c.index as usize];
+                let r = cp.receipt(peer, w.clock.now());
+                let frame = LiveFrame::Receipt(CompactReceipt::of(cp.body.index, &r));
+                w.exchange.on_frame(me, frame, w.clock.now()).expect("receipt checks out");
+                receipted.push(c.index);
+            }
+        }
+        assert_eq!(receipted, (0..own.len() as u32).collect::<Vec<_>>());
+        assert_eq!(w.spill_at, None, "nothing waits in the log any more");
+        node.shutdown().await;
+    }
 }
