@@ -117,6 +117,10 @@ def receipt(r):
     return dict(checkpoint=r.take(32), time=timestamp(r))
 
 
+def capture_gap(r):
+    return dict(session=r.take(16), first_sample=r.u(8), samples=r.u(8), time=timestamp(r))
+
+
 def signed(body):
     def parse(r):
         start = r.i
@@ -137,7 +141,8 @@ def cosigned(body):
 
 def log_record(r):
     kind = r.u(4)
-    parsers = [cosigned(start_record), signed(checkpoint), signed(receipt), cosigned(end_record)]
+    parsers = [cosigned(start_record), signed(checkpoint), signed(receipt), cosigned(end_record),
+               signed(capture_gap)]
     if kind >= len(parsers):
         raise Malformed("record type")
     return kind, parsers[kind](r)
@@ -244,6 +249,9 @@ def check_signed(v):
     elif t == "receipt":
         s = decode(data, signed(receipt))
         ok = verify(s["signer"], "dualrec/receipt/v1", s["body_bytes"], s["sig"])
+    elif t == "gap":
+        s = decode(data, signed(capture_gap))
+        ok = verify(s["signer"], "dualrec/gap/v1", s["body_bytes"], s["sig"])
     elif t == "start":
         ok = start_valid(decode(data, cosigned(start_record)))
     elif t == "end":

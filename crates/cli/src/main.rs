@@ -190,6 +190,13 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<()> {
                 r.body.time.wall_ms,
                 if r.verify() { "signature ok" } else { "SIGNATURE INVALID" }
             ),
+            LogRecord::Gap(g) => format!(
+                "GAP by {}: input lost for {} ms at {}, silence recorded in its place {}",
+                g.signer.fingerprint(),
+                g.body.samples / 48,
+                report::clock(g.body.first_sample),
+                if g.verify() { "signature ok" } else { "SIGNATURE INVALID" }
+            ),
             LogRecord::End(e) => format!(
                 "END by {} ({:?}) signed by {} part(ies)",
                 e.record.ended_by.fingerprint(),

@@ -181,6 +181,12 @@ fn finding(f: &Finding) -> String {
         Finding::FileHashMismatch { .. } => {
             "the file is not the one whose fingerprint was signed at the end".to_owned()
         }
+        Finding::CaptureGap { first_sample, samples } => format!(
+            "at {} the recording device lost {} ms of input and recorded silence in its place \
+             (it says so itself, signed; this is not an edit)",
+            clock(*first_sample),
+            samples / 48
+        ),
         _ => format!("{f:?}"),
     }
 }

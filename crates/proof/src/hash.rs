@@ -89,6 +89,7 @@ pub(crate) mod tag {
     pub(crate) const END_SIG: &str = "dualrec/end/v1";
     pub(crate) const CHECKPOINT_SIG: &str = "dualrec/checkpoint/v1";
     pub(crate) const RECEIPT_SIG: &str = "dualrec/receipt/v1";
+    pub(crate) const GAP_SIG: &str = "dualrec/gap/v1";
     pub(crate) const START_HASH: &str = "dualrec/start-hash/v1";
     pub(crate) const GENESIS: &str = "dualrec/chain-genesis/v1";
     pub(crate) const CHAIN: &str = "dualrec/chain/v1";

@@ -5,11 +5,11 @@
 //! and end records, the per-chunk digest and hash chain, signed checkpoints and receipts,
 //! the append-only evidence log file, and the verifier with its report.
 //!
-//! It implements `proto/SPEC.md`: §2 (canonical encoding), §3 (hashes and signatures),
-//! §4 (identity), §5 (session records), §6 (chunks and the chain), §7 (checkpoints and
-//! receipts), §8 (the evidence log) and §9 (verification rules). It works on Opus packets
-//! with their sample positions, never on files or devices, and has no async runtime, so
-//! it builds and runs where there is no sound stack and no network.
+//! It implements `proto/SPEC.md`: §2 (canonical encoding), §3 (hashes and signatures), §4
+//! (identity), §5 (session records), §6 (chunks and the chain), §7 (checkpoints, receipts
+//! and capture gaps), §8 (the evidence log) and §9 (verification rules). It works on Opus
+//! packets with their sample positions, never on files or devices, and has no async
+//! runtime, so it builds and runs where there is no sound stack and no network.
 
 #![forbid(unsafe_code)]
 
@@ -33,8 +33,8 @@ pub use log::{
     read_log,
 };
 pub use records::{
-    AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal, PartySignature,
-    Receipt, SessionId, Signed, StartRecord, Timestamp,
+    AudioParams, CaptureGap, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal,
+    PartySignature, Receipt, SessionId, Signed, StartRecord, Timestamp,
 };
 pub use verify::{
     ChunkReport, ChunkStatus, ClockOffset, EndFacts, FileRegion, Finding, Packet, PartyFacts,

@@ -8,7 +8,7 @@ use bincode::{Decode, Encode};
 
 use crate::codec::{MAX_RECORD_BYTES, decode_exact, encode};
 use crate::error::LogError;
-use crate::records::{Checkpoint, CoSigned, EndRecord, Receipt, Signed, StartRecord};
+use crate::records::{CaptureGap, Checkpoint, CoSigned, EndRecord, Receipt, Signed, StartRecord};
 
 /// First 8 bytes of every evidence log.
 pub const LOG_MAGIC: [u8; 8] = *b"DUALRECL";
@@ -26,6 +26,8 @@ pub enum LogRecord {
     Checkpoint(Signed<Checkpoint>),
     Receipt(Signed<Receipt>),
     End(CoSigned<EndRecord>),
+    /// The producer's input was lost for a while (SPEC §7.3).
+    Gap(Signed<CaptureGap>),
 }
 
 impl LogRecord {

@@ -374,6 +374,26 @@ impl Receipt {
     }
 }
 
+/// The producer's signed statement that its input was lost for a while and silence was
+/// encoded in its place (SPEC §7.3): the audio there is real bytes, but no sound.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Encode, Decode)]
+pub struct CaptureGap {
+    pub session: SessionId,
+    /// Sample position (48 kHz) in the recording where the silence starts.
+    pub first_sample: u64,
+    /// How many samples of silence stand in for lost input.
+    pub samples: u64,
+    /// Producer's clock when the loss was noticed.
+    pub time: Timestamp,
+}
+
+impl CaptureGap {
+    pub fn sign(self, identity: &Identity) -> Signed<CaptureGap> {
+        let signature = identity.sign_tagged(tag::GAP_SIG, &encode(&self));
+        Signed { body: self, signer: identity.public(), signature }
+    }
+}
+
 /// A body with one signature and the signer's key.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Encode, Decode)]
 pub struct Signed<T> {
@@ -393,6 +413,10 @@ impl SignedBody for Checkpoint {
 
 impl SignedBody for Receipt {
     const TAG: &'static str = tag::RECEIPT_SIG;
+}
+
+impl SignedBody for CaptureGap {
+    const TAG: &'static str = tag::GAP_SIG;
 }
 
 #[allow(private_bounds)]

@@ -11,8 +11,8 @@ use crate::hash::Digest;
 use crate::keys::PublicKey;
 use crate::log::{LogContents, LogRecord};
 use crate::records::{
-    AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, PartyFinal, Receipt, SessionId,
-    Signed, SignedBody, StartRecord,
+    AudioParams, CaptureGap, Checkpoint, CoSigned, EndReason, EndRecord, PartyFinal, Receipt,
+    SessionId, Signed, SignedBody, StartRecord,
 };
 
 /// One Opus packet of the recording and the sample position (48 kHz) where it starts.
@@ -141,13 +141,19 @@ pub enum Finding {
     EndMismatch { detail: String },
     /// The recording file is not the one whose hash the end record holds.
     FileHashMismatch { signed: Digest, actual: Digest },
+    /// The producer signed that its input was lost here and silence was recorded in its
+    /// place (a disclosed fact, not an edit): `samples` at 48 kHz from `first_sample`.
+    CaptureGap { first_sample: u64, samples: u64 },
 }
 
 impl Finding {
     /// True for findings that undermine the recording or the evidence; false for facts
     /// that a clean session can have (a torn log tail, a one-sided end after a drop-out).
     pub fn is_problem(&self) -> bool {
-        !matches!(self, Finding::LogTornTail { .. } | Finding::OneSidedEnd { .. })
+        !matches!(
+            self,
+            Finding::LogTornTail { .. } | Finding::OneSidedEnd { .. } | Finding::CaptureGap { .. }
+        )
     }
 }
 
@@ -297,6 +303,7 @@ impl Verifier {
         let mut others: Vec<(Origin, &Signed<Checkpoint>)> = Vec::new();
         let mut receipts: Vec<(Origin, &Signed<Receipt>)> = Vec::new();
         let mut ends: Vec<(Origin, &CoSigned<EndRecord>)> = Vec::new();
+        let mut gaps: Vec<(Origin, &Signed<CaptureGap>)> = Vec::new();
         for (o, rec) in self.entries() {
             let (log, record, offset) = self.origin_fields(o);
             match rec {
@@ -346,8 +353,27 @@ impl Verifier {
                         ends.push((o, e));
                     }
                 }
+                // Only the producer can say its own input was lost.
+                LogRecord::Gap(g) if g.body.session == session && g.signer == producer => {
+                    gaps.push((o, g));
+                }
+                LogRecord::Gap(_) => {}
             }
         }
+        let mut gap_findings: Vec<Finding> = self
+            .check_signatures(gaps, "capture gap", &mut findings, &mut checked)
+            .into_iter()
+            .map(|g| Finding::CaptureGap {
+                first_sample: g.body.first_sample,
+                samples: g.body.samples,
+            })
+            .collect();
+        gap_findings.sort_by_key(|f| match *f {
+            Finding::CaptureGap { first_sample, .. } => first_sample,
+            _ => 0,
+        });
+        gap_findings.dedup();
+        findings.extend(gap_findings);
 
         let ours = self.check_signatures(ours, "checkpoint", &mut findings, &mut checked);
         // index -> distinct valid checkpoints (hash, checkpoint)

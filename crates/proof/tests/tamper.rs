@@ -437,3 +437,39 @@ fn each_party_may_sign_its_own_end_and_that_is_no_conflict() {
     let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
     assert!(r.findings.contains(&Finding::ConflictingEnd), "{:?}", r.findings);
 }
+
+#[test]
+fn a_capture_gap_signed_by_the_producer_is_reported_and_is_not_an_edit() {
+    let mut sim = simulate(&SimConfig { chunks: 6, ..SimConfig::default() });
+    let gap = |who: usize, first_sample: u64| {
+        dualrec_proof::CaptureGap {
+            session: sim.start.record.session,
+            first_sample,
+            samples: 9_600,
+            time: dualrec_proof::Timestamp { wall_ms: 1, mono_ms: 1 },
+        }
+        .sign(&sim.identities[who])
+    };
+    let ours = gap(0, 2 * 48_000);
+    let theirs = gap(1, 3 * 48_000); // the other party cannot speak for this recording
+    let mut forged = gap(0, 4 * 48_000);
+    forged.signature.0[0] ^= 1;
+    sim.logs[0].extend([LogRecord::Gap(ours), LogRecord::Gap(theirs), LogRecord::Gap(forged)]);
+    // Both logs hold the same statement: reported once.
+    sim.logs[1].push(LogRecord::Gap(ours));
+    let r = verify(&sim, &sim.recordings[0].clone());
+    let gaps: Vec<_> =
+        r.findings.iter().filter(|f| matches!(f, Finding::CaptureGap { .. })).collect();
+    assert_eq!(gaps, vec![&Finding::CaptureGap { first_sample: 2 * 48_000, samples: 9_600 }]);
+    assert!(
+        r.findings.iter().any(|f| matches!(f, Finding::BadSignature { .. })),
+        "the forged one: {:?}",
+        r.findings
+    );
+    live_except(&r, &[]);
+    // The disclosed gap alone does not spoil the verdict; the forged record does.
+    sim.logs[0].pop();
+    let r = verify(&sim, &sim.recordings[0].clone());
+    assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
+    assert!(r.findings.contains(&Finding::CaptureGap { first_sample: 96_000, samples: 9_600 }));
+}

@@ -23,7 +23,7 @@ use dualrec_audio::{AudioEvent, EncoderConfig, Pacing, Recorder};
 use dualrec_media::{OpusHead, OpusTags, RecordingWriter};
 use dualrec_net::{Exchange, NodeConfig, NodeEvent, NodeHandle, Request, Response, TrustedDevices};
 use dualrec_proof::{
-    AudioParams, ChainState, Checkpoint, ChunkDigester, CoSigned, EndReason, EndRecord,
+    AudioParams, CaptureGap, ChainState, Checkpoint, ChunkDigester, CoSigned, EndReason, EndRecord,
     EvidenceLog, Identity, LogRecord, Party, PartyFinal, PublicKey, SessionId, Signed, StartRecord,
     Timestamp,
 };
@@ -431,6 +431,9 @@ async fn record_in(
                     }
                 }
                 Some(AudioEvent::Gap { position, samples }) => {
+                    // Said in the evidence too, signed: the silence there is not the room's.
+                    let gap = CaptureGap { session, first_sample: position, samples, time: w.clock.now() };
+                    w.log.append_synced(&[LogRecord::Gap(gap.sign(&identity))])?;
                     warn(status, format!("{} ms of input lost at {:.1} s (silence recorded in its place)", samples / 48, position as f64 / 48_000.0)).await;
                 }
                 Some(AudioEvent::Finished { input_samples }) => break input_samples,
