@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use dualrec_proof::{
-    Checkpoint, CheckpointError, Identity, LogRecord, PeerChain, PublicKey, Receipt, Signed,
-    StartRecord, Timestamp,
+    CaptureGap, Checkpoint, CheckpointError, Identity, LogRecord, PeerChain, PublicKey, Receipt,
+    Signed, StartRecord, Timestamp,
 };
 
-use crate::wire::{CompactCheckpoint, CompactReceipt, LiveFrame};
+use crate::wire::{CompactCheckpoint, CompactGap, CompactReceipt, LiveFrame};
 
 /// Why a frame from the peer was not accepted. Nothing of it was stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +28,8 @@ pub enum ExchangeError {
     UnexpectedReceipt { index: u64 },
     #[error("receipt for chunk {index} does not verify")]
     BadReceipt { index: u64 },
+    #[error("capture gap at sample {first_sample} does not verify")]
+    BadGap { first_sample: u64 },
 }
 
 /// What handling a frame asks of the caller, in this order.
@@ -49,6 +51,7 @@ struct Pending {
 #[derive(Debug, Clone)]
 pub struct Exchange {
     own: PublicKey,
+    session: dualrec_proof::SessionId,
     peer: PeerChain,
     pending: BTreeMap<u64, Pending>,
     /// The first own checkpoint not held in memory: it and all later ones wait in the log.
@@ -56,6 +59,11 @@ pub struct Exchange {
     window: usize,
     committed: u64,
     receipted: u64,
+    /// This device's capture gaps: sent when made and again whenever the link comes back
+    /// (there is no receipt for them; they are few).
+    own_gaps: Vec<Signed<CaptureGap>>,
+    /// Signatures of the peer's gaps already stored.
+    peer_gaps: std::collections::HashSet<[u8; 64]>,
 }
 
 impl Exchange {
@@ -63,13 +71,27 @@ impl Exchange {
     pub fn new(start: &StartRecord, own: PublicKey, peer: PublicKey, window: usize) -> Exchange {
         Exchange {
             own,
+            session: start.session,
             peer: PeerChain::new(start, peer),
             pending: BTreeMap::new(),
             spilled_from: None,
             window: window.max(2),
             committed: 0,
             receipted: 0,
+            own_gaps: Vec::new(),
+            peer_gaps: std::collections::HashSet::new(),
         }
+    }
+
+    /// A capture gap of this device, just logged: the frame to send now.
+    pub fn gap(&mut self, gap: Signed<CaptureGap>) -> LiveFrame {
+        self.own_gaps.push(gap);
+        LiveFrame::Gap(CompactGap::of(&gap))
+    }
+
+    /// Every capture gap of this device, to send again after the link comes back.
+    pub fn gaps(&self) -> Vec<LiveFrame> {
+        self.own_gaps.iter().map(|g| LiveFrame::Gap(CompactGap::of(g))).collect()
     }
 
     /// A checkpoint of this device, just committed (and logged): the frame to send now,
@@ -134,6 +156,25 @@ impl Exchange {
                 self.pending.remove(&index);
                 self.receipted += 1;
                 Ok(Handled { store: vec![LogRecord::Receipt(r)], reply: None })
+            }
+            LiveFrame::Gap(c) => {
+                let body = CaptureGap {
+                    session: self.session,
+                    first_sample: c.first_sample,
+                    samples: c.samples,
+                    time: c.time,
+                };
+                let g = Signed { body, signer: self.peer.producer(), signature: c.signature };
+                if !g.verify() {
+                    return Err(ExchangeError::BadGap { first_sample: c.first_sample });
+                }
+                // Sent again after each reconnect: stored once.
+                let store = if self.peer_gaps.insert(c.signature.0) {
+                    vec![LogRecord::Gap(g)]
+                } else {
+                    Vec::new()
+                };
+                Ok(Handled { store, reply: None })
             }
         }
     }

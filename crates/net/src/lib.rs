@@ -27,6 +27,6 @@ pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commi
 pub use session_msgs::{acknowledge_stop, consent, propose, stop};
 pub use trust::{TrustedDevice, TrustedDevices};
 pub use wire::{
-    CompactCheckpoint, CompactReceipt, LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request, Response,
-    WIRE_VERSION,
+    CompactCheckpoint, CompactGap, CompactReceipt, LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request,
+    Response, WIRE_VERSION,
 };

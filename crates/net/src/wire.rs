@@ -4,8 +4,8 @@
 
 use bincode::{Decode, Encode};
 use dualrec_proof::{
-    Checkpoint, Digest, EndRecord, PartySignature, Receipt, Signature, Signed, StartRecord,
-    Timestamp, decode_exact, encode,
+    CaptureGap, Checkpoint, Digest, EndRecord, PartySignature, Receipt, Signature, Signed,
+    StartRecord, Timestamp, decode_exact, encode,
 };
 
 use crate::NetError;
@@ -119,12 +119,33 @@ pub struct CompactReceipt {
     pub signature: Signature,
 }
 
+/// A signed capture gap (SPEC §7.3) without the session and the signer (the peer).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
+pub struct CompactGap {
+    pub first_sample: u64,
+    pub samples: u64,
+    pub time: Timestamp,
+    pub signature: Signature,
+}
+
 /// One message on the live stream. The variant index is its type (SPEC §12.4).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode)]
 #[non_exhaustive]
 pub enum LiveFrame {
     Checkpoint(CompactCheckpoint),
     Receipt(CompactReceipt),
+    Gap(CompactGap),
+}
+
+impl CompactGap {
+    pub fn of(g: &Signed<CaptureGap>) -> CompactGap {
+        CompactGap {
+            first_sample: g.body.first_sample,
+            samples: g.body.samples,
+            time: g.body.time,
+            signature: g.signature,
+        }
+    }
 }
 
 impl CompactCheckpoint {

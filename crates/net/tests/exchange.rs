@@ -203,19 +203,22 @@ fn live_frame_golden_bytes() {
 proptest! {
     #[test]
     fn live_frames_round_trip(index: u32, packets: u32, samples: u32, wall: u64, mono: u64,
-                              digest: [u8; 32], sig in proptest::collection::vec(any::<u8>(), 64),
-                              receipt: bool) {
+                              first: u64, length: u64, digest: [u8; 32],
+                              sig in proptest::collection::vec(any::<u8>(), 64),
+                              kind in 0u8..3) {
         let time = Timestamp { wall_ms: wall, mono_ms: mono };
         let signature = dualrec_proof::Signature(sig.try_into().expect("64 bytes"));
-        let frame = if receipt {
-            LiveFrame::Receipt(CompactReceipt { index, time, signature })
-        } else {
-            LiveFrame::Checkpoint(CompactCheckpoint {
+        let (frame, size) = match kind {
+            0 => (LiveFrame::Checkpoint(CompactCheckpoint {
                 index, packet_count: packets, samples, digest: dualrec_proof::Digest(digest), time, signature,
-            })
+            }), 128),
+            1 => (LiveFrame::Receipt(CompactReceipt { index, time, signature }), 88),
+            _ => (LiveFrame::Gap(dualrec_net::CompactGap {
+                first_sample: first, samples: length, time, signature,
+            }), 100),
         };
         let bytes = frame.to_bytes();
-        prop_assert_eq!(bytes.len(), if receipt { 88 } else { 128 });
+        prop_assert_eq!(bytes.len(), size);
         prop_assert_eq!(LiveFrame::from_bytes(&bytes).expect("decodes"), frame);
     }
 }
@@ -337,5 +340,39 @@ fn live_expansion_vectors_check_out() {
             std::fs::write(&path, &text).expect("write");
         }
         assert_eq!(std::fs::read_to_string(&path).expect("vector file"), text, "{name}");
+    }
+}
+
+#[test]
+fn capture_gaps_reach_the_peer_checked_and_stored_once() {
+    let s = sim(1);
+    let (mut a, mut b) = pair(&s, 10);
+    let gap = |who: usize| {
+        dualrec_proof::CaptureGap {
+            session: s.start.record.session,
+            first_sample: 48_000,
+            samples: 4_800,
+            time: T,
+        }
+        .sign(&s.identities[who])
+    };
+    let frame = a.gap(gap(0));
+    let LiveFrame::Gap(c) = frame else { panic!("a gap frame") };
+    assert_eq!(frame.to_bytes().len(), 100);
+    let first = b.on_frame(&s.identities[1], frame, T).expect("accepted");
+    assert_eq!(first.store, vec![LogRecord::Gap(gap(0))], "the very statement party 0 signed");
+    assert_eq!(first.reply, None);
+    // Sent again after a reconnect: stored once.
+    assert_eq!(a.gaps(), vec![frame]);
+    assert!(b.on_frame(&s.identities[1], frame, T).expect("again").store.is_empty());
+    // Forged, or party 1's own statement reflected back as if it were party 0's.
+    let mut forged = c;
+    forged.samples += 1;
+    let reflected = dualrec_net::CompactGap::of(&gap(1));
+    for bad in [forged, reflected] {
+        assert_eq!(
+            b.on_frame(&s.identities[1], LiveFrame::Gap(bad), T),
+            Err(ExchangeError::BadGap { first_sample: 48_000 })
+        );
     }
 }

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dualrec_net::{CompactCheckpoint, CompactReceipt, LiveFrame, NetError, Request, Response};
+use dualrec_net::{
+    CompactCheckpoint, CompactGap, CompactReceipt, LiveFrame, NetError, Request, Response,
+};
 use dualrec_proof::sim::{SimConfig, simulate};
 use dualrec_proof::{Digest, LogRecord, PartySignature};
 
@@ -73,6 +75,20 @@ fn messages() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "party 1's receipt for checkpoint 0 on the live stream",
             LiveFrame::Receipt(CompactReceipt::of(0, &receipt)).to_bytes(),
         ),
+        (
+            "live-gap",
+            "party 0 lost 100 ms of input at 00:01 (SPEC 7.3) on the live stream",
+            LiveFrame::Gap(CompactGap::of(
+                &dualrec_proof::CaptureGap {
+                    session: sim.start.record.session,
+                    first_sample: 48_000,
+                    samples: 4_800,
+                    time: dualrec_proof::Timestamp { wall_ms: 1_790_071_201_000, mono_ms: 1_000 },
+                }
+                .sign(&sim.identities[0]),
+            ))
+            .to_bytes(),
+        ),
     ]
 }
 
@@ -91,7 +107,7 @@ fn failures() -> Vec<(&'static str, &'static str, &'static str, Vec<u8>)> {
     let mut live_trailing = live.clone();
     live_trailing.push(0);
     let mut live_unknown = live.clone();
-    live_unknown[0] = 2;
+    live_unknown[0] = 3;
     let mut huge_name = Request::Hello { version: 1, name: String::new() }.to_bytes();
     huge_name[6..14].copy_from_slice(&(1u64 << 40).to_le_bytes());
     vec![
@@ -106,7 +122,7 @@ fn failures() -> Vec<(&'static str, &'static str, &'static str, Vec<u8>)> {
         ("request-huge-length", "a Hello whose name claims 2^40 bytes", "request", huge_name),
         ("request-too-large", "65537 bytes", "request", vec![0; 65_537]),
         ("live-trailing-byte", "a live receipt followed by one byte", "live", live_trailing),
-        ("live-unknown-type", "live frame type 2 does not exist", "live", live_unknown),
+        ("live-unknown-type", "live frame type 3 does not exist", "live", live_unknown),
         ("live-truncated", "a live receipt missing its last byte", "live", live[..87].to_vec()),
         ("response-bad-utf8", "a refusal whose reason is not UTF-8", "response", {
             let mut r = Response::Refused { reason: "ab".into() }.to_bytes();

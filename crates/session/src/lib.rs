@@ -432,8 +432,9 @@ async fn record_in(
                 }
                 Some(AudioEvent::Gap { position, samples }) => {
                     // Said in the evidence too, signed: the silence there is not the room's.
-                    let gap = CaptureGap { session, first_sample: position, samples, time: w.clock.now() };
-                    w.log.append_synced(&[LogRecord::Gap(gap.sign(&identity))])?;
+                    let gap = CaptureGap { session, first_sample: position, samples, time: w.clock.now() }.sign(&identity);
+                    w.log.append_synced(&[LogRecord::Gap(gap)])?;
+                    let _ = node.send_live(peer, w.exchange.gap(gap)).await;
                     warn(status, format!("{} ms of input lost at {:.1} s (silence recorded in its place)", samples / 48, position as f64 / 48_000.0)).await;
                 }
                 Some(AudioEvent::Finished { input_samples }) => break input_samples,
@@ -662,8 +663,10 @@ impl Witness {
                 }
             }
             Some(NodeEvent::Connected { peer, .. }) if peer == self.peer => {
-                // The link is back: the whole backlog, in order.
-                for frame in self.exchange.due(Instant::now(), Duration::ZERO) {
+                // The link is back: the whole backlog, in order, and our capture gaps.
+                let mut frames = self.exchange.due(Instant::now(), Duration::ZERO);
+                frames.extend(self.exchange.gaps());
+                for frame in frames {
                     let _ = node.send_live(peer, frame).await;
                 }
             }
