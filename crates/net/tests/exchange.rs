@@ -8,24 +8,13 @@ use dualrec_net::{
     CompactCheckpoint, CompactReceipt, Exchange, ExchangeError, LiveFrame, NetError,
 };
 use dualrec_proof::sim::{SimConfig, SimSession, simulate};
-use dualrec_proof::{Checkpoint, CheckpointError, LogRecord, Signed, Timestamp};
+use dualrec_proof::{Checkpoint, CheckpointError, LogRecord, Timestamp};
 use proptest::prelude::*;
 
 const T: Timestamp = Timestamp { wall_ms: 1_790_071_200_500, mono_ms: 500 };
 
 fn sim(chunks: u64) -> SimSession {
     simulate(&SimConfig { chunks, ..SimConfig::default() })
-}
-
-/// Party `p`'s own checkpoints, in order.
-fn own(sim: &SimSession, p: usize) -> Vec<Signed<Checkpoint>> {
-    sim.logs[p]
-        .iter()
-        .filter_map(|r| match r {
-            LogRecord::Checkpoint(c) if c.signer == sim.identities[p].public() => Some(*c),
-            _ => None,
-        })
-        .collect()
 }
 
 fn pair(sim: &SimSession, window: usize) -> (Exchange, Exchange) {
@@ -37,7 +26,7 @@ fn pair(sim: &SimSession, window: usize) -> (Exchange, Exchange) {
 fn a_compact_checkpoint_expands_to_the_signed_one_and_its_receipt_checks_out() {
     let s = sim(3);
     let (mut a, mut b) = pair(&s, 10);
-    for cp in own(&s, 0) {
+    for cp in s.own_checkpoints(0) {
         let frame = a.commit(cp, Instant::now()).expect("sent at once");
         let at_b = b.on_frame(&s.identities[1], frame, T).expect("accepted");
         let [LogRecord::Checkpoint(stored), LogRecord::Receipt(r)] = &at_b.store[..] else {
@@ -60,7 +49,7 @@ fn a_compact_checkpoint_expands_to_the_signed_one_and_its_receipt_checks_out() {
 fn retransmissions_are_receipted_again_and_stored_once() {
     let s = sim(2);
     let (mut a, mut b) = pair(&s, 10);
-    let cp = own(&s, 0)[0];
+    let cp = s.own_checkpoints(0)[0];
     let frame = a.commit(cp, Instant::now()).expect("frame");
     let first = b.on_frame(&s.identities[1], frame, T).expect("first");
     let again = b.on_frame(&s.identities[1], frame, T).expect("again");
@@ -78,7 +67,7 @@ fn retransmissions_are_receipted_again_and_stored_once() {
 fn hostile_frames_are_refused_and_nothing_is_stored() {
     let s = sim(3);
     let (mut a, mut b) = pair(&s, 10);
-    let cps = own(&s, 0);
+    let cps = s.own_checkpoints(0);
     let c0 = CompactCheckpoint::of(&cps[0]);
     let c1 = CompactCheckpoint::of(&cps[1]);
     let id_b = &s.identities[1];
@@ -103,7 +92,7 @@ fn hostile_frames_are_refused_and_nothing_is_stored() {
         );
     }
     // Party 1's own checkpoint sent back as if it were party 0's (a reflection).
-    let reflected = CompactCheckpoint::of(&own(&s, 1)[0]);
+    let reflected = CompactCheckpoint::of(&s.own_checkpoints(1)[0]);
     assert_eq!(
         refused(b.on_frame(id_b, LiveFrame::Checkpoint(reflected), T)),
         CheckpointError::BadSignature
@@ -134,7 +123,7 @@ fn hostile_frames_are_refused_and_nothing_is_stored() {
 fn the_backlog_beyond_the_window_waits_in_the_log_and_comes_back_in_order() {
     let s = sim(7);
     let (mut a, mut b) = pair(&s, 2);
-    let cps = own(&s, 0);
+    let cps = s.own_checkpoints(0);
     let t0 = Instant::now();
     // The link is down: every frame is lost. Only two are held in memory.
     for cp in &cps {
@@ -170,7 +159,7 @@ fn only_checkpoints_unreceipted_for_a_while_are_sent_again() {
     let s = sim(2);
     let (mut a, _) = pair(&s, 10);
     let t0 = Instant::now();
-    for cp in own(&s, 0) {
+    for cp in s.own_checkpoints(0) {
         a.commit(cp, t0);
     }
     assert!(a.due(t0 + Duration::from_secs(1), Duration::from_secs(3)).is_empty());
@@ -184,7 +173,7 @@ fn only_checkpoints_unreceipted_for_a_while_are_sent_again() {
 #[test]
 fn live_frame_golden_bytes() {
     let s = sim(1);
-    let cp = own(&s, 0)[0];
+    let cp = s.own_checkpoints(0)[0];
     let bytes = LiveFrame::Checkpoint(CompactCheckpoint::of(&cp)).to_bytes();
     // type 0 (u32), index 0 (u32), packet count 50, samples 48000, then digest, time, signature.
     assert_eq!(hex::encode(&bytes[..16]), "00000000000000003200000080bb0000");
@@ -227,7 +216,7 @@ proptest! {
 fn full_checkpoints_follow_the_same_rules_and_equivocation_is_caught() {
     let s = sim(2);
     let (_, mut b) = pair(&s, 10);
-    let cp = own(&s, 0)[0];
+    let cp = s.own_checkpoints(0)[0];
     let (store, r) = b.on_checkpoint(&s.identities[1], cp, T).expect("accepted");
     assert_eq!(store, vec![LogRecord::Checkpoint(cp), LogRecord::Receipt(r)]);
     let (again, _) = b.on_checkpoint(&s.identities[1], cp, T).expect("retransmission");
@@ -247,7 +236,7 @@ fn full_checkpoints_follow_the_same_rules_and_equivocation_is_caught() {
 fn live_expansion_vectors_check_out() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto/vectors");
     let s = simulate(&SimConfig { chunks: 2, packet_bytes: 6, ..SimConfig::default() });
-    let cps = own(&s, 0);
+    let cps = s.own_checkpoints(0);
     let c = |i: usize| CompactCheckpoint::of(&cps[i]);
     let frame = |c: CompactCheckpoint| LiveFrame::Checkpoint(c).to_bytes();
     // How many checkpoints are rebuilt, or the frame refused and why.

@@ -14,8 +14,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dualrec_net::{Exchange, LiveFrame, NodeConfig, NodeEvent, TrustedDevices, start};
+use dualrec_proof::Timestamp;
 use dualrec_proof::sim::{SimConfig, simulate};
-use dualrec_proof::{LogRecord, Timestamp};
 
 const CHILD_PARTY: &str = "DUALREC_NETNS_PARTY";
 const CHILD_DIR: &str = "DUALREC_NETNS_DIR";
@@ -51,13 +51,7 @@ fn netns_host_child() {
             request_timeout: Duration::from_secs(2),
         };
         let (node, mut events) = start(me, config).expect("node");
-        let mine: Vec<_> = sim.logs[party]
-            .iter()
-            .filter_map(|r| match r {
-                LogRecord::Checkpoint(c) if c.signer == me.public() => Some(*c),
-                _ => None,
-            })
-            .collect();
+        let mine = sim.own_checkpoints(party);
         let mut exchange = Exchange::new(&sim.start.record, me.public(), peer_key, 100);
         let mut sent_bytes = 0usize;
         let send = async |frame: LiveFrame, sent_bytes: &mut usize| {

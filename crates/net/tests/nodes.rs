@@ -77,13 +77,7 @@ async fn pair_then_witness_a_checkpoint_and_refuse_a_stranger() {
     }
 
     // Before pairing, session messages are refused.
-    let cps: Vec<_> = sim.logs[0]
-        .iter()
-        .filter_map(|r| match r {
-            LogRecord::Checkpoint(c) if c.signer == alice.public() => Some(*c),
-            _ => None,
-        })
-        .collect();
+    let cps = sim.own_checkpoints(0);
     assert!(
         a.request(b.key(), Request::Checkpoint(cps[0])).await.is_err(),
         "A refuses to send to an unpaired device"
@@ -364,13 +358,7 @@ async fn live_frames_flow_between_paired_devices_and_hostile_streams_are_cut() {
         .trust(raw.public(), "Raw")
         .expect("trust raw");
     let (a, mut ra, b, mut rb, addr_b) = paired_nodes_at(dir.path(), alice, bob).await;
-    let cp = sim.logs[0]
-        .iter()
-        .find_map(|r| match r {
-            LogRecord::Checkpoint(c) if c.signer == alice.public() => Some(*c),
-            _ => None,
-        })
-        .expect("a checkpoint");
+    let cp = sim.own_checkpoints(0)[0];
 
     // A paired device's frames arrive as sent, both ways.
     let frame = LiveFrame::Checkpoint(CompactCheckpoint::of(&cp));
@@ -447,13 +435,7 @@ async fn a_device_that_restarts_is_redialled_and_the_live_exchange_resumes() {
     let sim = simulate(&SimConfig { chunks: 2, ..SimConfig::default() });
     let (alice, bob) = (&sim.identities[0], &sim.identities[1]);
     let (a, mut ra, b, _rb, addr_b) = paired_nodes_at(dir.path(), alice, bob).await;
-    let cp = sim.logs[0]
-        .iter()
-        .find_map(|r| match r {
-            LogRecord::Checkpoint(c) if c.signer == alice.public() => Some(*c),
-            _ => None,
-        })
-        .expect("a checkpoint");
+    let cp = sim.own_checkpoints(0)[0];
 
     // B's process ends; A notices within about 3 s.
     b.shutdown().await;

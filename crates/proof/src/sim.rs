@@ -5,8 +5,8 @@ use crate::chain::{ChainState, ChunkDigester};
 use crate::keys::Identity;
 use crate::log::LogRecord;
 use crate::records::{
-    AudioParams, CoSigned, EndReason, EndRecord, Party, PartyFinal, SessionId, Signed, StartRecord,
-    Timestamp,
+    AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal, SessionId, Signed,
+    StartRecord, Timestamp,
 };
 use crate::verify::Packet;
 
@@ -52,6 +52,20 @@ pub struct SimSession {
     pub recordings: Vec<Vec<Packet>>,
     /// Each party's evidence log, as records in the order they were appended.
     pub logs: Vec<Vec<LogRecord>>,
+}
+
+impl SimSession {
+    /// The checkpoints party `party` signed for its own recording, in order (from its log).
+    pub fn own_checkpoints(&self, party: usize) -> Vec<Signed<Checkpoint>> {
+        let key = self.identities[party].public();
+        self.logs[party]
+            .iter()
+            .filter_map(|r| match r {
+                LogRecord::Checkpoint(c) if c.signer == key => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// Base wall clock of simulated sessions: 2026-09-21T10:00:00Z.

@@ -127,13 +127,7 @@ fn key_file_is_0600_and_other_modes_are_refused() {
 fn peer_chain_accepts_in_order_and_refuses_the_rest() {
     let sim = simulate(&SimConfig { chunks: 4, ..SimConfig::default() });
     let producer = sim.identities[0].public();
-    let cps: Vec<_> = sim.logs[0]
-        .iter()
-        .filter_map(|r| match r {
-            LogRecord::Checkpoint(c) if c.signer == producer => Some(*c),
-            _ => None,
-        })
-        .collect();
+    let cps = sim.own_checkpoints(0);
     let mut chain = PeerChain::new(&sim.start.record, producer);
     assert_eq!(chain.accept(&cps[1]), Err(CheckpointError::OutOfOrder { expected: 0, got: 1 }));
     assert_eq!(chain.accept(&cps[0]), Ok(true));

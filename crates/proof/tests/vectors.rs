@@ -258,17 +258,6 @@ fn small_sim(seed: u8) -> SimSession {
     simulate(&SimConfig { chunks: 6, packet_bytes: 6, seed, ..SimConfig::default() })
 }
 
-fn checkpoints_of(sim: &SimSession, party: usize) -> Vec<Signed<dualrec_proof::Checkpoint>> {
-    let key = sim.identities[party].public();
-    sim.logs[party]
-        .iter()
-        .filter_map(|r| match r {
-            LogRecord::Checkpoint(c) if c.signer == key => Some(*c),
-            _ => None,
-        })
-        .collect()
-}
-
 fn seed_of(seed: u8, index: u8) -> String {
     h(&sim_identity(seed, index).seed()[..])
 }
@@ -384,7 +373,7 @@ fn write_all() {
     );
 
     // signed: checkpoints and receipts
-    let cps = checkpoints_of(&sim, 0);
+    let cps = sim.own_checkpoints(0);
     signed_vector(
         "checkpoint-valid",
         "a checkpoint signed by its producer",

@@ -749,13 +749,7 @@ mod tests {
             peer_end: None,
             clock: Clock { t0: Instant::now() },
         };
-        let own: Vec<Signed<Checkpoint>> = sim.logs[0]
-            .iter()
-            .filter_map(|r| match r {
-                LogRecord::Checkpoint(c) if c.signer == me.public() => Some(*c),
-                _ => None,
-            })
-            .collect();
+        let own = sim.own_checkpoints(0);
         for cp in &own {
             w.commit(*cp, &node).await.expect("commit");
         }
