@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{dualrec, free_addr, session_files, spawn_recorder, tone};
+use common::{dualrec, session_files, spawn_pair, tone, verify_json};
 
 #[test]
 fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_other_log() {
@@ -13,10 +13,7 @@ fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_othe
     let d = dir.path();
     tone(&d.join("a.wav"), 220.0, 5);
     tone(&d.join("b.wav"), 330.0, 5);
-    let addr = free_addr();
-    let a = spawn_recorder(d, "A", "4s", &["--listen", &addr]);
-    std::thread::sleep(Duration::from_millis(500));
-    let b = spawn_recorder(d, "B", "4s", &["--connect", &addr]);
+    let (a, b) = spawn_pair(d, "4s");
     let started = Instant::now();
     let (oa, ob) = (a.wait_with_output().expect("A"), b.wait_with_output().expect("B"));
     let (ta, tb) = (String::from_utf8_lossy(&oa.stdout), String::from_utf8_lossy(&ob.stdout));
@@ -32,21 +29,8 @@ fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_othe
     let (id_b, rec_b, log_b) = session_files(&d.join("out-B"));
     assert_eq!(id_a, id_b, "both devices name the same session");
     for (rec, log) in [(&rec_a, &log_b), (&rec_b, &log_a)] {
-        let out = dualrec()
-            .arg("verify")
-            .arg(rec)
-            .arg("--json")
-            .arg("--evidence")
-            .arg(log)
-            .output()
-            .expect("verify");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            serde_json::to_string_pretty(&v).unwrap_or_default()
-        );
+        let (code, v) = verify_json(rec, &[log]);
+        assert_eq!(code, Some(0), "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         assert_eq!(v["verdict"], "intact");
         assert!(v["totals"]["witnessed_live"].as_u64().unwrap_or(0) >= 4);
         assert_eq!(v["session"]["end"]["one_sided"], false);

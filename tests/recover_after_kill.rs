@@ -9,7 +9,7 @@ use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{dualrec, free_addr, spawn_recorder, tone};
+use common::{dualrec, free_addr, spawn_pair, tone, verify_json};
 use dualrec_proof::{LogRecord, PublicKey, read_log};
 
 /// The session folder a recorder has created under `out`, once it exists.
@@ -41,6 +41,17 @@ fn own_checkpoints(log: &Path) -> (u64, Option<PublicKey>) {
     (n as u64, producer)
 }
 
+/// A's session folder and log, once A has committed `chunks` chunks of its own.
+fn await_chunks(d: &Path, chunks: u64, deadline: Instant) -> (PathBuf, PathBuf) {
+    let a_dir = session_dir(&d.join("out-A"), deadline);
+    let a_log = a_dir.join("evidence.log");
+    while own_checkpoints(&a_log).0 < chunks {
+        assert!(Instant::now() < deadline, "A never committed {chunks} chunks");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (a_dir, a_log)
+}
+
 fn run(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     let out = dualrec().args(args).output().expect("run dualrec");
     let text =
@@ -62,19 +73,11 @@ fn a_recorder_killed_mid_session_is_recovered_and_verifies_up_to_the_kill() {
     let d = dir.path();
     tone(&d.join("a.wav"), 220.0, 10);
     tone(&d.join("b.wav"), 330.0, 10);
-    let addr = free_addr();
-    let mut a = spawn_recorder(d, "A", "8s", &["--listen", &addr]);
-    std::thread::sleep(Duration::from_millis(500));
-    let b = spawn_recorder(d, "B", "8s", &["--connect", &addr]);
+    let (mut a, b) = spawn_pair(d, "8s");
 
     // Kill A once it has committed four chunks.
     let deadline = Instant::now() + Duration::from_secs(60);
-    let a_dir = session_dir(&d.join("out-A"), deadline);
-    let a_log = a_dir.join("evidence.log");
-    while own_checkpoints(&a_log).0 < 4 {
-        assert!(Instant::now() < deadline, "A never committed four chunks");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (a_dir, a_log) = await_chunks(d, 4, deadline);
     a.kill().expect("SIGKILL A");
     a.wait().expect("reap A");
     let (at_kill, producer) = own_checkpoints(&a_log);
@@ -114,17 +117,7 @@ fn a_recorder_killed_mid_session_is_recovered_and_verifies_up_to_the_kill() {
     assert!(!info_text.contains("WARNING"), "opusinfo warns: {info_text}");
 
     // Verify against both devices' evidence.
-    let out = dualrec()
-        .arg("verify")
-        .arg(&recording)
-        .arg("--json")
-        .arg("--evidence")
-        .arg(&b_log)
-        .arg("--evidence")
-        .arg(&a_log)
-        .output()
-        .expect("verify");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (code, v) = verify_json(&recording, &[&b_log, &a_log]);
     let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
     let chunks = v["chunks"].as_array().expect("chunks");
     let total = chunks.len() as u64;
@@ -150,7 +143,7 @@ fn a_recorder_killed_mid_session_is_recovered_and_verifies_up_to_the_kill() {
         })
         .collect();
     assert!(problems.is_empty(), "{pretty}");
-    assert_eq!(out.status.code(), Some(if live == total { 0 } else { 1 }), "{pretty}");
+    assert_eq!(code, Some(if live == total { 0 } else { 1 }), "{pretty}");
 
     // Again: nothing to do, nothing changed.
     let before = std::fs::read(&a_log).expect("log");
@@ -257,17 +250,9 @@ fn a_full_disk_stops_the_recording_keeps_it_and_recover_finishes_it_once_there_i
     std::fs::create_dir_all(disk.0.join("out-A")).expect("mkdir");
     std::os::unix::fs::symlink(disk.0.join("out-A"), d.join("out-A")).expect("symlink");
 
-    let addr = free_addr();
-    let a = spawn_recorder(d, "A", "8s", &["--listen", &addr]);
-    std::thread::sleep(Duration::from_millis(500));
-    let b = spawn_recorder(d, "B", "8s", &["--connect", &addr]);
+    let (a, b) = spawn_pair(d, "8s");
     let deadline = Instant::now() + Duration::from_secs(60);
-    let a_dir = session_dir(&d.join("out-A"), deadline);
-    let a_log = a_dir.join("evidence.log");
-    while own_checkpoints(&a_log).0 < 3 {
-        assert!(Instant::now() < deadline, "A never committed three chunks");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (a_dir, a_log) = await_chunks(d, 3, deadline);
     // Another program fills the disk.
     let filler = disk.0.join("filler");
     fill(&filler);
@@ -291,17 +276,7 @@ fn a_full_disk_stops_the_recording_keeps_it_and_recover_finishes_it_once_there_i
         a_dir.as_os_str(),
     ]);
     assert_eq!(code, Some(0), "{text}");
-    let out = dualrec()
-        .arg("verify")
-        .arg(a_dir.join("recording.opus"))
-        .arg("--json")
-        .arg("--evidence")
-        .arg(&b_log)
-        .arg("--evidence")
-        .arg(&a_log)
-        .output()
-        .expect("verify");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (_, v) = verify_json(&a_dir.join("recording.opus"), &[&b_log, &a_log]);
     let pretty = serde_json::to_string_pretty(&v).unwrap_or_default();
     let chunks = v["chunks"].as_array().expect("chunks");
     assert!(chunks.len() as u64 >= committed, "{committed} committed:\n{pretty}");

@@ -35,6 +35,30 @@ pub(crate) fn spawn_recorder(d: &Path, who: &str, duration: &str, extra: &[&str]
         .expect("spawn dualrec record")
 }
 
+/// Two recorders, A listening on a free loopback port and B connecting to it, each
+/// stopping after `duration`.
+pub(crate) fn spawn_pair(d: &Path, duration: &str) -> (Child, Child) {
+    let addr = free_addr();
+    let a = spawn_recorder(d, "A", duration, &["--listen", &addr]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let b = spawn_recorder(d, "B", duration, &["--connect", &addr]);
+    (a, b)
+}
+
+/// `dualrec verify RECORDING --json --evidence LOG...`: the exit code and the report.
+pub(crate) fn verify_json(recording: &Path, logs: &[&Path]) -> (Option<i32>, serde_json::Value) {
+    let mut cmd = dualrec();
+    cmd.arg("verify").arg(recording).arg("--json");
+    for log in logs {
+        cmd.arg("--evidence").arg(log);
+    }
+    let out = cmd.output().expect("verify");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("verify printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.code(), report)
+}
+
 pub(crate) fn tone(path: &Path, freq: f32, seconds: u32) {
     let spec = hound::WavSpec {
         channels: 1,
