@@ -9,7 +9,6 @@
 //! signs this device's end with the reason "recovered".
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use dualrec_media::{finish_interrupted, packet_samples, read_recording};
 use dualrec_proof::{
@@ -54,10 +53,6 @@ pub struct Recovered {
 
 fn not_a_session(dir: &Path, detail: impl Into<String>) -> SessionError {
     SessionError::NotASession { dir: dir.to_owned(), detail: detail.into() }
-}
-
-fn wall_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
 /// This device's part of a session log: the start it is a party of, its checkpoints, and
@@ -182,7 +177,7 @@ pub fn recover(dir: &Path, identity: &Identity) -> Result<Recovery, SessionError
     let mut chain = ChainState::new(&part.start, &me);
     let mut digester = ChunkDigester::new();
     let last_time = part.checkpoints.last().map(|c| c.time);
-    let now = wall_ms();
+    let now = crate::now();
     let late = Timestamp {
         wall_ms: now,
         // The monotonic clock died with the process: continue it by the wall clock.
