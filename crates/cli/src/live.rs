@@ -26,6 +26,35 @@ const SILENT_WARNING: Duration = Duration::from_secs(10);
 const BEHIND_WARNING: u64 = 5;
 const MESSAGES: usize = 4;
 
+/// Something that needs the person's attention while recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Concern {
+    LinkDown,
+    /// Seconds committed here and not yet witnessed by the other device.
+    Behind(u64),
+    /// How long the input has been silent.
+    Silent(Duration),
+}
+
+impl std::fmt::Display for Concern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Concern::LinkDown => f.write_str(
+                "The other device is not answering. Still recording; the proofs will be sent \
+                 when it is back.",
+            ),
+            Concern::Behind(s) => {
+                write!(f, "The other device is {s} seconds behind in witnessing.")
+            }
+            Concern::Silent(d) => write!(
+                f,
+                "The microphone hears nothing ({} s of silence). Is it muted or covered?",
+                d.as_secs()
+            ),
+        }
+    }
+}
+
 /// The state the view shows, built from the session's [`Progress`].
 #[derive(Debug)]
 pub(crate) struct View {
@@ -109,29 +138,22 @@ impl View {
         self.recording_since.is_some()
     }
 
-    /// What needs the person's attention now, in plain words.
-    pub(crate) fn warnings(&self, now: Instant) -> Vec<String> {
+    /// What needs the person's attention now.
+    pub(crate) fn warnings(&self, now: Instant) -> Vec<Concern> {
         let mut w = Vec::new();
         if !self.recording() {
             return w;
         }
         if !self.link_up {
-            w.push(
-                "The other device is not answering. Still recording; the proofs will be \
-                 sent when it is back."
-                    .to_owned(),
-            );
+            w.push(Concern::LinkDown);
         }
         let behind = self.committed.saturating_sub(self.witnessed);
         if self.link_up && behind >= BEHIND_WARNING {
-            w.push(format!("The other device is {behind} seconds behind in witnessing."));
+            w.push(Concern::Behind(behind));
         }
         let quiet = now - self.last_sound;
         if quiet >= SILENT_WARNING {
-            w.push(format!(
-                "The microphone hears nothing ({} s of silence). Is it muted or covered?",
-                quiet.as_secs()
-            ));
+            w.push(Concern::Silent(quiet));
         }
         w
     }
@@ -298,7 +320,8 @@ pub(crate) async fn show(mut progress: mpsc::Receiver<Progress>, stop: mpsc::Sen
 /// Plain timestamped lines, for logs and pipes.
 #[derive(Debug, Default)]
 struct Plain {
-    shown_warnings: Vec<String>,
+    /// The kinds of concern current at the last look.
+    current: Vec<std::mem::Discriminant<Concern>>,
 }
 
 impl Plain {
@@ -316,14 +339,16 @@ impl Plain {
 
     /// Derived warnings (silence, falling behind) are printed when they begin.
     fn warn_on_change(&mut self, view: &View, now: Instant) {
-        let current = view.warnings(now);
-        for w in &current {
-            let kind = w.split(' ').take(4).collect::<Vec<_>>().join(" ");
-            if !self.shown_warnings.iter().any(|s| s.starts_with(&kind)) {
-                self.line(view, now, &format!("WARNING: {w}"));
-            }
+        for w in self.begun(view.warnings(now)) {
+            self.line(view, now, &format!("WARNING: {w}"));
         }
-        self.shown_warnings = current;
+    }
+
+    /// The concerns that were not current at the last look.
+    fn begun(&mut self, now_current: Vec<Concern>) -> Vec<Concern> {
+        let before = std::mem::take(&mut self.current);
+        self.current = now_current.iter().map(std::mem::discriminant).collect();
+        now_current.into_iter().filter(|c| !before.contains(&std::mem::discriminant(c))).collect()
     }
 }
 
@@ -462,6 +487,18 @@ mod tests {
         assert!(text.contains("The other device is not answering. Still recording"), "{text}");
         assert!(!text.contains("hears nothing"), "sound is back: {text}");
         assert!(!text.contains("behind in witnessing"), "not 'behind' while cut off: {text}");
+    }
+
+    #[test]
+    fn plain_lines_announce_each_kind_of_concern_when_it_begins() {
+        let mut plain = Plain::default();
+        assert_eq!(plain.begun(vec![Concern::LinkDown]), vec![Concern::LinkDown]);
+        assert_eq!(plain.begun(vec![Concern::LinkDown]), vec![], "still the same concern");
+        // The link is back but witnessing is behind: a new kind, announced.
+        assert_eq!(plain.begun(vec![Concern::Behind(6)]), vec![Concern::Behind(6)]);
+        assert_eq!(plain.begun(vec![Concern::Behind(7)]), vec![], "only the count changed");
+        assert_eq!(plain.begun(vec![]), vec![]);
+        assert_eq!(plain.begun(vec![Concern::Behind(5)]), vec![Concern::Behind(5)], "again");
     }
 
     #[test]
