@@ -221,11 +221,21 @@ pub(crate) struct WireCodec;
 async fn read_frame<T: futures::AsyncRead + Unpin + Send>(io: &mut T) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
-    let len = u32::from_le_bytes(len) as usize;
-    if len == 0 || len > MAX_MESSAGE {
+    read_body(io, u32::from_le_bytes(len) as usize, MAX_MESSAGE, "message").await
+}
+
+/// Reads a frame's `len` bytes after its length prefix, refusing (before allocating)
+/// an empty one or one over `max`.
+async fn read_body<T: futures::AsyncRead + Unpin>(
+    io: &mut T,
+    len: usize,
+    max: usize,
+    what: &str,
+) -> std::io::Result<Vec<u8>> {
+    if len == 0 || len > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("message of {len} bytes"),
+            format!("{what} of {len} bytes (at most {max})"),
         ));
     }
     let mut buf = vec![0u8; len];
@@ -246,16 +256,7 @@ async fn write_frame<T: futures::AsyncWrite + Unpin + Send>(
 async fn read_live<T: futures::AsyncRead + Unpin>(io: &mut T) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 2];
     io.read_exact(&mut len).await?;
-    let len = usize::from(u16::from_le_bytes(len));
-    if len == 0 || len > MAX_LIVE_FRAME {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("live frame of {len} bytes (at most {MAX_LIVE_FRAME})"),
-        ));
-    }
-    let mut buf = vec![0u8; len];
-    io.read_exact(&mut buf).await?;
-    Ok(buf)
+    read_body(io, usize::from(u16::from_le_bytes(len)), MAX_LIVE_FRAME, "live frame").await
 }
 
 /// Reads a peer's live stream until it ends or sends something malformed (then the
