@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use dualrec_proof::Digest;
 use ogg::{PacketWriteEndInfo, PacketWriter};
 
-use crate::{MediaError, OpusHead, OpusTags, packet_samples, read_recording};
+use crate::{MediaError, OpusHead, OpusTags, RecordingFile, packet_samples};
 
 /// What a finished recording is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -234,25 +234,25 @@ fn mark_last_page_end_in(pages: &mut [u8], granule: u64) -> std::io::Result<(usi
 }
 
 /// Finishes a recording that was interrupted by a crash or power loss (SPEC §11):
-/// writes to `dst` the whole pages of `src`, with the last one marked as the end of the
-/// stream. Bytes of a page the crash cut off are left out (they stay in `src`, which is
-/// never changed). Refuses to replace an existing `dst`.
-pub fn finish_interrupted(src: &Path, dst: &Path) -> Result<FinishedRecording, MediaError> {
-    let io_src = |source| MediaError::Io { path: src.to_owned(), source };
+/// `interrupted` holds its bytes and `file` what [`crate::read_recording`] read from them.
+/// Writes to `dst` the whole pages, with the last one marked as the end of the stream;
+/// bytes of a page the crash cut off are left out. Refuses to replace an existing `dst`.
+pub fn finish_interrupted(
+    interrupted: &[u8],
+    file: &RecordingFile,
+    dst: &Path,
+) -> Result<FinishedRecording, MediaError> {
     let io_dst = |source| MediaError::Io { path: dst.to_owned(), source };
     if dst.exists() {
         return Err(MediaError::Exists { path: dst.to_owned() });
     }
-    let mut bytes = std::fs::read(src).map_err(io_src)?;
-    let file = read_recording(&bytes)?;
     if file.packets.is_empty() {
         return Err(MediaError::NothingToEnd);
     }
-    if let Some(t) = file.truncated {
-        bytes.truncate(t.offset as usize);
-    }
+    let keep = file.truncated.map_or(interrupted.len(), |t| t.offset as usize);
+    let mut bytes = interrupted.get(..keep).unwrap_or(interrupted).to_vec();
     if !file.ended {
-        mark_last_page_end_in(&mut bytes, file.last_granule).map_err(io_src)?;
+        mark_last_page_end_in(&mut bytes, file.last_granule).map_err(io_dst)?;
     }
     // Written aside, then linked into place: `dst` appears whole or not at all, and an
     // existing file is never replaced.

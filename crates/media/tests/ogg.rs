@@ -155,7 +155,8 @@ fn an_interrupted_recording_is_finished_from_its_whole_pages() {
     std::fs::write(&src, &bytes).expect("write");
 
     let dst = dir.path().join("recording.opus");
-    let done = finish_interrupted(&src, &dst).expect("finish");
+    let read = read_recording(&bytes).expect("the interrupted file reads");
+    let done = finish_interrupted(&bytes, &read, &dst).expect("finish");
     assert_eq!(std::fs::read(&src).expect("src"), bytes, "the interrupted file is not touched");
     let out = std::fs::read(&dst).expect("dst");
     let f = read_recording(&out).expect("the finished file reads");
@@ -168,12 +169,14 @@ fn an_interrupted_recording_is_finished_from_its_whole_pages() {
     assert_eq!(done.sha256, dualrec_proof::sha256(&out));
     assert_eq!(out.len(), bytes.len() - 7, "only the torn bytes are left out");
     // Never replaces a file.
-    assert!(matches!(finish_interrupted(&src, &dst), Err(MediaError::Exists { .. })));
+    assert!(matches!(finish_interrupted(&bytes, &read, &dst), Err(MediaError::Exists { .. })));
     // A header-only file has nothing to end.
     let empty = dir.path().join("empty.opus");
     drop(RecordingWriter::create(&empty, HEAD, &tags(), 42).expect("create"));
+    let empty_bytes = std::fs::read(&empty).expect("read");
+    let empty_read = read_recording(&empty_bytes).expect("headers read");
     assert!(matches!(
-        finish_interrupted(&empty, &dir.path().join("e2.opus")),
+        finish_interrupted(&empty_bytes, &empty_read, &dir.path().join("e2.opus")),
         Err(MediaError::NothingToEnd)
     ));
 }

@@ -243,7 +243,8 @@ pub fn recover(dir: &Path, identity: &Identity) -> Result<Recovery, SessionError
             }
             dualrec_proof::sha256(&again)
         } else {
-            finish_interrupted(&kept_path, &rec_path)?.sha256
+            // `bytes` and `file` are what was read from the interrupted file.
+            finish_interrupted(&bytes, &file, &rec_path)?.sha256
         }
     };
 
