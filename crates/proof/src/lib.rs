@@ -37,6 +37,7 @@ pub use records::{
     PartySignature, Receipt, SessionId, Signed, StartRecord, Timestamp,
 };
 pub use verify::{
+    Axes, Axis, AxisState, ExpectedParty, Playback, REPORT_SCHEMA, RegionKind, Severity, Witnessed,
     ChunkReport, ChunkStatus, ClockOffset, EndFacts, FileRegion, Finding, Packet, PartyFacts,
     Recording, Report, SessionFacts, Totals, Verdict, Verifier, VerifyOptions,
 };

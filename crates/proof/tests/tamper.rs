@@ -3,8 +3,8 @@
 
 use dualrec_proof::sim::{SimConfig, SimSession, log_bytes, sim_identity, simulate};
 use dualrec_proof::{
-    ChunkStatus, Finding, LogError, LogRecord, Packet, Recording, Report, Verdict, Verifier,
-    VerifyOptions, read_log,
+    AxisState, ChunkStatus, Finding, LogError, LogRecord, Packet, Recording, RegionKind, Report,
+    Verdict, Verifier, VerifyOptions, read_log,
 };
 
 const PPC: usize = 50; // packets per one-second chunk
@@ -25,6 +25,7 @@ fn verify_with(
         producer: sim.identities[party].public(),
         session: Some(sim.start.record.session),
         file_sha256: None,
+        playback: None,
     };
     v.verify(&rec).expect("a report")
 }
@@ -72,8 +73,10 @@ fn untouched_recording_is_intact_with_each_log_alone_and_both() {
                 verify_with(&sim, party, &sim.recordings[party], &set, VerifyOptions::default());
             assert_eq!(r.verdict, Verdict::Intact, "{:#?}", r.findings);
             assert_eq!(r.totals.witnessed_live, 30);
-            assert!(r.inserted.is_empty());
-            assert_eq!(r.session.end.as_ref().map(|e| e.one_sided), Some(false));
+            assert!(r.regions.is_empty());
+            assert!(r.session.ends.iter().all(|e| !e.one_sided));
+            assert_eq!(r.axes.completeness.state, AxisState::Complete);
+            assert_eq!(r.session.ended_by, Some(sim.identities[0].public()));
         }
     }
 }
@@ -87,22 +90,24 @@ fn flipped_byte_in_one_chunk_is_altered_there_only() {
     assert_eq!(r.verdict, Verdict::Problems);
     assert_eq!(status(&r, 7), ChunkStatus::Altered);
     live_except(&r, &[7]);
-    assert_eq!(r.inserted.len(), 1);
-    assert_eq!(r.inserted[0].first_packet, 7 * PPC as u64);
-    assert_eq!(r.inserted[0].packets, PPC as u64);
-    assert_eq!(r.inserted[0].replaces, vec![7]);
-    assert_eq!(r.inserted[0].start_sample, 7 * 48_000);
+    assert_eq!(r.regions.len(), 1);
+    assert_eq!(r.regions[0].first_packet, 7 * PPC as u64);
+    assert_eq!(r.regions[0].packets, PPC as u64);
+    assert_eq!(r.regions[0].kind, RegionKind::Replaces { chunks: vec![7] });
+    assert_eq!(r.regions[0].start_sample, 7 * 48_000);
+    assert_eq!(r.axes.integrity.state, AxisState::Altered);
 }
 
 #[test]
-fn removed_chunk_is_missing_and_later_chunks_resynchronise() {
+fn removed_chunk_is_removed_and_later_chunks_resynchronise() {
     let sim = simulate(&SimConfig::default());
     let mut p = sim.recordings[0].clone();
     p.drain(12 * PPC..13 * PPC);
     let r = verify(&sim, &renumber(p));
-    assert_eq!(status(&r, 12), ChunkStatus::Missing);
+    assert_eq!(status(&r, 12), ChunkStatus::Removed);
     live_except(&r, &[12]);
-    assert!(r.inserted.is_empty());
+    assert!(r.regions.is_empty());
+    assert_eq!(r.axes.completeness.state, AxisState::Incomplete);
     assert_eq!(r.chunks[13].found_at_packet, Some(12 * PPC as u64));
 }
 
@@ -115,24 +120,24 @@ fn inserted_audio_is_named_with_its_place_and_nothing_else_fails() {
     p.splice(6 * PPC..6 * PPC, foreign);
     let r = verify(&sim, &renumber(p));
     live_except(&r, &[]);
-    assert_eq!(r.inserted.len(), 1);
-    assert_eq!(r.inserted[0].first_packet, 6 * PPC as u64);
-    assert_eq!(r.inserted[0].packets, PPC as u64 + 7);
-    assert!(r.inserted[0].replaces.is_empty());
+    assert_eq!(r.regions.len(), 1);
+    assert_eq!(r.regions[0].first_packet, 6 * PPC as u64);
+    assert_eq!(r.regions[0].packets, PPC as u64 + 7);
+    assert_eq!(r.regions[0].kind, RegionKind::Inserted);
     assert_eq!(r.verdict, Verdict::Problems);
 }
 
 #[test]
-fn swapped_chunks_are_reported_reordered() {
+fn swapped_neighbours_are_reported_moved() {
     let sim = simulate(&SimConfig::default());
     let mut p = sim.recordings[0].clone();
     let (a, b) = p.split_at_mut(4 * PPC);
     a[3 * PPC..].swap_with_slice(&mut b[..PPC]);
     let r = verify(&sim, &renumber(p));
-    assert_eq!(status(&r, 3), ChunkStatus::Reordered { found_at_packet: 4 * PPC as u64 });
+    assert_eq!(status(&r, 3), ChunkStatus::Moved { found_at_packet: 4 * PPC as u64 });
     live_except(&r, &[3]);
     assert_eq!(r.chunks[4].found_at_packet, Some(3 * PPC as u64));
-    assert!(r.inserted.is_empty(), "{:?}", r.inserted);
+    assert!(r.regions.is_empty(), "{:?}", r.regions);
     assert_eq!(r.verdict, Verdict::Problems);
 }
 
@@ -145,19 +150,20 @@ fn chunk_replaced_by_other_audio_is_altered() {
     let r = verify(&sim, &renumber(p));
     assert_eq!(status(&r, 9), ChunkStatus::Altered);
     live_except(&r, &[9]);
-    assert_eq!(r.inserted[0].replaces, vec![9]);
+    assert_eq!(r.regions[0].kind, RegionKind::Replaces { chunks: vec![9] });
 }
 
 #[test]
-fn end_cut_off_is_missing_chunks() {
+fn end_cut_off_is_removed_chunks_and_incomplete() {
     let sim = simulate(&SimConfig::default());
     let p = sim.recordings[0][..25 * PPC].to_vec();
     let r = verify(&sim, &p);
     for i in 25..30 {
-        assert_eq!(status(&r, i), ChunkStatus::Missing);
+        assert_eq!(status(&r, i), ChunkStatus::Removed);
     }
     live_except(&r, &[25, 26, 27, 28, 29]);
-    assert_eq!(r.totals.missing, 5);
+    assert_eq!(r.totals.removed, 5);
+    assert_eq!(r.axes.completeness.state, AxisState::Incomplete);
 }
 
 #[test]
@@ -186,7 +192,8 @@ fn checkpoint_replayed_from_another_session_is_reported_and_ignored() {
         r.findings
     );
     live_except(&r, &[]);
-    assert_eq!(r.verdict, Verdict::Problems);
+    // A record of another session has nothing to do with this recording.
+    assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
 }
 
 fn checkpoint_position(log: &[LogRecord], producer: usize, sim: &SimSession, index: u64) -> usize {
@@ -196,7 +203,7 @@ fn checkpoint_position(log: &[LogRecord], producer: usize, sim: &SimSession, ind
 }
 
 #[test]
-fn forged_checkpoint_signature_is_rejected_and_its_chunk_is_unsigned() {
+fn forged_checkpoint_signature_is_rejected_and_the_chain_still_proves_its_chunk() {
     let sim = simulate(&SimConfig::default());
     let mut log = sim.logs[1].clone();
     let at = checkpoint_position(&log, 0, &sim, 4);
@@ -211,12 +218,13 @@ fn forged_checkpoint_signature_is_rejected_and_its_chunk_is_unsigned() {
         "{:?}",
         r.findings
     );
-    assert!(r.findings.contains(&Finding::EvidenceGap { first: 4, last: 4 }));
-    // Chunk 4's audio is now backed by nothing: reported as unsigned audio in its place.
-    assert_eq!(r.inserted.len(), 1);
-    assert_eq!(r.inserted[0].first_packet, 4 * PPC as u64);
-    assert_eq!(r.chunks.len(), 29);
+    assert!(r.findings.contains(&Finding::EvidenceGap { first: 4, last: 4, proven: true }));
+    // Chunk 4's checkpoint is gone, but checkpoints 3 and 5 prove its audio by the chain.
+    assert!(r.regions.is_empty(), "{:?}", r.regions);
+    assert_eq!(r.chunks.len(), 30);
+    assert!(r.chunks[4].proven_by_chain);
     live_except(&r, &[]);
+    assert!(matches!(status(&r, 4), ChunkStatus::WitnessedLive(w) if w.via_index == 5));
 }
 
 #[test]
@@ -262,7 +270,7 @@ fn signature_by_a_non_party_key_is_reported() {
         .count();
     assert_eq!(non_party, 2, "{:?}", r.findings);
     live_except(&r, &[]);
-    assert_eq!(r.verdict, Verdict::Problems);
+    assert_eq!(r.verdict, Verdict::Intact, "records of outsiders are set aside: {:?}", r.findings);
 }
 
 #[test]
@@ -279,7 +287,7 @@ fn edited_log_record_with_fixed_checksum_fails_its_signature() {
             .iter()
             .any(|f| matches!(f, Finding::BadSignature { record, .. } if *record == at as u64))
     );
-    assert!(r.findings.contains(&Finding::EvidenceGap { first: 8, last: 8 }));
+    assert!(r.findings.contains(&Finding::EvidenceGap { first: 8, last: 8, proven: true }));
 }
 
 #[test]
@@ -326,7 +334,11 @@ fn equivocation_is_reported() {
     log.push(LogRecord::Checkpoint(body.sign(&sim.identities[0])));
     let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
     assert!(
-        r.findings.contains(&Finding::Equivocation { index: 5, versions: 2 }),
+        r.findings.contains(&Finding::Equivocation {
+            index: 5,
+            versions: 2,
+            signer: sim.identities[0].public()
+        }),
         "{:?}",
         r.findings
     );
@@ -340,8 +352,8 @@ fn outage_makes_chunks_witnessed_late_with_their_delay() {
     let r = verify(&sim, &sim.recordings[0]);
     // Receipts arrive at 25.5 s: chunk 10 (closed at 11 s) is 14.5 s late.
     match status(&r, 10) {
-        ChunkStatus::WitnessedLate { delay_ms, .. } => {
-            assert!((14_400..=14_600).contains(&delay_ms), "{delay_ms}")
+        ChunkStatus::WitnessedLate(w) => {
+            assert!((14_400..=14_600).contains(&w.delay_ms), "{w:?}")
         }
         s => panic!("chunk 10: {s:?}"),
     }
@@ -386,7 +398,7 @@ fn an_excerpt_verifies_on_its_own() {
     assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
     // Without excerpt mode the rest is missing.
     let r = verify_with(&sim, 0, &excerpt, &both_logs(&sim), VerifyOptions::default());
-    assert_eq!(r.totals.missing, 45);
+    assert_eq!(r.totals.removed, 45);
 }
 
 #[test]
@@ -397,11 +409,16 @@ fn one_sided_end_is_represented_and_reported() {
         e.signatures.truncate(1);
     }
     let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
-    let end = r.session.end.expect("end facts");
+    let end = &r.session.ends[0];
     assert!(end.one_sided);
     assert_eq!(end.signed_by, vec![sim.identities[0].public()]);
     assert!(r.findings.iter().any(|f| matches!(f, Finding::OneSidedEnd { .. })));
-    assert_eq!(r.verdict, Verdict::Intact, "a one-sided end alone is not a problem");
+    // Integrity and witnessing hold; but that nothing came after the last receipt rests
+    // on the producer's word alone, so completeness is not established.
+    assert!(r.axes.integrity.holds && r.axes.witnessing.holds);
+    assert_eq!(r.axes.completeness.state, AxisState::NotEstablished);
+    assert_eq!(r.axes.completeness.witnessed_through, Some(29));
+    assert_eq!(r.verdict, Verdict::Problems);
 }
 
 #[test]
@@ -426,6 +443,8 @@ fn each_party_may_sign_its_own_end_and_that_is_no_conflict() {
     log.push(LogRecord::End(original.clone()));
     let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
     assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
+    // The two ends name different parties as having ended it: no one is named.
+    assert_eq!(r.session.ended_by, None);
     // But two different accounts of the same producer are.
     let mut other = original.record.clone();
     other.finals[0] = PartyFinal { chunks: 29, ..other.finals[0].clone() };
@@ -435,7 +454,12 @@ fn each_party_may_sign_its_own_end_and_that_is_no_conflict() {
     };
     log.push(LogRecord::End(co));
     let r = verify_with(&sim, 0, &sim.recordings[0], &[log_bytes(&log)], VerifyOptions::default());
-    assert!(r.findings.contains(&Finding::ConflictingEnd), "{:?}", r.findings);
+    assert!(
+        r.findings.iter().any(|f| matches!(f, Finding::ConflictingEnd { .. })),
+        "{:?}",
+        r.findings
+    );
+    assert_eq!(r.axes.completeness.state, AxisState::Disputed);
 }
 
 #[test]
@@ -460,7 +484,13 @@ fn a_capture_gap_signed_by_the_producer_is_reported_and_is_not_an_edit() {
     let r = verify(&sim, &sim.recordings[0].clone());
     let gaps: Vec<_> =
         r.findings.iter().filter(|f| matches!(f, Finding::CaptureGap { .. })).collect();
-    assert_eq!(gaps, vec![&Finding::CaptureGap { first_sample: 2 * 48_000, samples: 9_600 }]);
+    let stated = Finding::CaptureGap {
+        first_sample: 2 * 48_000,
+        samples: 9_600,
+        stated_at_ms: 1,
+        late: false,
+    };
+    assert_eq!(gaps, vec![&stated]);
     assert!(
         r.findings.iter().any(|f| matches!(f, Finding::BadSignature { .. })),
         "the forged one: {:?}",
@@ -471,5 +501,5 @@ fn a_capture_gap_signed_by_the_producer_is_reported_and_is_not_an_edit() {
     sim.logs[0].pop();
     let r = verify(&sim, &sim.recordings[0].clone());
     assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
-    assert!(r.findings.contains(&Finding::CaptureGap { first_sample: 96_000, samples: 9_600 }));
+    assert!(r.findings.contains(&stated));
 }
