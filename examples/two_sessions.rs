@@ -89,6 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             producer: file.tags.producer().ok_or("no producer tag")?,
             session: file.tags.session(),
             file_sha256: Some(dualrec_proof::sha256(&bytes)),
+            playback: Some(file.playback()),
         })?;
         println!(
             "{}: {:?}, {} of {} seconds witnessed live by the other device",

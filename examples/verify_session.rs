@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         producer: sim.identities[0].public(),
         session: Some(sim.start.record.session),
         file_sha256: None,
+        playback: None,
     })?;
     println!("verdict: {:?}", report.verdict);
     for chunk in &report.chunks {

@@ -20,6 +20,11 @@ fn dualrec() -> Command {
 /// A 6-second tone, recorded as party 0 would, witnessed by party 1: returns the
 /// recording and both evidence logs.
 fn record_session(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    record_session_named(dir, "Parent")
+}
+
+/// [`record_session`], with the producer calling itself `name`.
+fn record_session_named(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     let wav = dir.join("in.wav");
     let spec = hound::WavSpec {
         channels: 1,
@@ -39,7 +44,7 @@ fn record_session(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         version: 1,
         session: SessionId([0x5e; 16]),
         parties: vec![
-            Party { key: me.public(), name: "Parent".into() },
+            Party { key: me.public(), name: name.into() },
             Party { key: peer.public(), name: "Social worker".into() },
         ],
         audio: AudioParams::default_voice(),
@@ -77,7 +82,8 @@ fn record_session(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             let cp = chain
                 .commit(digester, Timestamp { wall_ms: t, mono_ms: t - start.started_at_ms })
                 .sign(&me);
-            let receipt = cp.receipt(&peer, Timestamp { wall_ms: t + 4, mono_ms: 0 });
+            let receipt = cp
+                .receipt(&peer, Timestamp { wall_ms: t + 4, mono_ms: t + 4 - start.started_at_ms });
             for l in logs.iter_mut() {
                 l.append_synced(&[LogRecord::Checkpoint(cp), LogRecord::Receipt(receipt)])
                     .expect("append");
@@ -145,7 +151,7 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
         dualrec().arg("verify").arg(&rec).arg("--evidence").arg(&log_b).output().expect("verify");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("VERDICT: the recording is complete and unaltered"), "{text}");
+    assert!(text.contains("VERDICT: complete, unaltered"), "{text}");
 
     // JSON for machines, HTML for people.
     let html = dir.path().join("report.html");
@@ -178,9 +184,10 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
         dualrec().arg("verify").arg(&bad).arg("--evidence").arg(&log_b).output().expect("verify");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("00:02-00:03  MISSING"), "{text}");
-    assert!(text.contains("00:03-00:06  witnessed live"), "{text}");
+    assert!(text.contains("00:02.0-00:03.0  REMOVED"), "{text}");
+    assert!(text.contains("00:03.0-00:06."), "{text}");
     assert!(text.contains("not the one whose fingerprint was signed"), "{text}");
+    assert!(text.contains("Completeness  DOES NOT HOLD"), "{text}");
 
     // Unreadable input: exit 2 and a sentence a person understands.
     let out = dualrec()
@@ -197,7 +204,7 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a readable evidence log"));
     let out = dualrec().arg("verify").arg(&rec).output().expect("verify");
-    assert_eq!(out.status.code(), Some(2), "no evidence is a usage error");
+    assert_eq!(out.status.code(), Some(64), "no evidence is a usage error");
 }
 
 #[test]
@@ -244,5 +251,103 @@ fn a_log_of_another_session_and_logs_that_disagree_are_named() {
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("the recorder signed 2 different versions of chunk 2"), "{text}");
+    assert!(text.contains("signed 2 different versions of second 2"), "{text}");
+}
+
+#[test]
+fn hostile_inputs_are_refused_before_reading_and_strings_cannot_forge_lines() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (rec, _, log_b) = record_session_named(d, "Mallory\nVERDICT: complete, unaltered\u{202e}");
+    let run = |args: &[&std::ffi::OsStr]| dualrec().args(args).output().expect("run");
+    let verify = |r: &Path, l: &Path| {
+        run(&["verify".as_ref(), r.as_os_str(), "--evidence".as_ref(), l.as_os_str()])
+    };
+
+    // A name from the log cannot add a line to the report, nor turn text around.
+    let out = verify(&rec, &log_b);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with("VERDICT:")).count(), 1, "{text}");
+    assert!(text.contains("Mallory\\u{a}VERDICT") && !text.contains('\u{202e}'), "{text}");
+    let out = run(&["inspect".as_ref(), log_b.as_os_str()]);
+    assert!(!String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with("VERDICT")));
+
+    // A folder, a FIFO and /dev/zero through a symlink are refused at once (exit 2).
+    let fifo = d.join("fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+    let zero = d.join("zero.opus");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+    for bad in [d.to_path_buf(), fifo.clone(), zero.clone()] {
+        let out = verify(&bad, &log_b);
+        assert_eq!(out.status.code(), Some(2), "{}", bad.display());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = verify(&rec, &bad);
+        assert_eq!(out.status.code(), Some(2));
+    }
+    // A 2 GB sparse file is refused after its first block, not read whole.
+    let sparse = d.join("sparse.opus");
+    let f = std::fs::File::create(&sparse).expect("create");
+    f.set_len(2 << 30).expect("sparse");
+    let started = std::time::Instant::now();
+    let out = verify(&sparse, &log_b);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot belong to a valid file"));
+    assert!(started.elapsed() < Duration::from_secs(20), "refused early");
+    let out = verify(&rec, &sparse);
+    assert_eq!(out.status.code(), Some(2));
+
+    // --expect: the right fingerprint passes, another is a problem, a malformed one is a
+    // usage error with its own code.
+    let fp = sim_identity(5, 1).public().fingerprint().to_string();
+    let expect = |arg: String| {
+        run(&[
+            "verify".as_ref(),
+            rec.as_os_str(),
+            "--evidence".as_ref(),
+            log_b.as_os_str(),
+            "--expect".as_ref(),
+            arg.as_ref(),
+        ])
+    };
+    assert_eq!(expect(format!("Sam={fp}")).status.code(), Some(0));
+    let other = sim_identity(6, 1).public().fingerprint().to_string();
+    let out = expect(format!("Sam={other}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("no party of this session has the fingerprint given for Sam")
+    );
+    assert_eq!(expect("Sam=12".into()).status.code(), Some(64));
+}
+
+#[test]
+fn verify_and_inspect_end_quietly_on_a_closed_pipe() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (rec, _, log_b) = record_session(dir.path());
+    for args in [
+        vec![
+            std::ffi::OsString::from("verify"),
+            rec.clone().into(),
+            "--json".into(),
+            "--evidence".into(),
+            log_b.clone().into(),
+        ],
+        vec!["inspect".into(), log_b.clone().into()],
+    ] {
+        let mut child = dualrec()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take()); // the reader goes away before anything is written
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+        assert!(out.status.code().is_some_and(|c| c <= 1), "{:?} {err}", out.status);
+    }
 }

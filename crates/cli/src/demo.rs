@@ -14,6 +14,7 @@ use dualrec_session::{Input, SessionConfig};
 
 use crate::report::render;
 use crate::verify_cmd::verify_files;
+use dualrec_proof::VerifyOptions;
 
 const SECONDS: u32 = 8;
 
@@ -124,8 +125,11 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
     println!();
     let names = ["Parent", "Worker"];
     for i in 0..2 {
-        let (report, _) =
-            verify_files(&outcomes[i].recording, &[outcomes[1 - i].evidence.clone()], false)?;
+        let (report, _) = verify_files(
+            &outcomes[i].recording,
+            &[outcomes[1 - i].evidence.clone()],
+            VerifyOptions::default(),
+        )?;
         println!(
             "== The {}'s recording, checked against the {}'s evidence ==",
             names[i],
@@ -150,13 +154,14 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
         }
     }
     w.finish(f.playable_samples().saturating_sub(48_000))?;
-    let (report, _) = verify_files(&edited, &[outcomes[1].evidence.clone()], false)?;
+    let (report, _) =
+        verify_files(&edited, &[outcomes[1].evidence.clone()], VerifyOptions::default())?;
     println!("== An edited copy of the Parent's recording (00:03-00:04 cut out) ==");
     print!("{}", render(&report));
     let missing: Vec<u64> = report
         .chunks
         .iter()
-        .filter(|c| c.status == ChunkStatus::Missing)
+        .filter(|c| c.status == ChunkStatus::Removed)
         .map(|c| c.index)
         .collect();
     anyhow::ensure!(missing == [3], "the edit was not localised: missing {missing:?}");

@@ -68,9 +68,9 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Check a recording against evidence logs. Exit 0: every second witnessed and
-    /// unaltered; 1: something is altered, inserted, missing or unwitnessed; 2: the input
-    /// cannot be read.
+    /// Check a recording against evidence logs, on three axes: integrity, witnessing,
+    /// completeness. Exit 0: all three hold; 1: one does not, or a problem was found; 2:
+    /// an input cannot be read; 64: the command line is wrong.
     Verify {
         /// The recording (recording.opus).
         recording: PathBuf,
@@ -86,6 +86,10 @@ enum Command {
         /// The recording is an excerpt: seconds outside it are not missing.
         #[arg(long)]
         excerpt: bool,
+        /// A party the session must have, as NAME=FINGERPRINT (from `dualrec id` on that
+        /// device); repeat for each. Any other key is then a problem.
+        #[arg(long, value_name = "NAME=FINGERPRINT", value_parser = verify_cmd::parse_expect)]
+        expect: Vec<dualrec_proof::ExpectedParty>,
     },
     /// Finish a session that a crash or power loss interrupted, so it can be verified.
     /// The recording as the crash left it is kept unchanged beside the finished one.
@@ -157,10 +161,13 @@ fn cmd_devices() -> anyhow::Result<()> {
 }
 
 fn cmd_inspect(path: &Path) -> anyhow::Result<()> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    use std::fmt::Write as _;
+    let hidden = indicatif::ProgressBar::hidden();
+    let bytes = verify_cmd::read_counted(path, verify_cmd::Input::Log, &hidden)?;
     let contents = read_log(&bytes)
         .with_context(|| format!("{} is not a readable evidence log", path.display()))?;
-    println!("{}: {} records", path.display(), contents.entries.len());
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {} records", path.display(), contents.entries.len());
     for e in &contents.entries {
         let what = match &e.value {
             LogRecord::Start(s) => format!(
@@ -169,7 +176,7 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<()> {
                 s.record
                     .parties
                     .iter()
-                    .map(|p| format!("{} {}", p.name, p.key.fingerprint()))
+                    .map(|p| format!("\"{}\" {}", report::safe(&p.name), p.key.fingerprint()))
                     .collect::<Vec<_>>()
                     .join(", "),
                 s.signatures.len()
@@ -204,19 +211,43 @@ fn cmd_inspect(path: &Path) -> anyhow::Result<()> {
                 e.signatures.len()
             ),
         };
-        println!("#{:<6} @{:<9} {what}", e.record, e.offset);
+        let _ = writeln!(out, "#{:<6} @{:<9} {what}", e.record, e.offset);
+        if out.len() > 1 << 16 {
+            print_out(&std::mem::take(&mut out))?;
+        }
     }
     if let Some(t) = contents.torn_tail {
-        println!(
+        let _ = writeln!(
+            out,
             "torn tail: record {} at offset {} ({} bytes) was cut off by a crash and is not used",
             t.record, t.offset, t.bytes
         );
     }
-    Ok(())
+    print_out(&out)
+}
+
+/// Exit code for a wrong command line (BSD `EX_USAGE`), apart from 2 (unreadable input).
+const EXIT_USAGE: u8 = 64;
+
+/// Writes to stdout; a reader that went away (a closed pipe) ends the program quietly.
+pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        r => Ok(r?),
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     // Ok(true): done / verified; Ok(false): verification found problems (exit 1).
     let result: anyhow::Result<bool> = match &cli.command {
         Command::Id { name } => {
@@ -247,8 +278,13 @@ fn main() -> ExitCode {
                 })
                 .map(|()| true)
         }
-        Command::Verify { recording, evidence, json, html, excerpt } => {
-            verify_cmd::run(recording, evidence, *json, html.as_deref(), *excerpt)
+        Command::Verify { recording, evidence, json, html, excerpt, expect } => {
+            let options = dualrec_proof::VerifyOptions {
+                excerpt: *excerpt,
+                expect: expect.clone(),
+                ..dualrec_proof::VerifyOptions::default()
+            };
+            verify_cmd::run(recording, evidence, *json, html.as_deref(), options)
         }
     };
     match result {

@@ -1,8 +1,11 @@
-//! Verification reports in words a non-expert reads.
+//! Verification reports in words a non-expert reads (SPEC §9, rules version 2). Every
+//! string that came from a file or a peer goes through [`safe`] first.
 
 use std::fmt::Write as _;
 
-use dualrec_proof::{ChunkStatus, Finding, Report, Verdict};
+use dualrec_proof::{
+    Axis, AxisState, ChunkStatus, Finding, PublicKey, RegionKind, Report, Severity, Verdict,
+};
 
 /// `mm:ss` (or `h:mm:ss`) of a 48 kHz sample position.
 pub(crate) fn clock(samples: u64) -> String {
@@ -14,16 +17,71 @@ pub(crate) fn clock(samples: u64) -> String {
     }
 }
 
-fn label(status: &ChunkStatus) -> &'static str {
+/// `mm:ss.t`: a position to the tenth of a second.
+pub(crate) fn clock_tenths(samples: u64) -> String {
+    let tenth = (samples % 48_000) / 4_800;
+    format!("{}.{tenth}", clock(samples))
+}
+
+/// A string from a file or a peer, made safe for a terminal and for one line of text:
+/// control characters, line breaks and bidirectional overrides are shown as escapes.
+pub(crate) fn safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        if c.is_control() || bidi || c == '\u{2028}' || c == '\u{2029}' {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// UTC date and time of a Unix time in ms: `2026-09-21 10:00:00 UTC`.
+pub(crate) fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, (rem / 60) % 60, rem % 60)
+}
+
+/// How the report names a key: the party's self-chosen name and its fingerprint.
+pub(crate) fn who(report: &Report, key: &PublicKey) -> String {
+    match report.session.parties.iter().find(|p| p.key == *key) {
+        Some(p) => format!("\"{}\" ({})", safe(&p.name), p.fingerprint),
+        None => format!("an outside key ({})", key.fingerprint()),
+    }
+}
+
+fn who_list(report: &Report, keys: &[PublicKey]) -> String {
+    if keys.is_empty() {
+        return "no one".into();
+    }
+    keys.iter().map(|k| who(report, k)).collect::<Vec<_>>().join(" and ")
+}
+
+pub(crate) fn label(status: &ChunkStatus) -> &'static str {
     match status {
-        ChunkStatus::WitnessedLive { .. } => "witnessed live by the other device",
-        ChunkStatus::WitnessedLate { .. } => "signed, but witnessed late",
-        ChunkStatus::SignedOnly => "signed by the recorder only, never witnessed",
-        ChunkStatus::Altered => "ALTERED: the audio here is not what was signed",
-        ChunkStatus::Missing => "MISSING: signed audio that is not in the file",
-        ChunkStatus::Reordered { .. } => "MOVED: intact audio found at the wrong place",
+        ChunkStatus::WitnessedLive(_) => "witnessed live by the other device",
+        ChunkStatus::WitnessedLate(_) => "committed, but witnessed late",
+        ChunkStatus::SignedOnly => "committed by the recording device only, never witnessed",
+        ChunkStatus::Altered => "ALTERED: the audio here is not what was committed",
+        ChunkStatus::Removed => "REMOVED: committed audio that is not in the file",
+        ChunkStatus::Moved { .. } => "MOVED: intact audio found at another place",
+        ChunkStatus::NotCovered => "not covered by the evidence given",
         ChunkStatus::OutsideExcerpt => "outside this excerpt",
-        _ => "unknown",
+        _ => "a state this version does not know",
     }
 }
 
@@ -40,97 +98,99 @@ fn reason_words(reason: dualrec_proof::EndReason) -> &'static str {
     }
 }
 
+/// One sentence per axis, in plain words, with whose signatures it rests on.
+pub(crate) fn axis_sentences(report: &Report) -> [(&'static str, bool, String); 3] {
+    let a = &report.axes;
+    let t = &report.totals;
+    let producer = who(report, &report.session.producer);
+    let integrity = match a.integrity.state {
+        AxisState::Exact => format!("every packet of audio is exactly what {producer} committed to, in order"),
+        AxisState::ContainerRewritten => format!("every packet of audio is exactly what {producer} committed to; the file around the packets was rewritten (a remux or new tags), which does not change the sound"),
+        AxisState::PlaybackAltered => "the audio packets are as committed, but the file's header was changed so that it plays differently (see below)".into(),
+        AxisState::PartlyUncovered => "part of the audio is covered by no evidence given: it can be neither confirmed nor faulted (see below)".into(),
+        _ => format!("the audio differs from what {producer} committed to: {} altered, {} removed, {} moved, {} stretch(es) not in place", t.altered, t.removed, t.moved, t.regions),
+    };
+    let witnessing = witnessing_sentence(report, &a.witnessing);
+    let completeness = completeness_sentence(report, &a.completeness);
+    [
+        ("Integrity", a.integrity.holds, integrity),
+        ("Witnessing", a.witnessing.holds, witnessing),
+        ("Completeness", a.completeness.holds, completeness),
+    ]
+}
+
+fn witnessing_sentence(report: &Report, axis: &Axis) -> String {
+    let t = &report.totals;
+    let by = who_list(report, &axis.rests_on);
+    match axis.state {
+        AxisState::AllLive => format!(
+            "all {} seconds were witnessed live: {by} signed a receipt within 10 s of each second's end, on its own clock",
+            t.witnessed_live
+        ),
+        AxisState::SomeLate => format!(
+            "{} seconds were witnessed live and {} only late, by {by}",
+            t.witnessed_live, t.witnessed_late
+        ),
+        _ => format!(
+            "{} seconds were witnessed live, {} late, and {} by no one but the recording device",
+            t.witnessed_live,
+            t.witnessed_late,
+            t.signed_only + t.not_covered
+        ),
+    }
+}
+
+fn completeness_sentence(report: &Report, axis: &Axis) -> String {
+    let by = who_list(report, &axis.rests_on);
+    let through = axis
+        .witnessed_through
+        .map(|i| format!("the other device's receipts cover the first {} seconds", i + 1));
+    match axis.state {
+        AxisState::Complete => format!(
+            "the end co-signed by {by} counts {} seconds, and the file holds every one",
+            report.totals.chunks
+        ),
+        AxisState::Incomplete => {
+            "committed audio is missing from the file (see the timeline)".into()
+        }
+        AxisState::Disputed => "the signed ends disagree about how long this recording is".into(),
+        _ if report.totals.outside_excerpt > 0 => {
+            "this is an excerpt; completeness of the whole recording is not asked".into()
+        }
+        _ => format!(
+            "not established: no end co-signed by the other party accounts for this recording{}",
+            through
+                .map(|t| format!("; {t}, what came after is on the recording device's word alone"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// The whole report as text.
 pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
-    let s = &report.session;
-    let _ = writeln!(out, "Session {}", s.session);
-    for p in &s.parties {
-        let me = if p.key == s.producer { "  <- made this recording" } else { "" };
-        let _ = writeln!(out, "  party: {:<20} fingerprint {}{me}", p.name, p.fingerprint);
+    header(&mut out, report);
+    let _ = writeln!(out, "\nTHE ANSWER");
+    for (name, holds, sentence) in axis_sentences(report) {
+        let mark = if holds { "holds" } else { "DOES NOT HOLD" };
+        let _ = writeln!(out, "  {name:<13} {mark}: {sentence}.");
     }
-    match &s.end {
-        Some(e) => {
-            let who = s.parties.iter().find(|p| p.key == e.ended_by).map_or("?", |p| &p.name);
-            let _ = writeln!(
-                out,
-                "  ended by {who} ({}){}",
-                reason_words(e.reason),
-                if e.one_sided {
-                    ", signed by that side only (the other device was gone)"
-                } else {
-                    ", signed by both"
-                }
-            );
-        }
-        None => {
-            let _ = writeln!(out, "  no signed end (the recording was interrupted)");
-        }
-    }
-    for o in &s.clock_offsets {
-        let _ = writeln!(
-            out,
-            "  the other device's clock was {:+} ms from this one ({})",
-            o.offset_ms, o.method
-        );
-    }
-    let _ = writeln!(out);
-
-    // Merge consecutive chunks with the same verdict into time ranges.
-    let mut ranges: Vec<(u64, u64, &'static str, i64)> = Vec::new();
-    for c in &report.chunks {
-        let l = label(&c.status);
-        let delay = match c.status {
-            ChunkStatus::WitnessedLive { delay_ms, .. }
-            | ChunkStatus::WitnessedLate { delay_ms, .. } => delay_ms,
-            _ => 0,
-        };
-        let end = c.first_sample + u64::from(c.samples);
-        match ranges.last_mut() {
-            Some(r) if r.2 == l && r.1 == c.first_sample => {
-                r.1 = end;
-                r.3 = r.3.max(delay);
-            }
-            _ => ranges.push((c.first_sample, end, l, delay)),
-        }
-    }
-    let _ = writeln!(out, "Timeline (session time):");
-    for (a, b, l, delay) in &ranges {
-        let late = if l.contains("late") {
-            format!(" (up to {:.1} s late)", *delay as f64 / 1000.0)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "  {}-{}  {l}{late}", clock(*a), clock(*b));
-    }
-    for r in &report.inserted {
-        let what = if let Some(d) = r.duplicate_of {
-            format!("a repeated copy of signed chunk {d}")
-        } else if r.replaces.is_empty() {
-            "INSERTED: audio no one signed".to_owned()
-        } else {
-            "stands where the altered audio should be".to_owned()
-        };
-        let _ = writeln!(out, "  file {}-{}  {what}", clock(r.start_sample), clock(r.end_sample));
-    }
-    if !report.findings.is_empty() {
-        let _ = writeln!(out, "\nAbout the evidence:");
-        for f in &report.findings {
-            let _ = writeln!(out, "  - {}", finding(f));
-        }
-    }
+    timeline(&mut out, report);
+    findings(&mut out, report);
     let t = &report.totals;
     let _ = writeln!(
         out,
-        "\n{} chunks: {} witnessed live, {} late, {} signed only, {} altered, {} missing, {} moved; {} inserted stretch(es); {} signatures checked",
+        "\n{} seconds: {} witnessed live, {} late, {} unwitnessed, {} altered, {} removed, {} moved, {} not covered, {} proven by the chain; {} stretch(es) of the file not in place; {} signatures checked",
         t.chunks,
         t.witnessed_live,
         t.witnessed_late,
         t.signed_only,
         t.altered,
-        t.missing,
-        t.reordered,
-        t.inserted_regions,
+        t.removed,
+        t.moved,
+        t.not_covered,
+        t.proven_by_chain,
+        t.regions,
         t.signatures_checked
     );
     let _ = writeln!(
@@ -138,55 +198,192 @@ pub(crate) fn render(report: &Report) -> String {
         "VERDICT: {}",
         match report.verdict {
             Verdict::Intact =>
-                "the recording is complete and unaltered, and every second was witnessed live",
-            Verdict::Problems => "PROBLEMS FOUND (see above)",
+                "complete, unaltered, and every second witnessed live by the other party",
+            Verdict::Problems => "NOT CONFIRMED (see above)",
         }
     );
     out
 }
 
-fn finding(f: &Finding) -> String {
+fn header(out: &mut String, report: &Report) {
+    let s = &report.session;
+    let _ = writeln!(
+        out,
+        "Session {}, started {} (the proposing device's clock)",
+        s.session,
+        utc(s.started_at_ms)
+    );
+    let _ =
+        writeln!(out, "Parties (each chose its own name; the fingerprint identifies the device):");
+    for p in &s.parties {
+        let me = if p.key == s.producer { "  <- made this recording" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {:<24} fingerprint {}{me}",
+            format!("\"{}\"", safe(&p.name)),
+            p.fingerprint
+        );
+    }
+    match (s.ends.first(), s.ended_by) {
+        (None, _) => {
+            let _ = writeln!(out, "  no signed end in the evidence given");
+        }
+        (Some(e), Some(by)) => {
+            let signed =
+                if e.one_sided { "signed by that device alone" } else { "co-signed by both" };
+            let _ = writeln!(
+                out,
+                "  ended by {} ({}), {} at {}",
+                who(report, &by),
+                reason_words(e.reason),
+                signed,
+                utc(e.ended_at_ms)
+            );
+        }
+        (Some(e), None) if s.ends.iter().all(|x| x.reason == e.reason) => {
+            let _ = writeln!(
+                out,
+                "  ended on both devices at once ({}); each device signed its own end",
+                reason_words(e.reason)
+            );
+        }
+        (Some(_), None) => {
+            let _ = writeln!(
+                out,
+                "  the signed ends disagree about who ended the session (see the facts below)"
+            );
+        }
+    }
+    for o in &s.clock_offsets {
+        let _ = writeln!(
+            out,
+            "  {}'s wall clock read {:+.1} s from this device's (information only; no verdict uses it)",
+            who(report, &o.peer),
+            o.offset_ms as f64 / 1000.0
+        );
+    }
+}
+
+fn timeline(out: &mut String, report: &Report) {
+    // Merge consecutive chunks with the same verdict into ranges of recording time.
+    let mut ranges: Vec<(u64, u64, &'static str, i64, bool)> = Vec::new();
+    for c in &report.chunks {
+        let l = label(&c.status);
+        let delay = match c.status {
+            ChunkStatus::WitnessedLive(w) | ChunkStatus::WitnessedLate(w) => w.delay_ms,
+            _ => 0,
+        };
+        let end = c.first_sample.saturating_add(u64::from(c.samples));
+        match ranges.last_mut() {
+            Some(r) if r.2 == l && r.1 == c.first_sample => {
+                r.1 = end;
+                r.3 = r.3.max(delay);
+                r.4 |= c.proven_by_chain;
+            }
+            _ => ranges.push((c.first_sample, end, l, delay, c.proven_by_chain)),
+        }
+    }
+    let _ = writeln!(out, "\nTimeline (recording time, as the recording device committed it):");
+    for (a, b, l, delay, proven) in &ranges {
+        let late = if l.contains("late") {
+            format!(" (up to {:.1} s after the audio)", *delay as f64 / 1000.0)
+        } else {
+            String::new()
+        };
+        let proven = if *proven {
+            " [partly proven through the chain: their own records were not given]"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {}-{}  {l}{late}{proven}", clock_tenths(*a), clock_tenths(*b));
+    }
+    if report.regions.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nStretches of the file not in place (file time, which shifts after an edit):"
+    );
+    for r in &report.regions {
+        let what = match &r.kind {
+            RegionKind::Inserted => "INSERTED: audio no one committed".to_owned(),
+            RegionKind::Replaces { chunks } => {
+                format!("stands where committed second(s) {} should be", list(chunks))
+            }
+            RegionKind::Duplicate { of } => format!("a second copy of committed second {of}"),
+            RegionKind::Resigned { of } => format!(
+                "a version of second {of} that only the recording device signed, not the one the other party witnessed"
+            ),
+            RegionKind::NotCovered { from, to: Some(to) } => format!(
+                "not covered by the evidence given (seconds {from}-{to}): the recording device's log would settle it"
+            ),
+            RegionKind::NotCovered { from, to: None } => format!(
+                "not covered by the evidence given (after second {}): the recording device's log or a co-signed end would settle it",
+                from.saturating_sub(1)
+            ),
+            _ => "a kind this version does not know".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  file {}-{}  {what}",
+            clock_tenths(r.start_sample),
+            clock_tenths(r.end_sample)
+        );
+    }
+}
+
+fn list(v: &[u64]) -> String {
+    v.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn findings(out: &mut String, report: &Report) {
+    for (severity, title) in [
+        (Severity::Problem, "Problems in the evidence"),
+        (Severity::Fact, "Facts"),
+        (Severity::Ignored, "Set aside (no verdict rests on these)"),
+    ] {
+        let of: Vec<&Finding> =
+            report.findings.iter().filter(|f| f.severity() == severity).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{title}:");
+        for f in of {
+            let _ = writeln!(out, "  - {}", finding(report, f));
+        }
+    }
+}
+
+fn finding(r: &Report, f: &Finding) -> String {
     match f {
-        Finding::LogTornTail { log, record, bytes, .. } => format!(
-            "{log}: its last record ({record}) was cut off by a crash ({bytes} bytes); not used"
+        Finding::LogTornTail { log, record, bytes, .. } => format!("{}: its last record ({record}) was cut off by a crash ({bytes} bytes); not used", safe(log)),
+        Finding::BadSignature { log, record, what, claimed_signer, .. } => format!("{}, record {record}: a {what} claiming to be signed by {} whose signature does not verify (forged or damaged)", safe(log), who(r, claimed_signer)),
+        Finding::NonPartySigner { log, record, signer, .. } => format!("{}, record {record}: signed by {}, who is not in this session", safe(log), signer.fingerprint()),
+        Finding::ForeignSession { log, record, session, .. } => format!("{}, record {record}: belongs to another session ({session})", safe(log)),
+        Finding::BadStart { log, record, detail, .. } => format!("{}, record {record}: invalid start record ({})", safe(log), safe(detail)),
+        Finding::BadEnd { log, record, detail, .. } => format!("{}, record {record}: invalid end record ({})", safe(log), safe(detail)),
+        Finding::ConflictingStart => "two different co-signed starts for this session".to_owned(),
+        Finding::ConflictingEnd { signers } => format!("ends signed by {} give different accounts of this recording", who_list(r, signers)),
+        Finding::Equivocation { index, versions, signer } => format!("{} signed {versions} different versions of second {index}", who(r, signer)),
+        Finding::ChainBroken { index, signer } => format!("{}'s hash chain or positions break at second {index}", who(r, signer)),
+        Finding::EvidenceGap { first, last, proven: true } => format!("no log given holds the commitments of seconds {first}-{last}; the commitments on either side prove their audio through the chain"),
+        Finding::EvidenceGap { first, last, proven: false } => format!("no log given holds the commitments of seconds {first}-{last}"),
+        Finding::NoEnd => "the evidence given holds no signed end of the session".to_owned(),
+        Finding::OneSidedEnd { signed_by } => format!("an end was signed by {} alone (the other device had gone, or its end was not given)", who_list(r, signed_by)),
+        Finding::EndMismatch { detail, signers } => format!("the end signed by {} does not match the recording: {}", who_list(r, signers), safe(detail)),
+        Finding::PeerClaim { signer, chunks } => format!("{} alone signed an account of this recording ({chunks} seconds): that party's claim, not used", who(r, signer)),
+        Finding::ContainerRewritten { .. } => "the file is not byte for byte the one signed at the end, but its audio packets are: the file was rewritten around them".to_owned(),
+        Finding::FileHashMismatch { .. } => "the file is not the one whose fingerprint was signed at the end, and its audio differs too".to_owned(),
+        Finding::PlaybackAltered { field, committed, found } => format!("the file's {} is {found}, not {committed}: it changes what a listener hears", safe(field)),
+        Finding::SampleCountMismatch { index, signed, actual, signer } => format!("{} committed second {index} as {signed} samples long; its audio is {actual}", who(r, signer)),
+        Finding::CaptureGap { first_sample, samples, late, .. } => format!(
+            "at {} the recording device states, signed, that it lost {} ms of input and recorded silence in its place{}",
+            clock_tenths(*first_sample),
+            samples / 48,
+            if *late { "; it stated this long after (its own clock), so it is its word, not a record made at the time" } else { "; this is its own statement, made at the time" }
         ),
-        Finding::BadSignature { log, record, what, .. } => format!(
-            "{log}, record {record}: a {what} whose signature is forged or damaged; ignored"
-        ),
-        Finding::NonPartySigner { log, record, signer, .. } => format!(
-            "{log}, record {record}: signed by {}, who is not in this session; ignored",
-            signer.fingerprint()
-        ),
-        Finding::ForeignSession { log, record, session, .. } => {
-            format!("{log}, record {record}: belongs to another session ({session}); ignored")
-        }
-        Finding::BadStart { log, record, detail, .. } => {
-            format!("{log}, record {record}: invalid start record ({detail})")
-        }
-        Finding::BadEnd { log, record, detail, .. } => {
-            format!("{log}, record {record}: invalid end record ({detail})")
-        }
-        Finding::ConflictingStart => "two different signed starts for this session".to_owned(),
-        Finding::ConflictingEnd => "two different signed ends for this session".to_owned(),
-        Finding::Equivocation { index, versions } => {
-            format!("the recorder signed {versions} different versions of chunk {index}")
-        }
-        Finding::ChainBroken { index } => format!("the hash chain breaks at chunk {index}"),
-        Finding::EvidenceGap { first, last } => {
-            format!("no evidence holds chunks {first} to {last}")
-        }
-        Finding::NoEnd => "the session has no signed end".to_owned(),
-        Finding::OneSidedEnd { .. } => "the end was signed by one side only".to_owned(),
-        Finding::EndMismatch { detail } => format!("the signed end does not match: {detail}"),
-        Finding::FileHashMismatch { .. } => {
-            "the file is not the one whose fingerprint was signed at the end".to_owned()
-        }
-        Finding::CaptureGap { first_sample, samples } => format!(
-            "at {} the recording device lost {} ms of input and recorded silence in its place \
-             (it says so itself, signed; this is not an edit)",
-            clock(*first_sample),
-            samples / 48
-        ),
-        _ => format!("{f:?}"),
+        Finding::ImpossibleReceiptTime { witness, first_index, count, .. } => format!("{} signed {count} receipt(s) with impossible times (first for second {first_index}: before its audio had ended, or absurd); not used", who(r, witness)),
+        Finding::UnexpectedParty { label, expected } => format!("no party of this session has the fingerprint given for {} ({})", safe(label), safe(expected)),
+        _ => "a finding this version does not know".to_owned(),
     }
 }

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use dualrec_media::read_recording;
 use dualrec_proof::{
-    ChunkStatus, Recording, Report, Verdict, Verifier, VerifyOptions, read_log, sha256,
+    ChunkStatus, ExpectedParty, Recording, Report, Verdict, Verifier, VerifyOptions, read_log,
+    sha256,
 };
 
-use crate::report::{clock, render};
+use crate::report::{axis_sentences, clock, label, render, safe};
 
 /// Files above this size get a progress bar (when stderr is a terminal): about 15
 /// minutes of recording.
@@ -35,19 +36,89 @@ fn progress(files: impl Iterator<Item = PathBuf>) -> indicatif::ProgressBar {
     bar
 }
 
-/// Reads a whole file in blocks, advancing `bar`.
-fn read_counted(path: &Path, bar: &indicatif::ProgressBar) -> std::io::Result<Vec<u8>> {
+/// What kind of file is being read: how much may be read, and what a block of it must
+/// look like, so a huge or hostile input is refused early instead of read whole.
+#[derive(Clone, Copy)]
+pub(crate) enum Input {
+    /// An Ogg stream: every 1 MiB holds a page start (`OggS`), pages being at most 64 KiB.
+    Recording,
+    /// An evidence log (SPEC §8): at most 2 GiB; 1 MiB of zeros is never a valid log.
+    Log,
+}
+
+impl Input {
+    fn max(self) -> u64 {
+        match self {
+            Input::Recording => 4 << 30,
+            Input::Log => 2 << 30,
+        }
+    }
+
+    fn block_ok(self, block: &[u8], full: bool) -> bool {
+        match self {
+            Input::Recording => !full || block.windows(4).any(|w| w == b"OggS"),
+            Input::Log => !full || block.iter().any(|&b| b != 0),
+        }
+    }
+}
+
+const BLOCK: usize = 1 << 20;
+
+/// Reads a whole regular file in blocks, advancing `bar`. FIFOs, devices and folders
+/// are refused before reading; sizes are checked before allocating; a block that cannot
+/// be part of a valid file stops the read.
+pub(crate) fn read_counted(
+    path: &Path,
+    kind: Input,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<Vec<u8>> {
     use std::io::Read as _;
-    let mut file = std::fs::File::open(path)?;
-    let mut out = Vec::with_capacity(file.metadata().map_or(0, |m| m.len() as usize));
-    let mut block = vec![0u8; 1 << 20];
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot open {}", path.display()))?;
+    anyhow::ensure!(
+        meta.is_file(),
+        "{} is not a regular file (a folder, device or pipe)",
+        path.display()
+    );
+    anyhow::ensure!(
+        meta.len() <= kind.max(),
+        "{} is {} bytes, more than any valid file of its kind ({} bytes)",
+        path.display(),
+        meta.len(),
+        kind.max()
+    );
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut out = Vec::with_capacity(meta.len().min(64 << 20) as usize);
+    let mut block = vec![0u8; BLOCK];
     loop {
-        let n = file.read(&mut block)?;
-        if n == 0 {
+        let mut filled = 0;
+        while filled < BLOCK {
+            let n = file
+                .read(&mut block[filled..])
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        anyhow::ensure!(
+            kind.block_ok(&block[..filled], filled == BLOCK),
+            "{} holds 1 MiB at offset {} that cannot belong to a valid file of its kind (damaged or sparse)",
+            path.display(),
+            out.len()
+        );
+        anyhow::ensure!(
+            out.len() as u64 + filled as u64 <= kind.max(),
+            "{} grew past {} bytes while being read",
+            path.display(),
+            kind.max()
+        );
+        out.extend_from_slice(&block[..filled]);
+        bar.inc(filled as u64);
+        if filled < BLOCK {
             return Ok(out);
         }
-        out.extend_from_slice(&block[..n]);
-        bar.inc(n as u64);
     }
 }
 
@@ -55,10 +126,10 @@ fn read_counted(path: &Path, bar: &indicatif::ProgressBar) -> std::io::Result<Ve
 pub(crate) fn verify_files(
     recording: &Path,
     evidence: &[PathBuf],
-    excerpt: bool,
+    options: VerifyOptions,
 ) -> anyhow::Result<(Report, Option<dualrec_media::Truncation>)> {
     let bar = progress(std::iter::once(recording.to_owned()).chain(evidence.iter().cloned()));
-    let result = verify_with(recording, evidence, excerpt, &bar);
+    let result = verify_with(recording, evidence, options, &bar);
     bar.finish_and_clear();
     result
 }
@@ -66,19 +137,19 @@ pub(crate) fn verify_files(
 fn verify_with(
     recording: &Path,
     evidence: &[PathBuf],
-    excerpt: bool,
+    options: VerifyOptions,
     bar: &indicatif::ProgressBar,
 ) -> anyhow::Result<(Report, Option<dualrec_media::Truncation>)> {
-    let bytes = read_counted(recording, bar)
+    let bytes = read_counted(recording, Input::Recording, bar)
         .with_context(|| format!("cannot read the recording {}", recording.display()))?;
     let file = read_recording(&bytes)
         .with_context(|| format!("{} is not a readable recording", recording.display()))?;
     let producer = file.tags.producer().with_context(|| {
         format!("{} does not name the device that made it (no DUALREC_PRODUCER tag): it is not a dualrec recording", recording.display())
     })?;
-    let mut verifier = Verifier::new(VerifyOptions { excerpt, ..VerifyOptions::default() });
+    let mut verifier = Verifier::new(options);
     for log in evidence {
-        let data = read_counted(log, bar)
+        let data = read_counted(log, Input::Log, bar)
             .with_context(|| format!("cannot read the evidence log {}", log.display()))?;
         let contents = read_log(&data)
             .with_context(|| format!("{} is not a readable evidence log", log.display()))?;
@@ -92,31 +163,45 @@ fn verify_with(
             producer,
             session: file.tags.session(),
             file_sha256: Some(sha256(&bytes)),
+            playback: Some(file.playback()),
         })
         .with_context(|| format!("the evidence given cannot speak to {}", recording.display()))?;
     Ok((report, file.truncated))
 }
 
-/// Verifies; `Ok(true)` when every second is witnessed and matches.
+/// `--expect NAME=FINGERPRINT`.
+pub(crate) fn parse_expect(s: &str) -> Result<ExpectedParty, String> {
+    let (label, fp) = s.rsplit_once('=').ok_or("expected NAME=FINGERPRINT")?;
+    let digits = fp.chars().filter(char::is_ascii_hexdigit).count();
+    if digits != 20 || fp.chars().any(|c| !(c.is_ascii_hexdigit() || c == '-' || c == ' ')) {
+        return Err(format!("{fp:?} is not a fingerprint (20 hex digits, as `dualrec id` shows)"));
+    }
+    Ok(ExpectedParty { label: label.to_owned(), fingerprint: fp.to_owned() })
+}
+
+/// Verifies; `Ok(true)` when all three axes hold.
 pub(crate) fn run(
     recording: &Path,
     evidence: &[PathBuf],
     json: bool,
     html: Option<&Path>,
-    excerpt: bool,
+    options: VerifyOptions,
 ) -> anyhow::Result<bool> {
-    let (report, truncated) = verify_files(recording, evidence, excerpt)?;
+    let (report, truncated) = verify_files(recording, evidence, options)?;
+    let mut text = String::new();
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        text = serde_json::to_string_pretty(&report)?;
+        text.push('\n');
     } else {
         if let Some(t) = truncated {
-            println!(
-                "Note: the recording ends in an incomplete page (a crash?); {} bytes at offset {} were not used.\n",
+            text = format!(
+                "Note: the recording ends in an incomplete page (a crash?); {} bytes at offset {} were not used.\n\n",
                 t.bytes, t.offset
             );
         }
-        print!("{}", render(&report));
+        text.push_str(&render(&report));
     }
+    crate::print_out(&text)?;
     if let Some(path) = html {
         std::fs::write(path, html_report(&report, recording))
             .with_context(|| format!("cannot write {}", path.display()))?;
@@ -124,50 +209,62 @@ pub(crate) fn run(
     Ok(report.verdict == Verdict::Intact)
 }
 
-fn colour(s: &ChunkStatus) -> (&'static str, &'static str) {
+/// Colour, hatching and words for a status: readable in black and white too.
+fn style(s: &ChunkStatus) -> (&'static str, &'static str) {
     match s {
-        ChunkStatus::WitnessedLive { .. } => ("#2e7d32", "witnessed live"),
-        ChunkStatus::WitnessedLate { .. } => ("#f9a825", "witnessed late"),
-        ChunkStatus::SignedOnly => ("#fbc02d", "signed only"),
-        ChunkStatus::Altered => ("#c62828", "altered"),
-        ChunkStatus::Missing => ("#6a1b9a", "missing"),
-        ChunkStatus::Reordered { .. } => ("#ef6c00", "moved"),
-        ChunkStatus::OutsideExcerpt => ("#bdbdbd", "outside excerpt"),
-        _ => ("#000000", "unknown"),
+        ChunkStatus::WitnessedLive(_) => ("#2e7d32", "none"),
+        ChunkStatus::WitnessedLate(_) => {
+            ("#f9a825", "repeating-linear-gradient(45deg,#0003 0 2px,transparent 2px 6px)")
+        }
+        ChunkStatus::SignedOnly => {
+            ("#fff176", "repeating-linear-gradient(90deg,#0003 0 2px,transparent 2px 6px)")
+        }
+        ChunkStatus::Altered => {
+            ("#c62828", "repeating-linear-gradient(-45deg,#fff8 0 3px,transparent 3px 6px)")
+        }
+        ChunkStatus::Removed => {
+            ("#6a1b9a", "repeating-linear-gradient(0deg,#fff8 0 3px,transparent 3px 6px)")
+        }
+        ChunkStatus::Moved { .. } => ("#ef6c00", "radial-gradient(#fff9 30%,transparent 31%)"),
+        _ => ("#bdbdbd", "none"),
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    safe(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A self-contained page: the verdict, a timeline coloured by status, the full text report.
+/// A self-contained page: the answer per axis, a timeline coloured and patterned by
+/// status with words on hover, and the full text report. (Issue #10 builds the court
+/// report on this.)
 fn html_report(report: &Report, recording: &Path) -> String {
     let mut h = String::new();
     let verdict = match report.verdict {
-        Verdict::Intact => "Complete and unaltered, every second witnessed live",
-        Verdict::Problems => "Problems found",
+        Verdict::Intact => "Complete, unaltered, every second witnessed live",
+        Verdict::Problems => "Not confirmed: see below",
     };
     let _ = write!(
         h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>dualrec verification</title>\
-         <style>body{{font-family:sans-serif;margin:2em}}.t{{display:flex;height:2.5em;border:1px solid #555}}\
-         .t span{{flex:1}}pre{{background:#f5f5f5;padding:1em}}</style></head><body>\
-         <h1>Verification of {}</h1><h2>{verdict}</h2><div class=\"t\">",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>dualrec verification</title>\
+         <style>body{{font-family:sans-serif;margin:1em;max-width:60em}}.t{{display:flex;height:2.5em;border:1px solid #555}}\
+         .t span{{flex:1}}pre{{background:#f5f5f5;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}}</style></head><body>\
+         <h1>Verification of {}</h1><h2>{verdict}</h2><ul>",
         escape(&recording.display().to_string())
     );
+    for (name, holds, sentence) in axis_sentences(report) {
+        let mark = if holds { "holds" } else { "does not hold" };
+        let _ = write!(h, "<li><b>{name}</b> {mark}: {}.</li>", escape(&sentence));
+    }
+    h.push_str("</ul><div class=\"t\" role=\"img\" aria-label=\"timeline\">");
     for c in &report.chunks {
-        let (col, what) = colour(&c.status);
+        let (col, pattern) = style(&c.status);
         let _ = write!(
             h,
-            "<span style=\"background:{col}\" title=\"{}: {what}\"></span>",
-            clock(c.first_sample)
+            "<span style=\"background:{pattern},{col}\" title=\"{}: {}\"></span>",
+            clock(c.first_sample),
+            label(&c.status)
         );
     }
-    let _ = write!(
-        h,
-        "</div><p>Green: witnessed live. Yellow: late or unwitnessed. Red: altered. Purple: missing. Orange: moved.</p><pre>{}</pre></body></html>",
-        escape(&render(report))
-    );
+    let _ = write!(h, "</div><pre>{}</pre></body></html>", escape(&render(report)));
     h
 }

@@ -31,6 +31,22 @@ pub struct RecordingFile {
 }
 
 impl RecordingFile {
+    /// The container fields that change what a listener hears, for the verifier
+    /// (SPEC §9.8).
+    pub fn playback(&self) -> dualrec_proof::Playback {
+        let audio_end = self
+            .packets
+            .last()
+            .map_or(0, |p| p.position + u64::from(packet_samples(&p.data).unwrap_or(0)));
+        dualrec_proof::Playback {
+            channels: self.head.channels,
+            pre_skip: self.head.pre_skip,
+            output_gain: self.head.output_gain,
+            final_granule: self.ended.then_some(self.last_granule),
+            audio_end,
+        }
+    }
+
     /// Samples a player outputs: last granule minus pre-skip.
     pub fn playable_samples(&self) -> u64 {
         self.last_granule.saturating_sub(u64::from(self.head.pre_skip))

@@ -71,6 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             producer: sim.identities[0].public(),
             session: Some(sim.start.record.session),
             file_sha256: None,
+            playback: None,
         };
         let report = v.verify(&rec)?;
         times.push(t.elapsed());

@@ -37,7 +37,7 @@ pub use records::{
     PartySignature, Receipt, SessionId, Signed, StartRecord, Timestamp,
 };
 pub use verify::{
-    Axes, Axis, AxisState, ExpectedParty, Playback, REPORT_SCHEMA, RegionKind, Severity, Witnessed,
-    ChunkReport, ChunkStatus, ClockOffset, EndFacts, FileRegion, Finding, Packet, PartyFacts,
-    Recording, Report, SessionFacts, Totals, Verdict, Verifier, VerifyOptions,
+    Axes, Axis, AxisState, ChunkReport, ChunkStatus, ClockOffset, EndFacts, ExpectedParty,
+    FileRegion, Finding, Packet, PartyFacts, Playback, REPORT_SCHEMA, Recording, RegionKind,
+    Report, SessionFacts, Severity, Totals, Verdict, Verifier, VerifyOptions, Witnessed,
 };

@@ -27,6 +27,9 @@ pub struct SimConfig {
     pub outage: Option<std::ops::Range<u64>>,
     /// Whether both parties sign an end record.
     pub end: bool,
+    /// Chunks during which both recordings hold digital silence: the same packets, so
+    /// the same digest, second after second.
+    pub silence: Option<std::ops::Range<u64>>,
 }
 
 impl Default for SimConfig {
@@ -39,6 +42,7 @@ impl Default for SimConfig {
             clock_skew_ms: 0,
             outage: None,
             end: true,
+            silence: None,
         }
     }
 }
@@ -67,6 +71,9 @@ impl SimSession {
             .collect()
     }
 }
+
+/// An Opus packet of 20 ms of digital silence (CELT, one frame).
+pub const SILENT_PACKET: [u8; 3] = [0xf8, 0xff, 0xfe];
 
 /// Base wall clock of simulated sessions: 2026-09-21T10:00:00Z.
 pub const SIM_EPOCH_MS: u64 = 1_790_071_200_000;
@@ -135,7 +142,11 @@ pub fn simulate(cfg: &SimConfig) -> SimSession {
         let mut cps: Vec<Signed<crate::records::Checkpoint>> = Vec::new();
         for party in 0..2 {
             let seed = (u64::from(cfg.seed) << 40) ^ ((party as u64) << 32) ^ i;
-            for data in sim_packets(seed, per_chunk, cfg.packet_bytes) {
+            let packets = match &cfg.silence {
+                Some(s) if s.contains(&i) => vec![SILENT_PACKET.to_vec(); per_chunk],
+                _ => sim_packets(seed, per_chunk, cfg.packet_bytes),
+            };
+            for data in packets {
                 let position = recordings[party].len() as u64 * u64::from(audio.frame_samples);
                 digesters[party].push(&data, audio.frame_samples);
                 recordings[party].push(Packet { position, data });

@@ -190,7 +190,6 @@ pub async fn run(
     status: Status,
     mut stop: mpsc::Receiver<()>,
 ) -> Result<SessionOutcome, SessionError> {
-    let clock = Clock { t0: Instant::now() };
     let trusted = TrustedDevices::load(&config.data_dir.join("trusted-devices"))?;
     let node_config = NodeConfig {
         name: config.name.clone(),
@@ -289,6 +288,9 @@ pub async fn run(
         Progress::Peer { name: peer_name, fingerprint: peer.fingerprint().to_string() },
     );
     update(&status, Progress::Link { up: true });
+    // Session clocks start at the co-signed start on both devices (SPEC §7.2): a
+    // witness's receipt times are measured from here.
+    let clock = Clock { t0: Instant::now() };
     record(identity, config, start, node, events, peer, clock, status, &mut stop).await
 }
 
@@ -498,10 +500,15 @@ async fn record_in(
         }
     }
 
-    // The end: ours, co-signed by the peer if it is still there.
+    // The end: ours, co-signed by the peer if it is still there. When the peer's stop
+    // ended the session, both ends say so: the peer ended it, for its reason.
+    let (ended_by, reason) = match &w.peer_end {
+        Some(e) if e.record.ended_by == peer => (peer, e.record.reason),
+        _ => (identity.public(), reason),
+    };
     let end = EndRecord {
         session: start.record.session,
-        ended_by: identity.public(),
+        ended_by,
         reason,
         ended_at_ms: now(),
         finals: vec![PartyFinal {

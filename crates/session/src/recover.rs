@@ -79,7 +79,12 @@ fn own_part(
                 start = Some(s.record);
             }
             LogRecord::Checkpoint(c) if c.signer == me => checkpoints.push(c.body),
-            LogRecord::End(e) if e.record.ended_by == me => ended = true,
+            LogRecord::End(e)
+                if e.record.finals.iter().any(|f| f.party == me)
+                    && e.signatures.iter().any(|s| s.signer == me) =>
+            {
+                ended = true
+            }
             _ => {}
         }
     }

@@ -125,7 +125,9 @@ fn slide(
                 continue;
             }
             let Some(d) = window(hashes, q, n) else { continue };
-            if let Some(k) = by_digest.get(&(d, n)).and_then(|v| v.iter().copied().find(|&k| k >= i)) {
+            if let Some(k) =
+                by_digest.get(&(d, n)).and_then(|v| v.iter().copied().find(|&k| k >= i))
+            {
                 return Some((q, k));
             }
         }
@@ -137,7 +139,12 @@ fn slide(
 #[derive(Debug)]
 pub(super) enum Piece {
     /// Packets `at..at+len` hash to a committed digest of these chunk indices.
-    Known { indices: Vec<u64>, primary: bool, at: usize, len: usize },
+    Known {
+        indices: Vec<u64>,
+        primary: bool,
+        at: usize,
+        len: usize,
+    },
     Unknown(Range<usize>),
 }
 
@@ -213,9 +220,17 @@ pub(super) fn prove_run(
 
 /// `packets` as `count` chunks of `per_chunk` packets, the last one possibly shorter;
 /// `None` when they do not split so.
-pub(super) fn split(packets: Range<usize>, count: usize, per_chunk: usize) -> Option<Vec<Range<usize>>> {
+pub(super) fn split(
+    packets: Range<usize>,
+    count: usize,
+    per_chunk: usize,
+) -> Option<Vec<Range<usize>>> {
     let len = packets.len();
-    if count == 0 || per_chunk == 0 || len <= (count - 1).checked_mul(per_chunk)? || len > count.checked_mul(per_chunk)? {
+    if count == 0
+        || per_chunk == 0
+        || len <= (count - 1).checked_mul(per_chunk)?
+        || len > count.checked_mul(per_chunk)?
+    {
         return None;
     }
     Some(

@@ -44,7 +44,8 @@ pub(super) fn sort_out(
     if let Some(f) = facts.iter().find(|f| f.one_sided) {
         findings.push(Finding::OneSidedEnd { signed_by: f.signed_by.clone() });
     }
-    let ended_by = facts.first().map(|f| f.ended_by).filter(|k| facts.iter().all(|f| f.ended_by == *k));
+    let ended_by =
+        facts.first().map(|f| f.ended_by).filter(|k| facts.iter().all(|f| f.ended_by == *k));
 
     let mut cosigned: Vec<(PartyFinal, Vec<PublicKey>)> = Vec::new();
     let mut own: Vec<PartyFinal> = Vec::new();

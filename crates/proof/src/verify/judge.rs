@@ -49,7 +49,9 @@ impl Work<'_> {
                 carry = None;
             }
             if let Some((ms, witness, via_index)) = carry {
-                let delay = (i128::from(ms) - i128::from(own_end)).clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+                let delay = (i128::from(ms) - i128::from(own_end))
+                    .clamp(i128::from(i64::MIN), i128::from(i64::MAX))
+                    as i64;
                 out.insert(*index, Witnessed { witness, delay_ms: delay, via_index });
             }
             next_linked = row.linked;
@@ -75,7 +77,9 @@ impl Work<'_> {
             })
             .collect();
         gaps.sort_by_key(|f| match f {
-            Finding::CaptureGap { first_sample, stated_at_ms, .. } => (*first_sample, *stated_at_ms),
+            Finding::CaptureGap { first_sample, stated_at_ms, .. } => {
+                (*first_sample, *stated_at_ms)
+            }
             _ => (0, 0),
         });
         gaps.dedup_by_key(|f| match f {
@@ -124,7 +128,7 @@ impl Work<'_> {
             signers.extend(others.iter().copied());
         }
         let audio_exact = self.regions.is_empty()
-            && self.rows.values().all(|r| r.place == Place::InPlace)
+            && self.rows.values().all(|r| r.place == Place::Found)
             && !self.findings.iter().any(|f| matches!(f, Finding::PlaybackAltered { .. }));
         self.findings.push(if audio_exact {
             Finding::ContainerRewritten { signed, actual, signers }
@@ -141,7 +145,8 @@ impl Work<'_> {
         excerpt: bool,
     ) -> Axis {
         let through = witnessed.keys().next_back().copied();
-        let axis = |state, holds, rests_on| Axis { holds, state, rests_on, witnessed_through: through };
+        let axis =
+            |state, holds, rests_on| Axis { holds, state, rests_on, witnessed_through: through };
         if excerpt {
             return axis(AxisState::NotEstablished, true, Vec::new());
         }
@@ -162,16 +167,22 @@ impl Work<'_> {
         let last_known = self.rows.keys().next_back().copied();
         let mut detail = None;
         if last_known.is_some_and(|l| l >= n) {
-            detail = Some(format!("the end counts {n} chunks; checkpoints exist up to chunk {}", last_known.unwrap_or(0)));
+            detail = Some(format!(
+                "the end counts {n} chunks; checkpoints exist up to chunk {}",
+                last_known.unwrap_or(0)
+            ));
         } else if last_known.map_or(0, |l| l + 1) < n {
-            detail = Some(format!("the end counts {n} chunks; the file and the evidence hold {}", last_known.map_or(0, |l| l + 1)));
-        } else if let Some(last) = n.checked_sub(1) {
-            if self.rows.get(&last).is_some_and(|r| r.chain != f.last_chain) {
-                detail = Some("the end's last chain value is not the last chunk's".into());
-            }
+            detail = Some(format!(
+                "the end counts {n} chunks; the file and the evidence hold {}",
+                last_known.map_or(0, |l| l + 1)
+            ));
+        } else if let Some(last) = n.checked_sub(1)
+            && self.rows.get(&last).is_some_and(|r| r.chain != f.last_chain)
+        {
+            detail = Some("the end's last chain value is not the last chunk's".into());
         }
         let all_present = (0..n).all(|i| {
-            self.rows.get(&i).is_some_and(|r| matches!(r.place, Place::InPlace | Place::Moved(_)))
+            self.rows.get(&i).is_some_and(|r| matches!(r.place, Place::Found | Place::Moved(_)))
         });
         let mut signers = vec![self.producer];
         signers.extend(others.iter().copied());
@@ -202,8 +213,10 @@ impl Work<'_> {
         let mut totals = Totals { signatures_checked: checked, ..Totals::default() };
         for (index, row) in &self.rows {
             let status = match row.place {
-                Place::InPlace => match witnessed.get(index) {
-                    Some(w) if w.delay_ms <= i64::try_from(threshold_ms).unwrap_or(i64::MAX) => ChunkStatus::WitnessedLive(*w),
+                Place::Found => match witnessed.get(index) {
+                    Some(w) if w.delay_ms <= i64::try_from(threshold_ms).unwrap_or(i64::MAX) => {
+                        ChunkStatus::WitnessedLive(*w)
+                    }
                     Some(w) => ChunkStatus::WitnessedLate(*w),
                     None => ChunkStatus::SignedOnly,
                 },
@@ -240,7 +253,11 @@ impl Work<'_> {
             parties: start
                 .parties
                 .iter()
-                .map(|p| PartyFacts { key: p.key, fingerprint: p.key.fingerprint().to_string(), name: p.name.clone() })
+                .map(|p| PartyFacts {
+                    key: p.key,
+                    fingerprint: p.key.fingerprint().to_string(),
+                    name: p.name.clone(),
+                })
                 .collect(),
             producer: self.producer,
             audio: start.audio,
@@ -263,11 +280,19 @@ impl Work<'_> {
 
     fn integrity(&self, chunks: &[ChunkReport]) -> Axis {
         let conflicting = self.findings.iter().any(|f| {
-            matches!(f, Finding::Equivocation { .. } | Finding::ChainBroken { .. } | Finding::SampleCountMismatch { .. })
+            matches!(
+                f,
+                Finding::Equivocation { .. }
+                    | Finding::ChainBroken { .. }
+                    | Finding::SampleCountMismatch { .. }
+            )
         });
         let edited = conflicting
             || chunks.iter().any(|c| {
-                matches!(c.status, ChunkStatus::Altered | ChunkStatus::Removed | ChunkStatus::Moved { .. })
+                matches!(
+                    c.status,
+                    ChunkStatus::Altered | ChunkStatus::Removed | ChunkStatus::Moved { .. }
+                )
             })
             || self.regions.iter().any(|r| !matches!(r.kind, RegionKind::NotCovered { .. }));
         let uncovered = chunks.is_empty()
@@ -331,5 +356,10 @@ fn witnessing(chunks: &[ChunkReport], findings: &[Finding]) -> Axis {
     } else {
         AxisState::AllLive
     };
-    Axis { holds: state == AxisState::AllLive && !impossible, state, rests_on: rests_on.into_iter().collect(), witnessed_through: None }
+    Axis {
+        holds: state == AxisState::AllLive && !impossible,
+        state,
+        rests_on: rests_on.into_iter().collect(),
+        witnessed_through: None,
+    }
 }

@@ -4,8 +4,8 @@
 //! party's favour never rests on that party's own signatures.
 
 mod align;
-mod judge;
 mod ends;
+mod judge;
 mod run;
 mod screen;
 mod witness;
@@ -239,7 +239,13 @@ pub enum Finding {
     /// A witness's receipts give times that cannot be true: before the chunk's audio had
     /// ended on the recording's own timeline, or absurd. `count` receipts, the first for
     /// chunk `first_index`; they were not used.
-    ImpossibleReceiptTime { witness: PublicKey, first_index: u64, count: u64, receipt_ms: u64, audio_end_ms: u64 },
+    ImpossibleReceiptTime {
+        witness: PublicKey,
+        first_index: u64,
+        count: u64,
+        receipt_ms: u64,
+        audio_end_ms: u64,
+    },
     /// No party of the session has the fingerprint the verifier was told to expect.
     UnexpectedParty { label: String, expected: String },
 }

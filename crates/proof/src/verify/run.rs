@@ -25,7 +25,7 @@ pub struct Verifier {
 /// Where a chunk stands, before witnessing is looked at.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(super) enum Place {
-    InPlace,
+    Found,
     Altered,
     Removed,
     Moved(u64),
@@ -111,17 +111,29 @@ impl Verifier {
         w.playback(recording);
         let completeness = w.completeness(&ends, &witnessed, self.options.excerpt);
         w.file_hash(recording, &ends);
-        Ok(w.report(&ends, witnessed, completeness, clock_offsets, checked, self.options.live_threshold_ms))
+        Ok(w.report(
+            &ends,
+            witnessed,
+            completeness,
+            clock_offsets,
+            checked,
+            self.options.live_threshold_ms,
+        ))
     }
 }
 
 /// `--expect`: every expected fingerprint must be a party's.
 fn expectations(start: &StartRecord, expect: &[ExpectedParty], findings: &mut Vec<Finding>) {
-    let norm = |s: &str| s.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase();
+    let norm = |s: &str| {
+        s.chars().filter(|c| c.is_ascii_hexdigit()).collect::<String>().to_ascii_lowercase()
+    };
     for e in expect {
         let want = norm(&e.fingerprint);
         if !start.parties.iter().any(|p| norm(&p.key.fingerprint().to_string()) == want) {
-            findings.push(Finding::UnexpectedParty { label: e.label.clone(), expected: e.fingerprint.clone() });
+            findings.push(Finding::UnexpectedParty {
+                label: e.label.clone(),
+                expected: e.fingerprint.clone(),
+            });
         }
     }
 }
@@ -137,19 +149,28 @@ fn primary_versions<'a>(
     let mut covered_next: Option<(u64, Digest, Digest)> = None; // (index, digest, chain)
     for (index, versions) in ev.versions.iter().rev() {
         if versions.len() > 1 {
-            findings.push(Finding::Equivocation { index: *index, versions: versions.len(), signer: producer });
+            findings.push(Finding::Equivocation {
+                index: *index,
+                versions: versions.len(),
+                signer: producer,
+            });
         }
         let receipted = |h: &Digest| ev.receipts.contains_key(h);
         let implied = |cp: &Signed<Checkpoint>| {
-            covered_next.is_some_and(|(i, d, c)| i == index + 1 && ChainState::step(&cp.body.chain, &d) == c)
+            covered_next.is_some_and(|(i, d, c)| {
+                i == index + 1 && ChainState::step(&cp.body.chain, &d) == c
+            })
         };
         let pick = versions
             .iter()
             .find(|(h, _)| receipted(h))
             .or_else(|| versions.iter().find(|(_, cp)| implied(cp)))
             .unwrap_or(&versions[0]);
-        covered_next = (receipted(&pick.0) || implied(pick.1))
-            .then_some((*index, pick.1.body.digest, pick.1.body.chain));
+        covered_next = (receipted(&pick.0) || implied(pick.1)).then_some((
+            *index,
+            pick.1.body.digest,
+            pick.1.body.chain,
+        ));
         out.insert(*index, *pick);
     }
     out
@@ -223,7 +244,9 @@ impl Work<'_> {
         for (index, versions) in &ev.versions {
             for (h, cp) in versions {
                 let is_primary = primary.get(index).is_some_and(|(ph, _)| ph == h);
-                any.entry((cp.body.digest, cp.body.packet_count)).or_default().push((*index, is_primary));
+                any.entry((cp.body.digest, cp.body.packet_count))
+                    .or_default()
+                    .push((*index, is_primary));
             }
         }
         for v in any.values_mut() {
@@ -232,7 +255,7 @@ impl Work<'_> {
         for s in &segments {
             if let Segment::Match { k, at } = *s {
                 let (h, cp) = primary[&keys[k]];
-                self.rows.insert(keys[k], Self::row_of(&cp.body, h, Some(at as u64), Place::InPlace));
+                self.rows.insert(keys[k], Self::row_of(&cp.body, h, Some(at as u64), Place::Found));
             }
         }
         let first_match = segments.iter().position(|s| matches!(s, Segment::Match { .. }));
@@ -241,13 +264,16 @@ impl Work<'_> {
         let leftovers: Vec<(Vec<Range<usize>>, bool)> = segments
             .iter()
             .map(|seg| match seg {
-                Segment::Gap { packets, .. } => self.found_elsewhere(primary, hashes, recording, packets.clone(), &any),
+                Segment::Gap { packets, .. } => {
+                    self.found_elsewhere(primary, hashes, recording, packets.clone(), &any)
+                }
                 Segment::Match { .. } => (Vec::new(), false),
             })
             .collect();
         for (si, seg) in segments.iter().enumerate() {
             let Segment::Gap { chunks, packets } = seg else { continue };
-            let outside = excerpt && (first_match.is_none_or(|f| si < f) || last_match.is_none_or(|l| si > l));
+            let outside = excerpt
+                && (first_match.is_none_or(|f| si < f) || last_match.is_none_or(|l| si > l));
             let before = segments[..si].iter().rev().find_map(|s| match s {
                 Segment::Match { k, .. } => Some(keys[*k]),
                 Segment::Gap { .. } => None,
@@ -256,12 +282,15 @@ impl Work<'_> {
                 Segment::Match { k, .. } => Some(keys[*k]),
                 Segment::Gap { .. } => None,
             });
-            let ctx = GapCtx { primary, keys: &keys, hashes, recording, ends, before, after, outside };
+            let ctx =
+                GapCtx { primary, keys: &keys, hashes, recording, ends, before, after, outside };
             self.gap(&ctx, chunks.clone(), packets.clone(), leftovers[si].clone());
         }
         // Known chunks never placed (their audio is nowhere): removed, unless moved.
         for (index, (h, cp)) in primary {
-            self.rows.entry(*index).or_insert_with(|| Self::row_of(&cp.body, *h, None, Place::Removed));
+            self.rows
+                .entry(*index)
+                .or_insert_with(|| Self::row_of(&cp.body, *h, None, Place::Removed));
         }
         self.link(primary, ev);
     }
@@ -288,10 +317,15 @@ impl Work<'_> {
                     match indices.iter().copied().find(|i| !self.rows.contains_key(i)) {
                         Some(index) => {
                             let (h, cp) = primary[&index];
-                            let row = Self::row_of(&cp.body, h, Some(at as u64), Place::Moved(at as u64));
+                            let row =
+                                Self::row_of(&cp.body, h, Some(at as u64), Place::Moved(at as u64));
                             self.rows.insert(index, row);
                         }
-                        None => self.region(recording, at..at + len, RegionKind::Duplicate { of: indices[0] }),
+                        None => self.region(
+                            recording,
+                            at..at + len,
+                            RegionKind::Duplicate { of: indices[0] },
+                        ),
                     }
                 }
             }
@@ -299,7 +333,13 @@ impl Work<'_> {
         (leftover, resigned)
     }
 
-    fn gap(&mut self, c: &GapCtx<'_, '_>, chunks: Range<usize>, packets: Range<usize>, (leftover, resigned): (Vec<Range<usize>>, bool)) {
+    fn gap(
+        &mut self,
+        c: &GapCtx<'_, '_>,
+        chunks: Range<usize>,
+        packets: Range<usize>,
+        (leftover, resigned): (Vec<Range<usize>>, bool),
+    ) {
         let missing: Vec<u64> =
             c.keys[chunks].iter().copied().filter(|i| !self.rows.contains_key(i)).collect();
         if c.outside {
@@ -310,7 +350,8 @@ impl Work<'_> {
             return;
         }
         if !missing.is_empty() {
-            let place = if leftover.is_empty() && !resigned { Place::Removed } else { Place::Altered };
+            let place =
+                if leftover.is_empty() && !resigned { Place::Removed } else { Place::Altered };
             for &index in &missing {
                 let (h, cp) = c.primary[&index];
                 self.rows.insert(index, Self::row_of(&cp.body, h, None, place));
@@ -362,26 +403,37 @@ impl Work<'_> {
         let count = usize::try_from(upper - lower + 1).unwrap_or(usize::MAX);
         let per_chunk = self.start.audio.packets_per_chunk() as usize;
         let proven = align::prove_run(c.hashes, packets.clone(), from, count, per_chunk, &target);
-        self.findings.push(Finding::EvidenceGap { first: lower, last: upper, proven: proven.is_some() });
+        self.findings.push(Finding::EvidenceGap {
+            first: lower,
+            last: upper,
+            proven: proven.is_some(),
+        });
         let Some(run) = proven else {
             // Rows for the chunks no evidence covers, where the audio splits into them.
             let split = align::split(packets.clone(), count, per_chunk).unwrap_or_default();
             let mut first_sample = self.end_of_row(c.before);
             for (offset, r) in split.into_iter().enumerate() {
                 let samples = span(c.recording, &r);
-                self.rows.insert(lower + offset as u64, Row {
-                    first_sample,
-                    samples,
-                    found_at: Some(r.start as u64),
-                    place: Place::NotCovered,
-                    hash: None,
-                    chain: from,
-                    proven: false,
-                    linked: false,
-                });
+                self.rows.insert(
+                    lower + offset as u64,
+                    Row {
+                        first_sample,
+                        samples,
+                        found_at: Some(r.start as u64),
+                        place: Place::NotCovered,
+                        hash: None,
+                        chain: from,
+                        proven: false,
+                        linked: false,
+                    },
+                );
                 first_sample += u64::from(samples);
             }
-            self.region(c.recording, packets, RegionKind::NotCovered { from: lower, to: Some(upper) });
+            self.region(
+                c.recording,
+                packets,
+                RegionKind::NotCovered { from: lower, to: Some(upper) },
+            );
             return;
         };
         let mut first_sample = self.end_of_row(c.before);
@@ -391,7 +443,7 @@ impl Work<'_> {
                 first_sample,
                 samples,
                 found_at: Some(r.start as u64),
-                place: Place::InPlace,
+                place: Place::Found,
                 hash: None,
                 chain,
                 proven: true,
@@ -404,7 +456,9 @@ impl Work<'_> {
 
     /// Where the chunk `index` ends on the recording's timeline (0 for none).
     fn end_of_row(&self, index: Option<u64>) -> u64 {
-        index.and_then(|i| self.rows.get(&i)).map_or(0, |r| r.first_sample.saturating_add(u64::from(r.samples)))
+        index
+            .and_then(|i| self.rows.get(&i))
+            .map_or(0, |r| r.first_sample.saturating_add(u64::from(r.samples)))
     }
 
     /// SPEC §9.3: chain continuity and positions between consecutive known checkpoints.
@@ -416,11 +470,17 @@ impl Work<'_> {
                 None => Some((genesis, 0u64, 0u64)),
                 Some(p) => primary.get(&p).map(|(_, q)| {
                     let q = &q.body;
-                    (q.chain, q.first_packet.saturating_add(u64::from(q.packet_count)), q.first_sample.saturating_add(u64::from(q.samples)))
+                    (
+                        q.chain,
+                        q.first_packet.saturating_add(u64::from(q.packet_count)),
+                        q.first_sample.saturating_add(u64::from(q.samples)),
+                    )
                 }),
             };
             let Some((chain, packet, sample)) = prev else { continue };
-            let ok = ChainState::step(&chain, &b.digest) == b.chain && b.first_packet == packet && b.first_sample == sample;
+            let ok = ChainState::step(&chain, &b.digest) == b.chain
+                && b.first_packet == packet
+                && b.first_sample == sample;
             if ok {
                 if let Some(r) = self.rows.get_mut(index) {
                     r.linked = true;
@@ -430,7 +490,8 @@ impl Work<'_> {
             }
         }
         // A proven run links the known chunk after it.
-        let proven: Vec<u64> = self.rows.iter().filter(|(_, r)| r.proven).map(|(i, _)| i + 1).collect();
+        let proven: Vec<u64> =
+            self.rows.iter().filter(|(_, r)| r.proven).map(|(i, _)| i + 1).collect();
         for i in proven {
             if let Some(r) = self.rows.get_mut(&i) {
                 r.linked = true;
@@ -439,14 +500,23 @@ impl Work<'_> {
     }
 
     /// A chunk in place whose signed length is not its audio's.
-    fn check_lengths(&mut self, recording: &Recording<'_>, primary: &BTreeMap<u64, (Digest, &Signed<Checkpoint>)>) {
+    fn check_lengths(
+        &mut self,
+        recording: &Recording<'_>,
+        primary: &BTreeMap<u64, (Digest, &Signed<Checkpoint>)>,
+    ) {
         let end = audio_end(recording);
         for (index, row) in &self.rows {
-            let (Place::InPlace | Place::Moved(_), Some(at), false) = (row.place, row.found_at, row.proven) else { continue };
+            let (Place::Found | Place::Moved(_), Some(at), false) =
+                (row.place, row.found_at, row.proven)
+            else {
+                continue;
+            };
             let Some((_, cp)) = primary.get(index) else { continue };
             let at = at as usize;
             let r = at..at + cp.body.packet_count as usize;
-            let actual = end_of(&r, recording.packets, end).saturating_sub(recording.packets[at].position);
+            let actual =
+                end_of(&r, recording.packets, end).saturating_sub(recording.packets[at].position);
             if actual != u64::from(cp.body.samples) {
                 self.findings.push(Finding::SampleCountMismatch {
                     index: *index,

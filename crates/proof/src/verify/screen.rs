@@ -74,7 +74,10 @@ impl<'a> Screener<'a> {
     }
 
     /// The validly co-signed start records, grouped by session id; the one wanted.
-    pub(super) fn session(&mut self, wanted: Option<SessionId>) -> Result<StartRecord, VerifyError> {
+    pub(super) fn session(
+        &mut self,
+        wanted: Option<SessionId>,
+    ) -> Result<StartRecord, VerifyError> {
         let mut seen: HashMap<Vec<u8>, bool> = HashMap::new();
         let mut valid: BTreeMap<SessionId, Vec<StartRecord>> = BTreeMap::new();
         for (o, rec) in self.entries() {
@@ -208,7 +211,13 @@ impl<'a> Screener<'a> {
                 let (log, record, offset) = self.at(o);
                 let what = what.to_owned();
                 let claimed_signer = s.signer;
-                self.findings.push(Finding::BadSignature { log, record, offset, what, claimed_signer });
+                self.findings.push(Finding::BadSignature {
+                    log,
+                    record,
+                    offset,
+                    what,
+                    claimed_signer,
+                });
             }
         }
         good

@@ -38,7 +38,13 @@ impl Impossible {
             .by_witness
             .into_iter()
             .map(|(witness, (first_index, count, receipt_ms, audio_end_ms))| {
-                Finding::ImpossibleReceiptTime { witness, first_index, count, receipt_ms, audio_end_ms }
+                Finding::ImpossibleReceiptTime {
+                    witness,
+                    first_index,
+                    count,
+                    receipt_ms,
+                    audio_end_ms,
+                }
             })
             .collect();
         v.sort_by_key(|f| match f {
@@ -69,7 +75,9 @@ pub(super) fn earliest(
             e.1 += 1;
             continue;
         }
-        if best.is_none_or(|b| d < b.delay_ms) {
+        // Earliest first; between equal times, the smaller key, so the answer does not
+        // depend on the order the logs were given in.
+        if best.is_none_or(|b| (d, r.signer.0) < (b.delay_ms, b.witness.0)) {
             best = Some(Witnessed { witness: r.signer, delay_ms: d, via_index: index });
         }
     }
