@@ -33,5 +33,6 @@ fuzz_target!(|data: &[u8]| {
         producer: sim.identities[0].public(),
         session: None,
         file_sha256: None,
+        playback: None,
     });
 });

@@ -2,7 +2,7 @@
 //! their checkpoint names are anchors; between anchors the chunks are walked in order,
 //! sliding to where the next in-order chunk reappears after an edit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use rayon::prelude::*;
@@ -12,10 +12,13 @@ use crate::hash::Digest;
 use crate::records::Checkpoint;
 
 /// At most this many distinct packet counts are tried at every position of a damaged
-/// stretch (the most frequent first): a hostile log with thousands of odd lengths cannot
-/// make the scan quadratic. Chunks of other lengths are still found at their signed
-/// position or in order after the previous match (SPEC §9.4).
+/// stretch (the most frequent first). Chunks of other lengths are still found at their
+/// signed position or in order after the previous match (SPEC §9.5).
 pub(super) const SCAN_LENGTHS: usize = 4;
+
+/// The shortest Opus packet (2.5 ms): no honest chunk holds more packets than its
+/// samples divided by this.
+pub(super) const MIN_PACKET_SAMPLES: u32 = 120;
 
 /// A stretch of the alignment between the recording and the expected chunks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,34 +29,94 @@ pub(super) enum Segment {
     Gap { chunks: Range<usize>, packets: Range<usize> },
 }
 
+/// The recording's packets as the alignment sees them: hashes and where each starts.
+pub(super) struct Packets<'a> {
+    pub(super) hashes: &'a [Digest],
+    /// `edges[k]` is where packet `k` starts; `edges[len]` is where the audio ends.
+    pub(super) edges: Vec<u64>,
+}
+
+impl Packets<'_> {
+    pub(super) fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Samples spanned by packets `q..q+n` (when they exist).
+    fn span(&self, q: usize, n: u32) -> Option<u64> {
+        let end = *self.edges.get(q.checked_add(n as usize)?)?;
+        Some(end.saturating_sub(self.edges[q]))
+    }
+
+    pub(super) fn window(&self, at: usize, len: u32) -> Option<Digest> {
+        window(self.hashes, at, len)
+    }
+}
+
 pub(super) fn window(hashes: &[Digest], at: usize, len: u32) -> Option<Digest> {
     let end = at.checked_add(len as usize)?;
     hashes.get(at..end).map(chunk_digest)
 }
 
-fn fits(hashes: &[Digest], at: usize, cp: &Checkpoint, end: usize) -> bool {
+fn fits(pk: &Packets<'_>, at: usize, cp: &Checkpoint, end: usize) -> bool {
     let n = cp.packet_count as usize;
-    n > 0 && at + n <= end && window(hashes, at, cp.packet_count) == Some(cp.digest)
+    n > 0 && at + n <= end && pk.window(at, cp.packet_count) == Some(cp.digest)
 }
 
-/// The most frequent packet counts, at most [`SCAN_LENGTHS`].
-pub(super) fn frequent_lengths(counts: impl Iterator<Item = u32>) -> Vec<u32> {
-    let mut freq: HashMap<u32, usize> = HashMap::new();
-    for n in counts.filter(|&n| n > 0) {
-        *freq.entry(n).or_default() += 1;
+/// The chunk shapes worth scanning for at every position of a damaged stretch: packet
+/// counts (the most frequent, at most [`SCAN_LENGTHS`]) and, for each, the lengths in
+/// samples signed with it. A window is hashed only where the packets span one of those
+/// lengths, so a hostile log's odd shapes cost a comparison, not a hash (SPEC §9.5).
+pub(super) struct Shapes {
+    lens: Vec<u32>,
+    spans: HashMap<u32, HashSet<u64>>,
+}
+
+impl Shapes {
+    /// From (packet count, samples) pairs; shapes no honest chunk of `chunk_samples`
+    /// could have are left out.
+    pub(super) fn new(shapes: impl Iterator<Item = (u32, u32)>, chunk_samples: u32) -> Shapes {
+        let max_len = chunk_samples / MIN_PACKET_SAMPLES;
+        let mut freq: HashMap<u32, usize> = HashMap::new();
+        let mut spans: HashMap<u32, HashSet<u64>> = HashMap::new();
+        for (n, samples) in shapes {
+            if n == 0 || n > max_len || samples > chunk_samples {
+                continue;
+            }
+            *freq.entry(n).or_default() += 1;
+            spans.entry(n).or_default().insert(u64::from(samples));
+        }
+        let mut v: Vec<(u32, usize)> = freq.into_iter().collect();
+        v.sort_by_key(|&(n, c)| (std::cmp::Reverse(c), n));
+        Shapes { lens: v.into_iter().take(SCAN_LENGTHS).map(|(n, _)| n).collect(), spans }
     }
-    let mut v: Vec<(u32, usize)> = freq.into_iter().collect();
-    v.sort_by_key(|&(n, c)| (std::cmp::Reverse(c), n));
-    v.into_iter().take(SCAN_LENGTHS).map(|(n, _)| n).collect()
+
+    /// The digest of the first shape (in frequency order) that packets at `q` have, ending
+    /// by `end`, for which `accept` holds.
+    fn find<T>(
+        &self,
+        pk: &Packets<'_>,
+        q: usize,
+        end: usize,
+        mut accept: impl FnMut(Digest, u32) -> Option<T>,
+    ) -> Option<T> {
+        self.lens.iter().find_map(|&n| {
+            if q + n as usize > end || !pk.span(q, n).is_some_and(|s| self.spans[&n].contains(&s)) {
+                return None;
+            }
+            accept(pk.window(q, n)?, n)
+        })
+    }
 }
 
 /// Aligns the packets with the expected chunks (index order).
-pub(super) fn align(hashes: &[Digest], expected: &[&Checkpoint]) -> Vec<Segment> {
+pub(super) fn align(
+    pk: &Packets<'_>,
+    expected: &[&Checkpoint],
+    chunk_samples: u32,
+) -> Vec<Segment> {
     let in_place: Vec<bool> = expected
         .par_iter()
-        .map(|cp| {
-            usize::try_from(cp.first_packet).is_ok_and(|at| fits(hashes, at, cp, hashes.len()))
-        })
+        .map(|cp| usize::try_from(cp.first_packet).is_ok_and(|at| fits(pk, at, cp, pk.len())))
         .collect();
     let mut out = Vec::new();
     let (mut p, mut k0) = (0usize, 0usize);
@@ -62,37 +125,48 @@ pub(super) fn align(hashes: &[Digest], expected: &[&Checkpoint]) -> Vec<Segment>
         if !in_place[k] || at < p {
             continue;
         }
-        walk(hashes, expected, k0..k, p..at, &mut out);
+        walk(pk, expected, k0..k, p..at, chunk_samples, &mut out);
         out.push(Segment::Match { k, at });
         p = at + cp.packet_count as usize;
         k0 = k + 1;
     }
-    walk(hashes, expected, k0..expected.len(), p..hashes.len(), &mut out);
+    walk(pk, expected, k0..expected.len(), p..pk.len(), chunk_samples, &mut out);
     out
 }
 
 /// In-order walk of `chunks` over `packets` (no anchor inside).
 fn walk(
-    hashes: &[Digest],
+    pk: &Packets<'_>,
     expected: &[&Checkpoint],
     chunks: Range<usize>,
     packets: Range<usize>,
+    chunk_samples: u32,
     out: &mut Vec<Segment>,
 ) {
-    let lens = frequent_lengths(expected[chunks.clone()].iter().map(|cp| cp.packet_count));
+    let shapes = Shapes::new(
+        expected[chunks.clone()].iter().map(|cp| (cp.packet_count, cp.samples)),
+        chunk_samples,
+    );
     let mut by_digest: HashMap<(Digest, u32), Vec<usize>> = HashMap::new();
     for k in chunks.clone() {
         by_digest.entry((expected[k].digest, expected[k].packet_count)).or_default().push(k);
     }
     let (mut p, mut i) = (packets.start, chunks.start);
     while i < chunks.end {
-        if fits(hashes, p, expected[i], packets.end) {
+        if fits(pk, p, expected[i], packets.end) {
             out.push(Segment::Match { k: i, at: p });
             p += expected[i].packet_count as usize;
             i += 1;
             continue;
         }
-        match slide(hashes, &lens, &by_digest, p..packets.end, i) {
+        // Slide: the first packet q where an expected chunk k >= i begins (the smallest
+        // such k at that q).
+        let found = (p..packets.end).find_map(|q| {
+            shapes.find(pk, q, packets.end, |d, n| {
+                by_digest.get(&(d, n))?.iter().copied().find(|&k| k >= i).map(|k| (q, k))
+            })
+        });
+        match found {
             Some((q, k)) => {
                 out.push(Segment::Gap { chunks: i..k, packets: p..q });
                 out.push(Segment::Match { k, at: q });
@@ -108,31 +182,6 @@ fn walk(
     if p < packets.end {
         out.push(Segment::Gap { chunks: chunks.end..chunks.end, packets: p..packets.end });
     }
-}
-
-/// The first packet `q` in `range` where an expected chunk `k >= i` begins (the smallest
-/// such `k` at that `q`).
-fn slide(
-    hashes: &[Digest],
-    lens: &[u32],
-    by_digest: &HashMap<(Digest, u32), Vec<usize>>,
-    range: Range<usize>,
-    i: usize,
-) -> Option<(usize, usize)> {
-    for q in range.clone() {
-        for &n in lens {
-            if q + n as usize > range.end {
-                continue;
-            }
-            let Some(d) = window(hashes, q, n) else { continue };
-            if let Some(k) =
-                by_digest.get(&(d, n)).and_then(|v| v.iter().copied().find(|&k| k >= i))
-            {
-                return Some((q, k));
-            }
-        }
-    }
-    None
 }
 
 /// A piece of a gap's packets: a committed chunk found there, or audio nothing explains.
@@ -153,19 +202,16 @@ pub(super) enum Piece {
 pub(super) type AnyDigest = HashMap<(Digest, u32), Vec<(u64, bool)>>;
 
 /// Splits a gap's packets into committed chunks found out of place and unknown audio.
-pub(super) fn scan_known(hashes: &[Digest], packets: Range<usize>, any: &AnyDigest) -> Vec<Piece> {
-    let lens = frequent_lengths(any.iter().flat_map(|((_, n), v)| v.iter().map(move |_| *n)));
+pub(super) fn scan_known(
+    pk: &Packets<'_>,
+    packets: Range<usize>,
+    any: &AnyDigest,
+    shapes: &Shapes,
+) -> Vec<Piece> {
     let mut out = Vec::new();
     let (mut unknown_from, mut q) = (packets.start, packets.start);
     while q < packets.end {
-        let hit = lens.iter().find_map(|&n| {
-            if q + n as usize > packets.end {
-                return None;
-            }
-            let v = any.get(&(window(hashes, q, n)?, n))?;
-            Some((v, n as usize))
-        });
-        match hit {
+        match shapes.find(pk, q, packets.end, |d, n| Some((any.get(&(d, n))?, n as usize))) {
             Some((v, len)) => {
                 if unknown_from < q {
                     out.push(Piece::Unknown(unknown_from..q));

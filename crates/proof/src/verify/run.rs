@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::align::{self, AnyDigest, ChainTarget, Piece, Segment};
+use super::align::{self, AnyDigest, ChainTarget, Packets, Piece, Segment, Shapes};
 use super::ends::{self, Ends};
 use super::screen::{Screened, Screener};
 use super::witness::{self, Impossible};
@@ -239,7 +239,11 @@ impl Work<'_> {
     ) {
         let expected: Vec<&Checkpoint> = primary.values().map(|(_, cp)| &cp.body).collect();
         let keys: Vec<u64> = primary.keys().copied().collect();
-        let segments = align::align(hashes, &expected);
+        let chunk_samples = self.start.audio.chunk_samples;
+        let mut edges: Vec<u64> = recording.packets.iter().map(|p| p.position).collect();
+        edges.push(audio_end(recording));
+        let pk = Packets { hashes, edges };
+        let segments = align::align(&pk, &expected, chunk_samples);
         let mut any: AnyDigest = HashMap::new();
         for (index, versions) in &ev.versions {
             for (h, cp) in versions {
@@ -252,6 +256,10 @@ impl Work<'_> {
         for v in any.values_mut() {
             v.sort_unstable();
         }
+        let shapes = Shapes::new(
+            ev.versions.values().flatten().map(|(_, cp)| (cp.body.packet_count, cp.body.samples)),
+            chunk_samples,
+        );
         for s in &segments {
             if let Segment::Match { k, at } = *s {
                 let (h, cp) = primary[&keys[k]];
@@ -265,7 +273,7 @@ impl Work<'_> {
             .iter()
             .map(|seg| match seg {
                 Segment::Gap { packets, .. } => {
-                    self.found_elsewhere(primary, hashes, recording, packets.clone(), &any)
+                    self.found_elsewhere(primary, &pk, recording, packets.clone(), &any, &shapes)
                 }
                 Segment::Match { .. } => (Vec::new(), false),
             })
@@ -300,13 +308,14 @@ impl Work<'_> {
     fn found_elsewhere(
         &mut self,
         primary: &BTreeMap<u64, (Digest, &Signed<Checkpoint>)>,
-        hashes: &[Digest],
+        pk: &Packets<'_>,
         recording: &Recording<'_>,
         packets: Range<usize>,
         any: &AnyDigest,
+        shapes: &Shapes,
     ) -> (Vec<Range<usize>>, bool) {
         let (mut leftover, mut resigned) = (Vec::new(), false);
-        for piece in align::scan_known(hashes, packets, any) {
+        for piece in align::scan_known(pk, packets, any, shapes) {
             match piece {
                 Piece::Unknown(r) => leftover.push(r),
                 Piece::Known { indices, primary: false, at, len } => {
