@@ -3,7 +3,11 @@
 //! `cargo bench -p dualrec-proof --bench verify_3h` (add `-- --chunks N` for another
 //! length). Prints a report: time to verify one recording against both parties' logs as
 //! × realtime, and strict signature checks per second beside openssl's verify rate,
-//! measured in the same run on the same machine.
+//! measured in the same run on the same machine; then the same recording against a
+//! hostile log built to make the alignment as slow as it can (every second's audio
+//! unknown, thousands of distinct packet counts, the four most frequent shapes all
+//! plausible), as a ratio of the honest time; and the peak resident memory of each
+//! verification (Linux `VmHWM`, reset between runs through `/proc/self/clear_refs`).
 
 #![allow(clippy::print_stdout)]
 
@@ -11,12 +15,63 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use dualrec_proof::sim::{SimConfig, log_bytes, simulate};
-use dualrec_proof::{LogRecord, Recording, Signed, Verdict, Verifier, VerifyOptions, read_log};
+use dualrec_proof::{
+    Checkpoint, Digest, LogRecord, Recording, Signed, Timestamp, Verdict, Verifier, VerifyOptions,
+    read_log,
+};
 use rayon::prelude::*;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// Peak resident memory since the last reset, in MB (Linux only; `None` elsewhere).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// A log the producer could hand in to slow the verifier down: one checkpoint per second
+/// with a digest no audio has, packet counts spread over thousands of values, and the
+/// four most frequent shapes plausible for 20 ms packets, so every window is hashed.
+fn hostile_log(sim: &dualrec_proof::sim::SimSession, chunks: u64) -> Vec<u8> {
+    let me = &sim.identities[0];
+    let mut records = vec![LogRecord::Start(sim.start.clone())];
+    let mut first_packet = 0u64;
+    for index in 0..chunks {
+        let packet_count = match index % 4 {
+            0..=2 => 47 + (index % 4) as u32 + u32::from(index % 8 == 0),
+            _ => 1 + (index % 3000) as u32,
+        };
+        let mut digest = [0u8; 32];
+        digest[..8].copy_from_slice(&index.to_le_bytes());
+        let body = Checkpoint {
+            session: sim.start.record.session,
+            index,
+            first_packet,
+            packet_count,
+            first_sample: first_packet * 960,
+            samples: packet_count * 960,
+            digest: Digest(digest),
+            chain: Digest([7; 32]),
+            time: Timestamp { wall_ms: 0, mono_ms: index * 1000 },
+        };
+        first_packet += u64::from(packet_count);
+        records.push(LogRecord::Checkpoint(body.sign(me)));
+    }
+    dualrec_proof::sim::log_bytes(&records)
 }
 
 fn openssl_verify_rate() -> Option<f64> {
@@ -78,6 +133,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         last = Some(report);
     }
     let report = last.ok_or("no run")?;
+    let honest_peak = peak_rss_mb();
     assert_eq!(report.verdict, Verdict::Intact);
     assert_eq!(report.totals.witnessed_live, chunks);
     let total = median(times);
@@ -88,6 +144,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         chunks as f64 / total.as_secs_f64(),
         median(parse_times).as_secs_f64()
     );
+
+    if let Some(mb) = honest_peak {
+        println!(
+            "peak resident memory of the process so far (the session in memory, both logs, verify): {mb:.0} MB"
+        );
+    }
+
+    // The hostile log, against the same recording: the alignment's worst case.
+    let hostile = hostile_log(&sim, chunks);
+    let mut hostile_times = Vec::new();
+    let mut hostile_peak = None;
+    for _ in 0..3 {
+        reset_peak_rss();
+        let before = peak_rss_mb();
+        let t = Instant::now();
+        let mut v = Verifier::new(VerifyOptions::default());
+        v.add_log("hostile", read_log(&hostile)?);
+        let r = v.verify(&Recording {
+            packets: &sim.recordings[0],
+            producer: sim.identities[0].public(),
+            session: Some(sim.start.record.session),
+            file_sha256: None,
+            playback: None,
+        })?;
+        hostile_times.push(t.elapsed());
+        assert_eq!(r.verdict, Verdict::Problems);
+        hostile_peak = peak_rss_mb().zip(before).map(|(a, b)| a - b);
+    }
+    let hostile_time = median(hostile_times);
+    println!(
+        "hostile log ({:.1} MB, {chunks} checkpoints, no second matching), median of 3: {:.2} s = {:.1}× the honest verify; {:.0}× realtime",
+        hostile.len() as f64 / 1e6,
+        hostile_time.as_secs_f64(),
+        hostile_time.as_secs_f64() / total.as_secs_f64(),
+        chunks as f64 / hostile_time.as_secs_f64()
+    );
+    if let Some(mb) = hostile_peak {
+        println!("peak resident memory added while verifying against the hostile log: {mb:.0} MB");
+    }
 
     // Signature checks alone, as the verifier does them (batches on both cores).
     let sigs: Vec<_> = sim.logs[1]
