@@ -77,10 +77,10 @@ impl Work<'_> {
             })
             .collect();
         gaps.sort_by_key(|f| match f {
-            Finding::CaptureGap { first_sample, stated_at_ms, .. } => {
-                (*first_sample, *stated_at_ms)
+            Finding::CaptureGap { first_sample, samples, stated_at_ms, .. } => {
+                (*first_sample, *samples, *stated_at_ms)
             }
-            _ => (0, 0),
+            _ => (0, 0, 0),
         });
         gaps.dedup_by_key(|f| match f {
             Finding::CaptureGap { first_sample, samples, .. } => (*first_sample, *samples),
