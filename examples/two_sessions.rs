@@ -90,6 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             session: file.tags.session(),
             file_sha256: Some(dualrec_proof::sha256(&bytes)),
             playback: Some(file.playback()),
+            damaged: &[],
         })?;
         println!(
             "{}: {:?}, {} of {} seconds witnessed live by the other device",

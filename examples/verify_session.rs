@@ -26,6 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         session: Some(sim.start.record.session),
         file_sha256: None,
         playback: None,
+        damaged: &[],
     })?;
     println!("verdict: {:?}", report.verdict);
     for chunk in &report.chunks {

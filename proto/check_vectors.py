@@ -402,8 +402,12 @@ def shapes_of(pairs, chunk_samples):
 
 
 class Aligner:
-    def __init__(self, hashes, edges):
-        self.h, self.edges = hashes, edges
+    def __init__(self, hashes, starts, ends):
+        self.h, self.starts, self.ends = hashes, starts, ends
+
+    def end_of(self, a, b):
+        """Where packets a..b end; an empty range ends where packet a starts."""
+        return self.ends[b - 1] if b > a else self.starts[a]
 
     def window(self, q, n):
         if q + n > len(self.h):
@@ -420,7 +424,7 @@ class Aligner:
         for n in lens:
             if q + n > end:
                 continue
-            if self.edges[q + n] - self.edges[q] not in spans[n]:
+            if self.ends[q + n - 1] - self.starts[q] not in spans[n]:
                 continue
             yield self.window(q, n), n
 
@@ -551,9 +555,21 @@ def verify_vector(v, threshold=10000):
 
     # §9.5 alignment
     hashes = [H("dualrec/packet/v1", struct.pack("<I", len(p)), p) for p in packets]
-    audio_end = playback["audio_end"] if playback else 960 * len(packets)
-    edges = [960 * k for k in range(len(packets))] + [audio_end]
-    al = Aligner(hashes, edges)
+    positions = v.get("positions") or [960 * k for k in range(len(packets))]
+    damaged = v.get("damaged") or []
+    if playback:
+        audio_end = playback["audio_end"]
+    elif len(positions) > 1:
+        audio_end = 2 * positions[-1] - positions[-2]
+    else:
+        audio_end = positions[0] + 960 if positions else 0
+    # §9.5: where each packet ends (the next start, the audio's end, or a damage's start)
+    ends = positions[1:] + [audio_end] if positions else []
+    for d in damaged:
+        before = [k for k, x in enumerate(positions) if x < d["first_sample"]]
+        if before and d["first_sample"] < ends[before[-1]]:
+            ends[before[-1]] = d["first_sample"]
+    al = Aligner(hashes, positions, ends)
     segs, p, k0 = [], 0, 0
     for k, cp in enumerate(E):
         at = cp["first_packet"]
@@ -676,7 +692,7 @@ def verify_vector(v, threshold=10000):
             findings.append("evidence_gap")
             first = 0 if before is None else rows[before]["first"] + rows[before]["samples"]
             for c, (x, y) in enumerate(split or []):
-                samples = edges[y] - edges[x]
+                samples = al.end_of(x, y) - positions[x]
                 rows[lower + c] = dict(first=first, samples=samples, found=x, place="found" if ok else "not_covered",
                                        hash=None, chain=chains[c], proven=ok, linked=ok)
                 first += samples
@@ -710,8 +726,15 @@ def verify_vector(v, threshold=10000):
             cp = primary[i][1]
             at = r["found"]
             end = at + cp["count"]
-            if edges[min(end, len(packets))] - edges[at] != cp["samples"]:
+            if al.end_of(at, min(end, len(packets))) - positions[at] != cp["samples"]:
                 findings.append("sample_count_mismatch")
+
+    for d in damaged:
+        findings.append("damaged_file")
+        for r in rows.values():
+            overlaps = r["first"] < d["first_sample"] + d["samples"] and d["first_sample"] < r["first"] + r["samples"]
+            if overlaps and r["place"] in ("removed", "altered"):
+                r["place"] = "damaged"
 
     # §9.6 witnessing
     impossible = {}
@@ -809,13 +832,14 @@ def verify_vector(v, threshold=10000):
             d = witnessed.get(i)
             statuses.append("signed_only" if d is None else "witnessed_live" if d <= threshold else "witnessed_late")
         else:
-            statuses.append({"removed": "removed", "altered": "altered", "moved": "moved",
+            statuses.append({"removed": "removed", "altered": "altered", "moved": "moved", "damaged": "damaged",
                              "not_covered": "not_covered", "outside": "outside_excerpt"}[pl])
     edited = any(k in findings for k in ("equivocation", "chain_broken", "sample_count_mismatch")) \
         or any(s_ in ("altered", "removed", "moved") for s_ in statuses) \
         or any(r["kind"] != "not_covered" for r in regions)
     uncovered = not statuses or "not_covered" in statuses or any(r["kind"] == "not_covered" for r in regions)
-    integrity = "altered" if edited else "playback_altered" if "playback_altered" in findings else \
+    integrity = "altered" if edited else "damaged" if "damaged" in statuses else \
+        "playback_altered" if "playback_altered" in findings else \
         "partly_uncovered" if uncovered else "container_rewritten" if "container_rewritten" in findings else "exact"
     witnessing = "some_unwitnessed" if (not statuses or any(s_ in ("signed_only", "not_covered") for s_ in statuses)) \
         else "some_late" if "witnessed_late" in statuses else "all_live"

@@ -351,3 +351,28 @@ fn verify_and_inspect_end_quietly_on_a_closed_pipe() {
         assert!(out.status.code().is_some_and(|c| c <= 1), "{:?} {err}", out.status);
     }
 }
+
+#[test]
+fn a_damaged_page_is_named_at_its_time_and_the_rest_still_verifies() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (rec, _, log_b) = record_session(dir.path());
+    let mut bytes = std::fs::read(&rec).expect("read");
+    // Pages: OpusHead, OpusTags, then one page per second. Damage a byte inside second 3.
+    let starts: Vec<usize> =
+        bytes.windows(4).enumerate().filter(|(_, w)| *w == b"OggS").map(|(i, _)| i).collect();
+    let at = starts[2 + 3] + 60;
+    bytes[at] ^= 0x55;
+    let bad = dir.path().join("damaged.opus");
+    std::fs::write(&bad, &bytes).expect("write");
+    let out =
+        dualrec().arg("verify").arg(&bad).arg("--evidence").arg(&log_b).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("00:03.0-00:04.0  DAMAGED"), "{text}");
+    assert!(text.contains("00:04.0-00:06."), "{text}");
+    assert!(text.contains(&format!("damaged at byte {}", starts[5])), "{text}");
+    assert!(
+        text.contains("Integrity     DOES NOT HOLD: part of the file cannot be read"),
+        "{text}"
+    );
+}

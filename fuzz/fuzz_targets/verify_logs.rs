@@ -34,5 +34,6 @@ fuzz_target!(|data: &[u8]| {
         session: None,
         file_sha256: None,
         playback: None,
+        damaged: &[],
     });
 });

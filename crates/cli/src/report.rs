@@ -80,6 +80,7 @@ pub(crate) fn label(status: &ChunkStatus) -> &'static str {
         ChunkStatus::Removed => "REMOVED: committed audio that is not in the file",
         ChunkStatus::Moved { .. } => "MOVED: intact audio found at another place",
         ChunkStatus::NotCovered => "not covered by the evidence given",
+        ChunkStatus::Damaged => "DAMAGED: this part of the file cannot be read",
         ChunkStatus::OutsideExcerpt => "outside this excerpt",
         _ => "a state this version does not know",
     }
@@ -108,6 +109,7 @@ pub(crate) fn axis_sentences(report: &Report) -> [(&'static str, bool, String); 
         AxisState::ContainerRewritten => format!("every packet of audio is exactly what {producer} committed to; the file around the packets was rewritten (a remux or new tags), which does not change the sound"),
         AxisState::PlaybackAltered => "the audio packets are as committed, but the file's header was changed so that it plays differently (see below)".into(),
         AxisState::PartlyUncovered => "part of the audio is covered by no evidence given: it can be neither confirmed nor faulted (see below)".into(),
+        AxisState::Damaged => format!("part of the file cannot be read ({} second(s), see below); everything else is exactly what {producer} committed to", t.damaged),
         _ => format!("the audio differs from what {producer} committed to: {} altered, {} removed, {} moved, {} stretch(es) not in place", t.altered, t.removed, t.moved, t.regions),
     };
     let witnessing = witnessing_sentence(report, &a.witnessing);
@@ -157,6 +159,10 @@ fn completeness_sentence(report: &Report, axis: &Axis) -> String {
         _ if report.totals.outside_excerpt > 0 => {
             "this is an excerpt; completeness of the whole recording is not asked".into()
         }
+        _ if cosigned_end(report) => format!(
+            "not established: the end co-signed by {by} counts {} seconds, but not all of them can be checked here (damaged, or not covered by the evidence given)",
+            report.totals.chunks
+        ),
         _ => format!(
             "not established: no end co-signed by the other party accounts for this recording{}",
             through
@@ -164,6 +170,16 @@ fn completeness_sentence(report: &Report, axis: &Axis) -> String {
                 .unwrap_or_default()
         ),
     }
+}
+
+/// Whether an end signed by the producer and another party accounts for the recording.
+fn cosigned_end(report: &Report) -> bool {
+    let me = report.session.producer;
+    report
+        .session
+        .ends
+        .iter()
+        .any(|e| e.accounts_for.contains(&me) && e.signed_by.contains(&me) && e.signed_by.len() > 1)
 }
 
 /// The whole report as text.
@@ -180,7 +196,7 @@ pub(crate) fn render(report: &Report) -> String {
     let t = &report.totals;
     let _ = writeln!(
         out,
-        "\n{} seconds: {} witnessed live, {} late, {} unwitnessed, {} altered, {} removed, {} moved, {} not covered, {} proven by the chain; {} stretch(es) of the file not in place; {} signatures checked",
+        "\n{} seconds: {} witnessed live, {} late, {} unwitnessed, {} altered, {} removed, {} moved, {} damaged, {} not covered, {} proven by the chain; {} stretch(es) of the file not in place; {} signatures checked",
         t.chunks,
         t.witnessed_live,
         t.witnessed_late,
@@ -188,6 +204,7 @@ pub(crate) fn render(report: &Report) -> String {
         t.altered,
         t.removed,
         t.moved,
+        t.damaged,
         t.not_covered,
         t.proven_by_chain,
         t.regions,
@@ -383,6 +400,11 @@ fn finding(r: &Report, f: &Finding) -> String {
             if *late { "; it stated this long after (its own clock), so it is its word, not a record made at the time" } else { "; this is its own statement, made at the time" }
         ),
         Finding::ImpossibleReceiptTime { witness, first_index, count, .. } => format!("{} signed {count} receipt(s) with impossible times (first for second {first_index}: before its audio had ended, or absurd); not used", who(r, witness)),
+        Finding::DamagedFile { first_sample, samples, offset } => format!(
+            "the file is damaged at byte {offset} (a page whose checksum fails): {}-{} cannot be played or checked; the rest was checked",
+            clock_tenths(*first_sample),
+            clock_tenths(first_sample.saturating_add(*samples))
+        ),
         Finding::UnexpectedParty { label, expected } => format!("no party of this session has the fingerprint given for {} ({})", safe(label), safe(expected)),
         _ => "a finding this version does not know".to_owned(),
     }

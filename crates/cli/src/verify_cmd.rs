@@ -164,6 +164,7 @@ fn verify_with(
             session: file.tags.session(),
             file_sha256: Some(sha256(&bytes)),
             playback: Some(file.playback()),
+            damaged: &file.damaged,
         })
         .with_context(|| format!("the evidence given cannot speak to {}", recording.display()))?;
     Ok((report, file.truncated))

@@ -28,6 +28,9 @@ pub struct RecordingFile {
     pub last_granule: u64,
     /// Set when the file was cut off mid-page.
     pub truncated: Option<Truncation>,
+    /// Pages in the middle of the file whose checksum fails: skipped, with where their
+    /// audio would have been (from the next good page's granule position).
+    pub damaged: Vec<dualrec_proof::Damage>,
 }
 
 impl RecordingFile {
@@ -74,6 +77,9 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
     let mut ended = false;
     let mut last_granule = 0u64;
     let mut truncated = None;
+    let mut damaged: Vec<dualrec_proof::Damage> = Vec::new();
+    // After a damaged page: the next good page's granule tells where its packets start.
+    let mut resync_from: Option<(u64, u64)> = None; // (first sample of the damage, offset)
     while pos < bytes.len() {
         let rest = &bytes[pos..];
         let corrupt =
@@ -85,31 +91,36 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
             truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
             break;
         }
-        if &rest[..4] != b"OggS" {
-            return Err(corrupt("no page capture pattern".into()));
-        }
-        let mut header = [0u8; 27];
-        header.copy_from_slice(&rest[..27]);
-        let (mut parser, nseg) = PageParser::new(header).map_err(|e| corrupt(e.to_string()))?;
-        let seg_end = 27 + nseg;
-        if rest.len() < seg_end {
-            truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
-            break;
-        }
-        let body_len = parser.parse_segments(rest[27..seg_end].to_vec());
-        let end = seg_end + body_len;
-        if rest.len() < end {
-            truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
-            break;
-        }
-        let page = match parser.parse_packet_data(rest[seg_end..end].to_vec()) {
-            Ok(p) => p,
-            // A damaged last page is what a crash mid-write leaves: treat it as cut off.
-            Err(_) if end == rest.len() => {
-                truncated = Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
-                break;
+        // A page that does not parse, with a later page after it, is damage in the
+        // middle of the file: skip to that page and say where (SPEC §11.3). With no page
+        // after it, it is the torn end a crash leaves.
+        let parsed = match parse_page(rest) {
+            Ok(Some(ok)) => Ok(ok),
+            Ok(None) => Err(None),
+            Err(fault) => Err(Some(fault)),
+        };
+        let (page, end) = match parsed {
+            Ok(ok) => ok,
+            Err(fault) => {
+                let next =
+                    bytes[pos + 1..].windows(4).position(|w| w == b"OggS").map(|i| pos + 1 + i);
+                let can_skip =
+                    head.is_some() && tags.is_some() && damaged.len() < MAX_DAMAGED_PAGES;
+                match (next, fault) {
+                    (Some(next), _) if can_skip => {
+                        resync_from.get_or_insert((position, pos as u64));
+                        pos = next;
+                        page_no += 1;
+                        continue;
+                    }
+                    (_, None) | (None, Some(PageFault::Checksum)) => {
+                        truncated =
+                            Some(Truncation { offset: pos as u64, bytes: rest.len() as u64 });
+                        break;
+                    }
+                    (_, Some(f)) => return Err(corrupt(f.to_string())),
+                }
             }
-            Err(e) => return Err(corrupt(e.to_string())),
         };
         let page_serial = u32::from_le_bytes([rest[14], rest[15], rest[16], rest[17]]);
         if *serial.get_or_insert(page_serial) != page_serial {
@@ -120,6 +131,7 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
         let granule =
             u64::from_le_bytes(rest[6..14].try_into().map_err(|_| corrupt("granule".into()))?);
         base.push_page(page).map_err(|e| corrupt(e.to_string()))?;
+        let first_on_page = packets.len();
         while let Some(p) = base.read_packet() {
             if head.is_none() {
                 head = Some(OpusHead::parse(&p.data)?);
@@ -145,6 +157,12 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
             packets.push(Packet { position, data: p.data });
             position += u64::from(samples);
         }
+        if let Some((first_sample, offset)) = resync_from.take() {
+            resync(&mut packets[first_on_page..], granule, &mut position);
+            let samples = packets.get(first_on_page).map_or(position, |p| p.position);
+            let samples = samples.saturating_sub(first_sample);
+            damaged.push(dualrec_proof::Damage { first_sample, samples, offset });
+        }
         if granule != u64::MAX && head.is_some() && tags.is_some() {
             last_granule = granule;
         }
@@ -154,7 +172,80 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
     let head = head.ok_or(MediaError::NotOpus { detail: "no OpusHead packet".into() })?;
     let tags =
         tags.ok_or(MediaError::BadHeader { header: "OpusTags", detail: "missing".into() })?;
-    Ok(RecordingFile { head, tags, packets, ended, last_granule, truncated })
+    if let Some((first_sample, offset)) = resync_from {
+        // Damage that runs to the end of the file: nothing after it to place it by.
+        damaged.push(dualrec_proof::Damage { first_sample, samples: 0, offset });
+    }
+    Ok(RecordingFile { head, tags, packets, ended, last_granule, truncated, damaged })
+}
+
+/// Why a page could not be read.
+#[derive(Debug)]
+enum PageFault {
+    NoCapture,
+    Header(String),
+    Checksum,
+}
+
+impl std::fmt::Display for PageFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageFault::NoCapture => f.write_str("no page capture pattern"),
+            PageFault::Header(e) => write!(f, "bad page header: {e}"),
+            PageFault::Checksum => f.write_str("the page's checksum fails"),
+        }
+    }
+}
+
+/// One page at the start of `rest` and its length; `Ok(None)` when `rest` ends before
+/// the page does.
+fn parse_page(rest: &[u8]) -> Result<Option<(ogg::reading::OggPage, usize)>, PageFault> {
+    if rest.len() < 27 {
+        return Ok(None);
+    }
+    if &rest[..4] != b"OggS" {
+        return Err(PageFault::NoCapture);
+    }
+    let mut header = [0u8; 27];
+    header.copy_from_slice(&rest[..27]);
+    let (mut parser, nseg) =
+        PageParser::new(header).map_err(|e| PageFault::Header(e.to_string()))?;
+    let seg_end = 27 + nseg;
+    if rest.len() < seg_end {
+        return Ok(None);
+    }
+    let body_len = parser.parse_segments(rest[27..seg_end].to_vec());
+    let end = seg_end + body_len;
+    if rest.len() < end {
+        return Ok(None);
+    }
+    let page =
+        parser.parse_packet_data(rest[seg_end..end].to_vec()).map_err(|_| PageFault::Checksum)?;
+    Ok(Some((page, end)))
+}
+
+/// At most this many damaged pages are skipped; more is not a damaged recording but
+/// something else, and reading stops with an error.
+const MAX_DAMAGED_PAGES: usize = 1024;
+
+/// Places the packets of the first good page after damage by its granule position: the
+/// page ends `granule` samples in, so its packets start that much before, in order. An
+/// unusable granule (none, or smaller than the packets) leaves them where they are.
+fn resync(page_packets: &mut [Packet], granule: u64, position: &mut u64) {
+    let mut durations = Vec::with_capacity(page_packets.len());
+    for p in page_packets.iter() {
+        durations.push(u64::from(packet_samples(&p.data).unwrap_or(0)));
+    }
+    let total: u64 = durations.iter().sum();
+    let Some(mut at) = granule.checked_sub(total).filter(|_| granule != u64::MAX) else { return };
+    if at < page_packets.first().map_or(0, |p| p.position) {
+        return;
+    }
+    for (p, d) in page_packets.iter_mut().zip(durations) {
+        p.position = at;
+        at += d;
+    }
+    *position = at;
 }
 
 /// How the packets of a dualrec recording fall into chunks (SPEC §11.3): runs of

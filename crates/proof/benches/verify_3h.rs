@@ -127,6 +127,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             session: Some(sim.start.record.session),
             file_sha256: None,
             playback: None,
+            damaged: &[],
         };
         let report = v.verify(&rec)?;
         times.push(t.elapsed());
@@ -167,6 +168,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             session: Some(sim.start.record.session),
             file_sha256: None,
             playback: None,
+            damaged: &[],
         })?;
         hostile_times.push(t.elapsed());
         assert_eq!(r.verdict, Verdict::Problems);

@@ -37,7 +37,7 @@ pub use records::{
     PartySignature, Receipt, SessionId, Signed, StartRecord, Timestamp,
 };
 pub use verify::{
-    Axes, Axis, AxisState, ChunkReport, ChunkStatus, ClockOffset, EndFacts, ExpectedParty,
+    Axes, Axis, AxisState, ChunkReport, ChunkStatus, ClockOffset, Damage, EndFacts, ExpectedParty,
     FileRegion, Finding, Packet, PartyFacts, Playback, REPORT_SCHEMA, Recording, RegionKind,
     Report, SessionFacts, Severity, Totals, Verdict, Verifier, VerifyOptions, Witnessed,
 };

@@ -38,6 +38,7 @@ fn report_with(
         session: Some(sim.start.record.session),
         file_sha256,
         playback,
+        damaged: &[],
     })
     .expect("a report")
 }

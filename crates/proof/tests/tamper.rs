@@ -26,6 +26,7 @@ fn verify_with(
         session: Some(sim.start.record.session),
         file_sha256: None,
         playback: None,
+        damaged: &[],
     };
     v.verify(&rec).expect("a report")
 }

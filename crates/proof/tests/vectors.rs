@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use dualrec_proof::sim::{SimConfig, SimSession, log_bytes, sim_identity, simulate};
 use dualrec_proof::{
-    ChainState, CoSigned, DecodeError, EndRecord, Identity, LogError, LogRecord, Packet, Playback,
-    PublicKey, Recording, SessionId, Signed, StartRecord, Verifier, VerifyOptions, chunk_digest,
-    decode_exact, encode, packet_hash, read_log,
+    ChainState, CoSigned, Damage, DecodeError, EndRecord, Identity, LogError, LogRecord, Packet,
+    Playback, PublicKey, Recording, SessionId, Signed, StartRecord, Verifier, VerifyOptions,
+    chunk_digest, decode_exact, encode, packet_hash, read_log,
 };
 use serde_json::{Value, json};
 
@@ -163,8 +163,24 @@ fn verify_outcome(v: &Value) -> Value {
         .expect("packets")
         .iter()
         .enumerate()
-        .map(|(k, p)| Packet { position: k as u64 * 960, data: unhex(p) })
+        .map(|(k, p)| {
+            let position = v.get("positions").and_then(|x| x[k].as_u64()).unwrap_or(k as u64 * 960);
+            Packet { position, data: unhex(p) }
+        })
         .collect();
+    let damaged: Vec<Damage> = v
+        .get("damaged")
+        .and_then(Value::as_array)
+        .map(|ds| {
+            ds.iter()
+                .map(|d| Damage {
+                    first_sample: d["first_sample"].as_u64().expect("first_sample"),
+                    samples: d["samples"].as_u64().expect("samples"),
+                    offset: d["offset"].as_u64().expect("offset"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut verifier = Verifier::new(VerifyOptions {
         excerpt: v["excerpt"].as_bool().unwrap_or(false),
         ..VerifyOptions::default()
@@ -189,6 +205,7 @@ fn verify_outcome(v: &Value) -> Value {
         session: Some(SessionId(unhex(&v["session"]).try_into().expect("id"))),
         file_sha256,
         playback,
+        damaged: &damaged,
     };
     let report = serde_json::to_value(verifier.verify(&rec).expect("report")).expect("json");
     let statuses: Vec<Value> =
@@ -369,6 +386,11 @@ fn verify_vector_with(
         "playback": extra.get("playback").cloned().unwrap_or(Value::Null),
         "file_sha256": extra.get("file_sha256").cloned().unwrap_or(Value::Null),
     });
+    for key in ["positions", "damaged"] {
+        if let Some(x) = extra.get(key) {
+            body[key] = x.clone();
+        }
+    }
     body["expect"] = verify_outcome(&body);
     write(name, description, "verify", body);
 }
@@ -1092,6 +1114,19 @@ fn more_verify_vectors(sim: &SimSession) {
         &[signed_hash],
         false,
         json!({"file_sha256": other_hash}),
+    );
+    let mut holed = p.clone();
+    holed.drain(100..150);
+    let positions: Vec<u64> =
+        (0..p.len() as u64).filter(|k| !(100..150).contains(k)).map(|k| k * 960).collect();
+    verify_vector_with(
+        "verify-damaged-page",
+        "the page holding chunk 2 cannot be read (bad checksum): chunk 2 damaged, not removed; the rest live",
+        sim,
+        &holed,
+        std::slice::from_ref(w),
+        false,
+        json!({"positions": positions, "damaged": [{"first_sample": 96_000, "samples": 48_000, "offset": 4_242}]}),
     );
     let silent = simulate(&SimConfig {
         chunks: 6,

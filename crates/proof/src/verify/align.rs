@@ -32,8 +32,9 @@ pub(super) enum Segment {
 /// The recording's packets as the alignment sees them: hashes and where each starts.
 pub(super) struct Packets<'a> {
     pub(super) hashes: &'a [Digest],
-    /// `edges[k]` is where packet `k` starts; `edges[len]` is where the audio ends.
-    pub(super) edges: Vec<u64>,
+    /// Where each packet starts and ends (SPEC §9.5).
+    pub(super) starts: Vec<u64>,
+    pub(super) ends: Vec<u64>,
 }
 
 impl Packets<'_> {
@@ -43,8 +44,8 @@ impl Packets<'_> {
 
     /// Samples spanned by packets `q..q+n` (when they exist).
     fn span(&self, q: usize, n: u32) -> Option<u64> {
-        let end = *self.edges.get(q.checked_add(n as usize)?)?;
-        Some(end.saturating_sub(self.edges[q]))
+        let last = q.checked_add(n as usize)?.checked_sub(1)?;
+        Some(self.ends.get(last)?.saturating_sub(self.starts[q]))
     }
 
     pub(super) fn window(&self, at: usize, len: u32) -> Option<Digest> {

@@ -224,6 +224,7 @@ impl Work<'_> {
                 Place::Removed => ChunkStatus::Removed,
                 Place::Moved(at) => ChunkStatus::Moved { found_at_packet: at },
                 Place::NotCovered => ChunkStatus::NotCovered,
+                Place::Damaged => ChunkStatus::Damaged,
                 Place::Outside => ChunkStatus::OutsideExcerpt,
             };
             count(&mut totals, &status, row.proven);
@@ -299,9 +300,12 @@ impl Work<'_> {
             || chunks.iter().any(|c| c.status == ChunkStatus::NotCovered)
             || self.regions.iter().any(|r| matches!(r.kind, RegionKind::NotCovered { .. }));
         let playback = self.findings.iter().any(|f| matches!(f, Finding::PlaybackAltered { .. }));
+        let damaged = chunks.iter().any(|c| c.status == ChunkStatus::Damaged);
         let remux = self.findings.iter().any(|f| matches!(f, Finding::ContainerRewritten { .. }));
         let state = if edited {
             AxisState::Altered
+        } else if damaged {
+            AxisState::Damaged
         } else if playback {
             AxisState::PlaybackAltered
         } else if uncovered {
@@ -327,6 +331,7 @@ fn count(t: &mut Totals, status: &ChunkStatus, proven: bool) {
         ChunkStatus::Removed => t.removed += 1,
         ChunkStatus::Moved { .. } => t.moved += 1,
         ChunkStatus::NotCovered => t.not_covered += 1,
+        ChunkStatus::Damaged => t.damaged += 1,
         ChunkStatus::OutsideExcerpt => t.outside_excerpt += 1,
     }
 }

@@ -55,6 +55,19 @@ pub struct Recording<'a> {
     pub file_sha256: Option<Digest>,
     /// The container's playback fields, if the caller read them.
     pub playback: Option<Playback>,
+    /// Stretches of the recording the container could not give (pages whose checksum
+    /// fails): their packets are not in `packets`.
+    pub damaged: &'a [Damage],
+}
+
+/// A stretch of a recording that could not be read (a damaged page), on the recording's
+/// timeline.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct Damage {
+    pub first_sample: u64,
+    pub samples: u64,
+    /// Byte offset of the damaged page in the file.
+    pub offset: u64,
 }
 
 /// A party the person running the verification expects, by fingerprint.
@@ -117,6 +130,8 @@ pub enum ChunkStatus {
     Moved { found_at_packet: u64 },
     /// No evidence given holds or proves this chunk's commitment.
     NotCovered,
+    /// The chunk's audio lies in a part of the file that cannot be read (a damaged page).
+    Damaged,
     /// Excerpt mode: the chunk lies outside the excerpt.
     OutsideExcerpt,
 }
@@ -248,6 +263,8 @@ pub enum Finding {
     },
     /// No party of the session has the fingerprint the verifier was told to expect.
     UnexpectedParty { label: String, expected: String },
+    /// Part of the file cannot be read (a page whose checksum fails), at this offset.
+    DamagedFile { first_sample: u64, samples: u64, offset: u64 },
 }
 
 impl Finding {
@@ -340,6 +357,8 @@ pub enum AxisState {
     PlaybackAltered,
     /// Integrity: part of the audio is covered by no evidence given.
     PartlyUncovered,
+    /// Integrity: part of the file cannot be read; the rest is as committed.
+    Damaged,
     /// Witnessing: every chunk witnessed live by another party.
     AllLive,
     /// Witnessing: some chunks witnessed only late.
@@ -388,6 +407,7 @@ pub struct Totals {
     pub removed: u64,
     pub moved: u64,
     pub not_covered: u64,
+    pub damaged: u64,
     pub outside_excerpt: u64,
     pub proven_by_chain: u64,
     /// Regions of audio not accounted for in place.

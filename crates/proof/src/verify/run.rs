@@ -30,6 +30,7 @@ pub(super) enum Place {
     Removed,
     Moved(u64),
     NotCovered,
+    Damaged,
     Outside,
 }
 
@@ -56,6 +57,8 @@ pub(super) struct Work<'a> {
     pub(super) rows: BTreeMap<u64, Row>,
     pub(super) regions: Vec<FileRegion>,
     pub(super) findings: Vec<Finding>,
+    /// Where each packet of the recording ends ([`packet_ends`]).
+    pub(super) ends: Vec<u64>,
 }
 
 impl Verifier {
@@ -85,6 +88,7 @@ impl Verifier {
             rows: BTreeMap::new(),
             regions: Vec::new(),
             findings: s.findings,
+            ends: packet_ends(recording),
         };
         expectations(&ev.start, &self.options.expect, &mut w.findings);
         let primary = primary_versions(&ev, producer, &mut w.findings);
@@ -93,6 +97,7 @@ impl Verifier {
         let ends = ends::sort_out(&ev.start, producer, &ev.ends, &mut w.findings);
         w.place_chunks(&primary, &ev, &hashes, recording, &ends, self.options.excerpt);
         w.check_lengths(recording, &primary);
+        w.mark_damaged(recording);
         let mut impossible = Impossible::default();
         let witnessed = w.witness(&ev, &mut impossible);
         w.findings.extend(impossible.into_findings());
@@ -176,14 +181,38 @@ fn primary_versions<'a>(
     out
 }
 
-pub(super) fn end_of(r: &Range<usize>, packets: &[Packet], audio_end: u64) -> u64 {
-    packets.get(r.end).map_or(audio_end, |p| p.position)
+/// Where each packet ends: the next packet's start or the end of the audio, unless a
+/// damaged stretch of the file begins between them (SPEC §9.5).
+pub(super) fn packet_ends(recording: &Recording<'_>) -> Vec<u64> {
+    let p = recording.packets;
+    let mut ends: Vec<u64> = p.iter().skip(1).map(|x| x.position).collect();
+    if !p.is_empty() {
+        ends.push(audio_end(recording));
+    }
+    for d in recording.damaged {
+        // The packet before the damage ends where it begins.
+        let k = p.partition_point(|x| x.position < d.first_sample);
+        if let Some(k) = k.checked_sub(1)
+            && d.first_sample < ends[k]
+        {
+            ends[k] = d.first_sample;
+        }
+    }
+    ends
+}
+
+/// Where the packets `r` end (for an empty range, where the next one starts).
+pub(super) fn end_of(r: &Range<usize>, recording: &Recording<'_>, ends: &[u64]) -> u64 {
+    match r.end.checked_sub(1).filter(|_| !r.is_empty()) {
+        Some(last) => ends.get(last).copied().unwrap_or(0),
+        None => recording.packets.get(r.start).map_or_else(|| audio_end(recording), |p| p.position),
+    }
 }
 
 /// Samples the packets `r` of the recording last.
-fn span(recording: &Recording<'_>, r: &Range<usize>) -> u32 {
+fn span(recording: &Recording<'_>, ends: &[u64], r: &Range<usize>) -> u32 {
     let start = recording.packets.get(r.start).map_or(0, |p| p.position);
-    let samples = end_of(r, recording.packets, audio_end(recording)).saturating_sub(start);
+    let samples = end_of(r, recording, ends).saturating_sub(start);
     u32::try_from(samples).unwrap_or(u32::MAX)
 }
 
@@ -204,7 +233,7 @@ impl Work<'_> {
             return;
         }
         let start_sample = recording.packets.get(r.start).map_or(0, |p| p.position);
-        let end_sample = end_of(&r, recording.packets, audio_end(recording)).max(start_sample);
+        let end_sample = end_of(&r, recording, &self.ends).max(start_sample);
         self.regions.push(FileRegion {
             first_packet: r.start as u64,
             packets: r.len() as u64,
@@ -240,9 +269,8 @@ impl Work<'_> {
         let expected: Vec<&Checkpoint> = primary.values().map(|(_, cp)| &cp.body).collect();
         let keys: Vec<u64> = primary.keys().copied().collect();
         let chunk_samples = self.start.audio.chunk_samples;
-        let mut edges: Vec<u64> = recording.packets.iter().map(|p| p.position).collect();
-        edges.push(audio_end(recording));
-        let pk = Packets { hashes, edges };
+        let starts: Vec<u64> = recording.packets.iter().map(|p| p.position).collect();
+        let pk = Packets { hashes, starts, ends: self.ends.clone() };
         let segments = align::align(&pk, &expected, chunk_samples);
         let mut any: AnyDigest = HashMap::new();
         for (index, versions) in &ev.versions {
@@ -422,7 +450,7 @@ impl Work<'_> {
             let split = align::split(packets.clone(), count, per_chunk).unwrap_or_default();
             let mut first_sample = self.end_of_row(c.before);
             for (offset, r) in split.into_iter().enumerate() {
-                let samples = span(c.recording, &r);
+                let samples = span(c.recording, &self.ends, &r);
                 self.rows.insert(
                     lower + offset as u64,
                     Row {
@@ -447,7 +475,7 @@ impl Work<'_> {
         };
         let mut first_sample = self.end_of_row(c.before);
         for (offset, (r, chain)) in run.into_iter().enumerate() {
-            let samples = span(c.recording, &r);
+            let samples = span(c.recording, &self.ends, &r);
             let row = Row {
                 first_sample,
                 samples,
@@ -508,13 +536,32 @@ impl Work<'_> {
         }
     }
 
+    /// SPEC §9.5: a chunk whose audio is missing where the file could not be read is
+    /// damaged, not removed or altered.
+    fn mark_damaged(&mut self, recording: &Recording<'_>) {
+        for d in recording.damaged {
+            self.findings.push(Finding::DamagedFile {
+                first_sample: d.first_sample,
+                samples: d.samples,
+                offset: d.offset,
+            });
+            let end = d.first_sample.saturating_add(d.samples);
+            for row in self.rows.values_mut() {
+                let row_end = row.first_sample.saturating_add(u64::from(row.samples));
+                let overlaps = row.first_sample < end && d.first_sample < row_end;
+                if overlaps && matches!(row.place, Place::Removed | Place::Altered) {
+                    row.place = Place::Damaged;
+                }
+            }
+        }
+    }
+
     /// A chunk in place whose signed length is not its audio's.
     fn check_lengths(
         &mut self,
         recording: &Recording<'_>,
         primary: &BTreeMap<u64, (Digest, &Signed<Checkpoint>)>,
     ) {
-        let end = audio_end(recording);
         for (index, row) in &self.rows {
             let (Place::Found | Place::Moved(_), Some(at), false) =
                 (row.place, row.found_at, row.proven)
@@ -525,7 +572,7 @@ impl Work<'_> {
             let at = at as usize;
             let r = at..at + cp.body.packet_count as usize;
             let actual =
-                end_of(&r, recording.packets, end).saturating_sub(recording.packets[at].position);
+                end_of(&r, recording, &self.ends).saturating_sub(recording.packets[at].position);
             if actual != u64::from(cp.body.samples) {
                 self.findings.push(Finding::SampleCountMismatch {
                     index: *index,
