@@ -289,6 +289,8 @@ def read_log(data):
         return dict(kind="bad_magic")
     if data[8:10] != b"\x01\x00":
         return dict(kind="version")
+    if any(data[10:16]):
+        return dict(kind="corrupt", record=0, offset=10)
     pos, n = 16, 0
     while pos < len(data):
         rest = data[pos:]
@@ -861,10 +863,33 @@ def check_verify(v):
 
 
 
+def check_fingerprint(v):
+    """SPEC §4.2."""
+    f = fingerprint(bytes.fromhex(v["key"])).hex()
+    assert "-".join(f[i:i + 4] for i in range(0, 20, 4)) == v["expect"]["fingerprint"], f
+
+
+def check_pairing(v):
+    """SPEC §13: the commitment, the reveal check and the six digits both screens show."""
+    ki, kr = bytes.fromhex(v["initiator"]), bytes.fromhex(v["responder"])
+    ni, nr = bytes.fromhex(v["initiator_nonce"]), bytes.fromhex(v["responder_nonce"])
+    reveal = bytes.fromhex(v["revealed_nonce"])
+    c = H("dualrec/pair-commit/v1", ki, ni)
+    e = v["expect"]
+    assert c.hex() == e["commitment"], "commitment"
+    if H("dualrec/pair-commit/v1", ki, reveal) != c:
+        assert e.get("error") == "reveal_mismatch", "the reveal does not match the commitment"
+        return
+    d = H("dualrec/pair-code/v1", ki, kr, reveal, nr)
+    n = int.from_bytes(d[:4], "little") % 1000000
+    assert "%03d %03d" % (n // 1000, n % 1000) == e["code"], "code"
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     checks = dict(chain=check_chain, signed=check_signed, decode=check_decode, log=check_log,
-                  live=check_live, verify=check_verify)
+                  live=check_live, verify=check_verify, fingerprint=check_fingerprint,
+                  pairing=check_pairing)
     passed = failed = skipped = 0
     for path in sorted(glob.glob(os.path.join(here, "vectors", "*.json"))):
         v = json.load(open(path))

@@ -107,3 +107,43 @@ fn trusted_devices_are_remembered_and_forgotten() {
     std::fs::write(&path, "not-a-key Sam\n").expect("write");
     assert!(matches!(TrustedDevices::load(&path), Err(NetError::TrustStore { .. })));
 }
+
+/// proto/vectors/pairing-*.json (written by dualrec-proof's vector generator from the tags
+/// of SPEC §13) against this crate's pairing state machines.
+#[test]
+fn pairing_vectors_agree() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto/vectors");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("vectors") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        if v["kind"] != "pairing" {
+            continue;
+        }
+        seen += 1;
+        let bytes = |k: &str| -> [u8; 32] {
+            hex::decode(v[k].as_str().expect("hex")).expect("hex").try_into().expect("32 bytes")
+        };
+        let (ki, kr) = (
+            dualrec_proof::PublicKey(bytes("initiator")),
+            dualrec_proof::PublicKey(bytes("responder")),
+        );
+        let a = PairingInitiator::with_nonce(ki, kr, bytes("initiator_nonce"));
+        let mut b = PairingResponder::with_nonce(kr, ki, bytes("responder_nonce"));
+        assert_eq!(hex::encode(a.commitment().0), v["expect"]["commitment"]);
+        let nr = b.on_commit(a.commitment());
+        let (_, code) = a.reveal(&nr);
+        match v["expect"].get("code") {
+            Some(want) => {
+                assert_eq!(code.to_string(), *want);
+                assert_eq!(b.on_reveal(&bytes("revealed_nonce")).expect("accepted"), code);
+            }
+            None => assert!(b.on_reveal(&bytes("revealed_nonce")).is_err(), "{}", path.display()),
+        }
+    }
+    assert_eq!(seen, 2);
+}

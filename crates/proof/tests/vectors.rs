@@ -157,6 +157,11 @@ fn check_log(v: &Value) {
     }
 }
 
+fn check_fingerprint(v: &Value) {
+    let key = PublicKey(unhex(&v["key"]).try_into().expect("32 bytes"));
+    assert_eq!(key.fingerprint().to_string(), v["expect"]["fingerprint"]);
+}
+
 fn verify_outcome(v: &Value) -> Value {
     let packets: Vec<Packet> = v["packets"]
         .as_array()
@@ -279,6 +284,9 @@ fn every_vector_file_checks_out() {
             // The live stream's compact forms belong to dualrec-net, whose tests/exchange.rs
             // checks these files (this crate does not depend on it).
             "live" => assert!(v["frames"].is_array(), "a live vector has frames"),
+            "fingerprint" => check_fingerprint(&v),
+            // The pairing code belongs to dualrec-net, whose tests/pairing.rs checks these.
+            "pairing" => assert!(v["expect"].is_object(), "a pairing vector has answers"),
             k => panic!("unknown kind {k}"),
         });
         assert!(run.is_ok(), "vector {} failed", f.display());
@@ -727,6 +735,14 @@ fn write_all() {
         b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
     );
     logv("log-version-2", "a log of a future version", b"DUALRECL\x02\x00\x00\x00\x00\x00\x00\x00");
+    let mut reserved = log.clone();
+    reserved[12] = 1;
+    logv(
+        "log-reserved-byte",
+        "a reserved header byte is not zero: corrupt at record 0, offset 10",
+        &reserved,
+    );
+    identity_vectors(&sim);
 
     // verify
     let p = &sim.recordings[0];
@@ -809,6 +825,43 @@ fn write_all() {
         true,
     );
     more_verify_vectors(&sim);
+}
+
+/// SPEC §4.2 and §13: fingerprints and the pairing code, from the tags alone.
+fn identity_vectors(sim: &SimSession) {
+    for (i, id) in sim.identities.iter().enumerate() {
+        write(
+            &format!("fingerprint-{i}"),
+            "the display fingerprint of a key (SPEC §4.2)",
+            "fingerprint",
+            json!({"key": h(&id.public().0), "expect": {"fingerprint": id.public().fingerprint().to_string()}}),
+        );
+    }
+    let (ki, kr) = (sim.identities[0].public(), sim.identities[1].public());
+    let (ni, nr) = ([0x11u8; 32], [0x22u8; 32]);
+    let commitment = dualrec_proof::tagged_hash("dualrec/pair-commit/v1", &[&ki.0, &ni]);
+    let d = dualrec_proof::tagged_hash("dualrec/pair-code/v1", &[&ki.0, &kr.0, &ni, &nr]);
+    let code = u32::from_le_bytes([d.0[0], d.0[1], d.0[2], d.0[3]]) % 1_000_000;
+    let body = |reveal: [u8; 32], expect: Value| {
+        json!({
+            "initiator": h(&ki.0), "responder": h(&kr.0),
+            "initiator_nonce": h(&ni), "responder_nonce": h(&nr),
+            "revealed_nonce": h(&reveal), "expect": expect,
+        })
+    };
+    let shown = format!("{:03} {:03}", code / 1000, code % 1000);
+    write(
+        "pairing-code",
+        "the commitment, and the code both screens show (SPEC §13)",
+        "pairing",
+        body(ni, json!({"commitment": h(&commitment.0), "code": shown})),
+    );
+    write(
+        "pairing-bad-reveal",
+        "the initiator reveals a nonce other than the one it committed to: refused",
+        "pairing",
+        body([0x12; 32], json!({"commitment": h(&commitment.0), "error": "reveal_mismatch"})),
+    );
 }
 
 /// The rules of SPEC §9 one by one, most of them failures (issue #9).
