@@ -62,6 +62,14 @@ fn id_creates_a_private_key_once_and_shows_it_again() {
     assert!(again.contains("This device's identity"));
     let key_line = |s: &str| s.lines().find(|l| l.contains("public key")).map(str::to_owned);
     assert_eq!(key_line(&first), key_line(&again));
+    // The card to hand over: the fingerprint, a QR code of it, and the verify line.
+    let fp = first
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("fingerprint: "))
+        .expect("fingerprint line")
+        .to_owned();
+    assert!(again.contains(&format!("--expect \"Sam={fp}\"")), "{again}");
+    assert!(again.lines().filter(|l| l.contains('▀') || l.contains('▄')).count() > 10, "{again}");
 }
 
 #[test]

@@ -132,15 +132,33 @@ fn cmd_id(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
     }
     let name = std::fs::read_to_string(&name_file)
         .unwrap_or_else(|_| "(no name yet: dualrec id --name NAME)".into());
-    println!(
-        "{} identity in {}",
+    let fingerprint = id.public().fingerprint().to_string();
+    let mut out = format!(
+        "{} identity in {}\n  name:        {}\n  public key:  {}\n  fingerprint: {fingerprint}\n",
         if created { "Created a new" } else { "This device's" },
-        dir.display()
+        dir.display(),
+        report::safe(&name),
+        id.public(),
     );
-    println!("  name:        {name}");
-    println!("  public key:  {}", id.public());
-    println!("  fingerprint: {}", id.public().fingerprint());
-    Ok(())
+    out.push_str(&id_card(&name, &fingerprint));
+    print_out(&out)
+}
+
+/// A card a person can hand to the other party: the name (their own choice), the
+/// fingerprint that identifies this device, a QR code of it, and how it is used.
+fn id_card(name: &str, fingerprint: &str) -> String {
+    let qr = qrcode::QrCode::new(format!("dualrec fingerprint {fingerprint}"))
+        .map(|q| {
+            q.render::<qrcode::render::unicode::Dense1x2>()
+                .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                .build()
+        })
+        .unwrap_or_default();
+    let name = report::safe(name);
+    format!(
+        "\nCard for the other party (show it, or read the fingerprint aloud):\n\n  {name}  (a name this device chose)\n  fingerprint {fingerprint}\n\n{qr}\n\n  To check later that a recording's other device was this one:\n  dualrec verify RECORDING --evidence LOG --expect \"{name}={fingerprint}\"\n"
+    )
 }
 
 fn cmd_devices() -> anyhow::Result<()> {
