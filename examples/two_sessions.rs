@@ -54,6 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             connect,
             mdns: false,
             assume_yes: true, // no person to compare the pairing codes
+            with: Some(if who == "Parent" { "Worker" } else { "Parent" }.into()),
         };
         let (status_tx, mut status) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {

@@ -179,4 +179,25 @@ fn the_live_view_shows_the_session_and_s_stops_it() {
         screen.lock().expect("lock").contains("end signed by both devices"),
         "the summary follows the view"
     );
+
+    // Both devices' reports of the meeting name B, whose person pressed s, as having ended
+    // it (A signed an end saying so too), for the reason "stopped".
+    let (_, rec_a, log_a) = common::session_files(&d.join("out-A"));
+    let (_, rec_b, log_b) = common::session_files(&d.join("out-B"));
+    let mut named = Vec::new();
+    for (rec, log) in [(&rec_a, &log_b), (&rec_b, &log_a)] {
+        let (code, v) = common::verify_json(rec, &[log]);
+        assert_eq!(code, Some(0), "{v}");
+        let ends = v["session"]["ends"].as_array().cloned().unwrap_or_default();
+        assert!(ends.iter().all(|e| e["reason"] == "stopped"), "{ends:?}");
+        named.push(v["session"]["ended_by"].clone());
+    }
+    let b_key = v_key(&rec_b);
+    assert_eq!(named, vec![b_key.clone(), b_key]);
+}
+
+/// The producer key a recording names, as the JSON report writes keys.
+fn v_key(rec: &std::path::Path) -> serde_json::Value {
+    let f = dualrec_media::read_recording(&std::fs::read(rec).expect("read")).expect("parse");
+    serde_json::json!(f.tags.producer().expect("producer"))
 }

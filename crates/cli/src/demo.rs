@@ -56,6 +56,7 @@ fn config(dir: &Path, who: &str, listen: Vec<String>, connect: Option<String>) -
         connect,
         mdns: false,
         assume_yes: true,
+        with: Some(if who == "Parent" { "Worker" } else { "Parent" }.into()),
     }
 }
 

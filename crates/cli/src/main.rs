@@ -39,7 +39,7 @@ enum Command {
         #[arg(long)]
         name: Option<String>,
     },
-    /// List the audio inputs this device can record from.
+    /// List the audio inputs this device can record from, and the devices it remembers.
     Devices,
     /// Record a meeting with the other device: find it, pair, record, witness each other.
     Record {
@@ -67,6 +67,16 @@ enum Command {
         /// Accept the pairing code without a person checking it (scripts and tests).
         #[arg(long)]
         yes: bool,
+        /// Record with this device only, by its name or fingerprint (see `dualrec devices`).
+        /// Without it a person chooses; `--yes` alone takes a device only when it is the
+        /// only one that answers.
+        #[arg(long, value_name = "NAME|FINGERPRINT")]
+        with: Option<String>,
+    },
+    /// Forget a remembered device: it must be paired again, with the code, next time.
+    Forget {
+        /// Its name or fingerprint, as `dualrec devices` lists it.
+        device: String,
     },
     /// Check a recording against evidence logs, on three axes: integrity, witnessing,
     /// completeness. Exit 0: all three hold; 1: one does not, or a problem was found; 2:
@@ -161,7 +171,56 @@ fn id_card(name: &str, fingerprint: &str) -> String {
     )
 }
 
-fn cmd_devices() -> anyhow::Result<()> {
+/// The devices paired before, from this device's trust file.
+fn remembered(dir: &Path) -> anyhow::Result<dualrec_net::TrustedDevices> {
+    let path = dualrec_session::trusted_devices_path(dir);
+    dualrec_net::TrustedDevices::load(&path)
+        .with_context(|| format!("cannot read the remembered devices in {}", path.display()))
+}
+
+fn cmd_forget(dir: &Path, device: &str) -> anyhow::Result<()> {
+    let mut store = remembered(dir)?;
+    let matching: Vec<_> = store
+        .devices()
+        .iter()
+        .filter(|d| dualrec_session::names_device(device, &d.key, &d.name))
+        .cloned()
+        .collect();
+    match matching.as_slice() {
+        [] => anyhow::bail!(
+            "no remembered device is called {:?}; `dualrec devices` lists them",
+            device
+        ),
+        [d] => {
+            store.forget(&d.key)?;
+            print_out(&format!(
+                "Forgot {} ({}): it must be paired again, with the code, next time.\n",
+                report::safe(&d.name),
+                d.key.fingerprint()
+            ))
+        }
+        several => anyhow::bail!(
+            "{} remembered devices match {:?}; use the fingerprint: {}",
+            several.len(),
+            device,
+            several.iter().map(|d| d.key.fingerprint().to_string()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+fn cmd_devices(dir: &Path) -> anyhow::Result<()> {
+    let store = remembered(dir)?;
+    if store.devices().is_empty() {
+        println!(
+            "No remembered devices (a device is remembered once both people confirm the code)."
+        );
+    } else {
+        println!("Remembered devices (forget one with `dualrec forget NAME|FINGERPRINT`):");
+        for d in store.devices() {
+            println!("  {:<24} fingerprint {}", report::safe(&d.name), d.key.fingerprint());
+        }
+    }
+    println!();
     let devices = dualrec_audio::list_input_devices().context("cannot list audio inputs")?;
     if devices.is_empty() {
         println!("No audio inputs found. Is a microphone connected?");
@@ -271,13 +330,16 @@ fn main() -> ExitCode {
         Command::Id { name } => {
             data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true)
         }
-        Command::Devices => cmd_devices().map(|()| true),
+        Command::Devices => data_dir(&cli).and_then(|d| cmd_devices(&d)).map(|()| true),
         Command::Inspect { log } => cmd_inspect(log).map(|()| true),
         Command::Recover { dir } => {
             data_dir(&cli).and_then(|d| recover_cmd::run(&d, dir)).map(|()| true)
         }
         Command::Demo { keep } => demo::run(keep.as_deref()).map(|()| true),
-        Command::Record { name, out, input, input_file, duration, listen, connect, yes } => {
+        Command::Forget { device } => {
+            data_dir(&cli).and_then(|d| cmd_forget(&d, device)).map(|()| true)
+        }
+        Command::Record { name, out, input, input_file, duration, listen, connect, yes, with } => {
             data_dir(&cli)
                 .and_then(|d| {
                     record_cmd::run(
@@ -291,6 +353,7 @@ fn main() -> ExitCode {
                             listen: listen.clone(),
                             connect: connect.clone(),
                             yes: *yes,
+                            with: with.clone(),
                         },
                     )
                 })

@@ -43,6 +43,15 @@ pub(crate) struct RecordArgs {
     pub(crate) listen: Option<String>,
     pub(crate) connect: Option<String>,
     pub(crate) yes: bool,
+    pub(crate) with: Option<String>,
+}
+
+/// Whether a listen address is a loopback one (`127.x`, `::1`, `localhost`).
+fn is_loopback(addr: &str) -> bool {
+    addr.contains("127.0.0.")
+        || addr.contains("/ip6/::1/")
+        || addr.starts_with("[::1]")
+        || addr.starts_with("localhost")
 }
 
 fn ask_yes_no(question: &str, default_yes: bool) -> bool {
@@ -98,6 +107,9 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
         (None, dev) => Input::Microphone(dev),
     };
     let listen = args.listen.map(|l| vec![l]).unwrap_or_else(|| vec!["/ip4/0.0.0.0/tcp/0".into()]);
+    // No announcing when the other device's address is typed, or when listening on
+    // loopback only (tests, and nothing could find it anyway).
+    let mdns = args.connect.is_none() && !listen.iter().all(|l| is_loopback(l));
     let config = SessionConfig {
         name,
         data_dir,
@@ -106,8 +118,9 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
         duration: args.duration,
         listen,
         connect: args.connect.clone(),
-        mdns: args.connect.is_none(),
+        mdns,
         assume_yes: args.yes,
+        with: args.with.clone(),
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {

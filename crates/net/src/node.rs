@@ -89,6 +89,7 @@ enum Command {
     Respond(InboundId, Response),
     Live(PublicKey, LiveFrame),
     Forget(PublicKey),
+    Busy(Option<PublicKey>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -134,6 +135,12 @@ impl NodeHandle {
     }
 
     /// Forgets a confirmed device.
+    /// In a session with `peer` (or no longer, with `None`): pairing requests from any
+    /// other device are answered "busy".
+    pub async fn set_busy(&self, peer: Option<PublicKey>) -> Result<(), NetError> {
+        self.send(Command::Busy(peer)).await
+    }
+
     pub async fn forget(&self, peer: PublicKey) -> Result<(), NetError> {
         self.send(Command::Forget(peer)).await
     }
@@ -372,14 +379,16 @@ enum Pairing {
     /// We answered a commitment with our nonce.
     Answered(PairingResponder),
     /// The code is shown; waiting for the people.
-    Shown {
-        code: PairingCode,
-        initiator: bool,
-        ours: Option<bool>,
-        theirs: Option<bool>,
-        pending: Option<ResponseChannel<Response>>,
-    },
+    Shown { code: PairingCode, ours: Option<bool>, theirs: Option<bool> },
 }
+
+/// The answer to a `PairConfirm` from a device whose person has not answered yet: it
+/// sends its own `PairConfirm` when they do (SPEC §13 step 5), however long that takes.
+pub(crate) const NOT_ANSWERED_YET: &str = "not answered yet";
+
+/// The answer to pairing from a device that is already pairing with, or recording with,
+/// another device.
+pub(crate) const BUSY: &str = "busy: this device is pairing with or recording with another device";
 
 /// What an outbound request was for.
 enum Outbound {
@@ -419,6 +428,8 @@ struct Node {
     live_frames: mpsc::Sender<(PeerId, Result<LiveFrame, String>)>,
     /// The wire version this node speaks ([`WIRE_VERSION`]).
     version: u16,
+    /// The device this one is in a session with, if any: others are answered [`BUSY`].
+    busy_with: Option<PeerId>,
 }
 
 /// Starts a node on the current tokio runtime.
@@ -507,6 +518,7 @@ fn start_speaking(
         writers: HashMap::new(),
         live_frames: live_tx,
         version,
+        busy_with: None,
     };
     tokio::spawn(node.run(cmd_rx, incoming, live_rx));
     Ok((NodeHandle { commands: cmd_tx, key: own }, ev_rx))
@@ -612,6 +624,11 @@ impl Node {
                 if self.pairings.contains_key(&peer) {
                     return; // one pairing at a time with a device
                 }
+                if self.busy_for(peer) {
+                    let failed = NodeEvent::PairingFailed { peer: key, reason: BUSY.into() };
+                    self.emit(failed).await;
+                    return;
+                }
                 let p = PairingInitiator::new(self.own, key);
                 let commitment = p.commitment();
                 self.pairings.insert(peer, Pairing::Committed(p));
@@ -645,24 +662,28 @@ impl Node {
             Command::Forget(key) => {
                 let _ = self.trusted.forget(&key);
             }
+            Command::Busy(key) => self.busy_with = key.as_ref().and_then(key_peer),
             Command::Shutdown(_) => {}
         }
     }
 
+    /// The person here answered: tell the peer (both sides do, each when its own person
+    /// answers, so neither waits on a request for a person), and finish if the peer's
+    /// answer is already known.
     async fn answer_pairing(&mut self, peer: PeerId, accepted: bool) {
-        let Some(Pairing::Shown { initiator, ours, theirs, pending, .. }) =
-            self.pairings.get_mut(&peer)
-        else {
+        let Some(Pairing::Shown { ours, theirs, .. }) = self.pairings.get_mut(&peer) else {
             return;
         };
         *ours = Some(accepted);
-        if *initiator {
-            self.request(peer, Request::PairConfirm { accepted }, Outbound::PairConfirm(peer));
-        } else if let Some(ch) = pending.take() {
-            let theirs = *theirs;
-            self.respond(ch, Response::PairConfirm { accepted });
-            self.finish_pairing(peer, Some(accepted), theirs).await;
-        }
+        let theirs = *theirs;
+        self.request(peer, Request::PairConfirm { accepted }, Outbound::PairConfirm(peer));
+        self.finish_pairing(peer, Some(accepted), theirs).await;
+    }
+
+    /// Whether pairing with `peer` must be refused because this device is busy with
+    /// another one.
+    fn busy_for(&self, peer: PeerId) -> bool {
+        self.busy_with.is_some_and(|p| p != peer) || self.pairings.keys().any(|p| *p != peer)
     }
 
     async fn finish_pairing(&mut self, peer: PeerId, ours: Option<bool>, theirs: Option<bool>) {
@@ -867,6 +888,9 @@ impl Node {
                 );
             }
             Request::Ping { nonce } => self.respond(channel, Response::Pong { nonce }),
+            Request::PairCommit { .. } if self.busy_for(peer) => {
+                self.respond(channel, Response::Refused { reason: BUSY.into() });
+            }
             Request::PairCommit { commitment } => {
                 let mut r = PairingResponder::new(self.own, key);
                 let nonce = r.on_commit(commitment);
@@ -876,16 +900,8 @@ impl Node {
             Request::PairReveal { nonce } => match self.pairings.remove(&peer) {
                 Some(Pairing::Answered(r)) => match r.on_reveal(&nonce) {
                     Ok(code) => {
-                        self.pairings.insert(
-                            peer,
-                            Pairing::Shown {
-                                code,
-                                initiator: false,
-                                ours: None,
-                                theirs: None,
-                                pending: None,
-                            },
-                        );
+                        self.pairings
+                            .insert(peer, Pairing::Shown { code, ours: None, theirs: None });
                         self.respond(channel, Response::PairRevealed);
                         self.emit(NodeEvent::PairingCode { peer: key, code }).await;
                     }
@@ -901,16 +917,16 @@ impl Node {
                 ),
             },
             Request::PairConfirm { accepted } => match self.pairings.get_mut(&peer) {
-                Some(Pairing::Shown { initiator: false, ours, theirs, pending, .. }) => {
+                Some(Pairing::Shown { ours, theirs, .. }) => {
                     *theirs = Some(accepted);
-                    match *ours {
-                        Some(mine) => {
-                            self.respond(channel, Response::PairConfirm { accepted: mine });
-                            self.finish_pairing(peer, Some(mine), Some(accepted)).await;
-                        }
-                        // Our person has not answered yet: answer when they do.
-                        None => *pending = Some(channel),
-                    }
+                    let ours = *ours;
+                    let response = match ours {
+                        Some(mine) => Response::PairConfirm { accepted: mine },
+                        // Our person has not answered: our own PairConfirm follows.
+                        None => Response::Refused { reason: NOT_ANSWERED_YET.into() },
+                    };
+                    self.respond(channel, response);
+                    self.finish_pairing(peer, ours, Some(accepted)).await;
                 }
                 _ => self.respond(channel, Response::Refused { reason: "no code shown".into() }),
             },
@@ -970,16 +986,7 @@ impl Node {
             (Outbound::PairCommit(p), Response::PairNonce { nonce }) => {
                 if let Some(Pairing::Committed(init)) = self.pairings.remove(&p) {
                     let (reveal, code) = init.reveal(&nonce);
-                    self.pairings.insert(
-                        p,
-                        Pairing::Shown {
-                            code,
-                            initiator: true,
-                            ours: None,
-                            theirs: None,
-                            pending: None,
-                        },
-                    );
+                    self.pairings.insert(p, Pairing::Shown { code, ours: None, theirs: None });
                     self.request(p, Request::PairReveal { nonce: reveal }, Outbound::PairReveal(p));
                 }
             }
@@ -991,11 +998,15 @@ impl Node {
                 }
             }
             (Outbound::PairConfirm(p), Response::PairConfirm { accepted }) => {
-                if let Some(Pairing::Shown { ours, .. }) = self.pairings.get(&p) {
+                if let Some(Pairing::Shown { ours, theirs, .. }) = self.pairings.get_mut(&p) {
+                    *theirs = Some(accepted);
                     let ours = *ours;
                     self.finish_pairing(p, ours, Some(accepted)).await;
                 }
             }
+            // The other person has not answered; their device tells us when they do.
+            (Outbound::PairConfirm(_), Response::Refused { reason })
+                if reason == NOT_ANSWERED_YET => {}
             (Outbound::App(reply), r) => {
                 let _ = reply.send(Ok(r));
             }

@@ -468,3 +468,70 @@ async fn a_device_that_restarts_is_redialled_and_the_live_exchange_resumes() {
     }
     b2.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_answer_at_their_own_pace_and_both_remember_only_when_both_said_yes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (alice, bob) = (Identity::generate(), Identity::generate());
+    let mut ca = config(dir.path(), "A");
+    ca.request_timeout = Duration::from_secs(1);
+    let mut cb = config(dir.path(), "B");
+    cb.request_timeout = Duration::from_secs(1);
+    let (a, mut ra) = start(&alice, ca).expect("A");
+    let (b, mut rb) = start(&bob, cb).expect("B");
+    let addr_b = listening(&mut rb).await;
+    a.dial(&addr_b).await.expect("dial");
+    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    let (code_a, code_b) = pair(&a, &mut ra, &b, &mut rb).await;
+    assert_eq!(code_a, code_b);
+    // The initiator's person answers at once, the responder's 3 s later (three times the
+    // request timeout); then the other way round is covered by the busy test below.
+    a.confirm(b.key(), true).await.expect("A says yes");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    b.confirm(a.key(), true).await.expect("B says yes");
+    next(&mut ra, "paired A", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    next(&mut rb, "paired B", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    for (name, key) in [("A", bob.public()), ("B", alice.public())] {
+        let store =
+            TrustedDevices::load(&dir.path().join(format!("{name}-trusted"))).expect("load");
+        assert!(store.is_trusted(&key), "{name} remembers the other");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_pairing_or_recording_with_another_answers_busy() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (alice, bob, carol) = (Identity::generate(), Identity::generate(), Identity::generate());
+    let (a, mut ra) = start(&alice, config(dir.path(), "A")).expect("A");
+    let (b, mut rb) = start(&bob, config(dir.path(), "B")).expect("B");
+    let (c, mut rc) = start(&carol, config(dir.path(), "C")).expect("C");
+    let addr_a = listening(&mut ra).await;
+    b.dial(&addr_a).await.expect("B dials A");
+    c.dial(&addr_a).await.expect("C dials A");
+    next(&mut rb, "B hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    next(&mut rc, "C hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    // B and A are comparing codes; C's attempt is answered "busy" and shows no code.
+    let _ = pair(&b, &mut rb, &a, &mut ra).await;
+    c.pair(a.key()).await.expect("C asks");
+    let failed = next(&mut rc, "C refused", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
+    assert!(
+        matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")),
+        "{failed:?}"
+    );
+    b.confirm(a.key(), true).await.expect("B yes");
+    a.confirm(b.key(), true).await.expect("A yes");
+    next(&mut ra, "paired", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    // Recording with B now: C is still answered "busy"; after the session, C may pair.
+    a.set_busy(Some(b.key())).await.expect("busy");
+    c.pair(a.key()).await.expect("C asks again");
+    let failed = next(&mut rc, "C refused", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
+    assert!(matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")));
+    a.set_busy(None).await.expect("free");
+    c.pair(a.key()).await.expect("C asks a third time");
+    next(&mut rc, "code on C", |e| matches!(e, NodeEvent::PairingCode { .. })).await;
+    // And A, while pairing with C, does not start pairing with B.
+    a.pair(b.key()).await.expect("A asks B");
+    let failed =
+        next(&mut ra, "A refuses itself", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
+    assert!(matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")));
+}

@@ -78,6 +78,7 @@ fn child(who: &str, dir: &Path, wav: &Path, port: u16) -> Result<(), Error> {
         connect,
         mdns: false,
         assume_yes: true,
+        with: Some(if who == "A" { "B" } else { "A" }.into()),
     };
     let rt = tokio::runtime::Runtime::new()?;
     let who = who.to_owned();

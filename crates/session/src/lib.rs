@@ -12,9 +12,13 @@
 
 #![forbid(unsafe_code)]
 
+mod find;
 mod recover;
 
+pub use find::{FoundDevice, names_device};
 pub use recover::{Recovered, Recovery, recover, unfinished_sessions};
+
+use find::{Choice, Finder};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -53,6 +57,9 @@ pub struct SessionConfig {
     pub mdns: bool,
     /// Accept the pairing code and the proposal without asking a person.
     pub assume_yes: bool,
+    /// The device to record with, by name or fingerprint (scripts; without it a person
+    /// chooses, and `assume_yes` takes a device only if it is the only one found).
+    pub with: Option<String>,
 }
 
 /// What a finished session produced.
@@ -97,6 +104,8 @@ pub enum SessionError {
          recording needs about {per_minute_kib} KiB. Free some space first"
     )]
     NoSpace { dir: PathBuf, free_kib: u64, per_minute_kib: u64 },
+    #[error("several devices answered ({}): choose one with --with NAME or --with FINGERPRINT", .found.iter().map(|(n, f)| format!("{n} {f}")).collect::<Vec<_>>().join(", "))]
+    SeveralDevices { found: Vec<(String, String)> },
 }
 
 impl SessionError {
@@ -182,6 +191,154 @@ fn update(status: &Status, p: Progress) {
     let _ = status.try_send(p);
 }
 
+async fn ask_person(ask: &Ask, question: String) -> bool {
+    let a = ask.clone();
+    tokio::task::spawn_blocking(move || a(question)).await.unwrap_or(false)
+}
+
+/// Waits until the person (or `--with`) has chosen a device and it is confirmed:
+/// remembered before, or paired now with both people comparing the code.
+async fn find_peer(
+    config: &SessionConfig,
+    node: &NodeHandle,
+    events: &mut mpsc::Receiver<NodeEvent>,
+    ask: &Ask,
+    status: &Status,
+) -> Result<(PublicKey, String), SessionError> {
+    let mut finder = Finder::new(config.with.clone(), config.assume_yes);
+    let stopped = || SessionError::Protocol("network stopped".into());
+    loop {
+        let due = finder.due().map(tokio::time::Instant::from_std);
+        let ev = tokio::select! {
+            ev = events.recv() => ev.ok_or_else(stopped)?,
+            _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                let device = finder.decide().map_err(|found| SessionError::SeveralDevices {
+                    found: found.into_iter().map(|d| (d.name, d.key.fingerprint().to_string())).collect(),
+                })?;
+                finder.choose(device.key);
+                if device.remembered {
+                    return Ok((device.key, device.name));
+                }
+                // Exactly one side starts pairing: the one that opened the connection.
+                if device.we_dialed {
+                    start_pairing(node, &device, status).await?;
+                }
+                continue;
+            }
+        };
+        if let Some(found) = on_find_event(ev, &mut finder, node, ask, status, config).await? {
+            return Ok(found);
+        }
+    }
+}
+
+async fn start_pairing(
+    node: &NodeHandle,
+    d: &FoundDevice,
+    status: &Status,
+) -> Result<(), SessionError> {
+    say(status, format!("pairing with {} ({})", d.name, d.key.fingerprint())).await;
+    node.pair(d.key).await?;
+    Ok(())
+}
+
+/// One network event while looking for the other device; the device once it is chosen
+/// and confirmed.
+async fn on_find_event(
+    ev: NodeEvent,
+    finder: &mut Finder,
+    node: &NodeHandle,
+    ask: &Ask,
+    status: &Status,
+    config: &SessionConfig,
+) -> Result<Option<(PublicKey, String)>, SessionError> {
+    let name_of = |finder: &Finder, key: &PublicKey| {
+        finder.found().iter().find(|d| d.key == *key).map_or_else(String::new, |d| d.name.clone())
+    };
+    match ev {
+        NodeEvent::Listening(a) => {
+            let typed = dualrec_net::typeable(&a).unwrap_or_else(|| a.to_string());
+            say(status, format!("listening on {typed}")).await;
+        }
+        NodeEvent::Connected { peer, name, trusted, we_dialed } => {
+            let device =
+                FoundDevice { key: peer, name: name.clone(), remembered: trusted, we_dialed };
+            let seen = if trusted { "remembered" } else { "new" };
+            say(status, format!("found {name} ({}, {seen})", peer.fingerprint())).await;
+            let take = match finder.on_found(device.clone(), Instant::now()) {
+                Choice::Take => true,
+                Choice::Ask => {
+                    let q = format!(
+                        "Record this meeting with {name} (fingerprint {}, {seen})? [y/N] ",
+                        peer.fingerprint()
+                    );
+                    ask_person(ask, q).await
+                }
+                Choice::Skip | Choice::Wait => false,
+            };
+            if take && finder.chosen().is_none_or(|c| c == peer) {
+                finder.choose(peer);
+                if trusted {
+                    return Ok(Some((peer, name)));
+                }
+                // Exactly one side starts pairing: the one that opened the connection.
+                if we_dialed {
+                    start_pairing(node, &device, status).await?;
+                }
+            }
+        }
+        NodeEvent::PairingCode { peer, code } => {
+            let name = name_of(finder, &peer);
+            update(status, Progress::PairingCode(code.to_string()));
+            let ok = match finder.may_pair(&peer, &name) {
+                Choice::Take if config.assume_yes => {
+                    say(status, format!("pairing code {code} with {name} (accepted with --yes: the code was NOT checked by a person)")).await;
+                    true
+                }
+                Choice::Skip => {
+                    say(
+                        status,
+                        format!(
+                            "declined pairing with {name} ({}): not the chosen device",
+                            peer.fingerprint()
+                        ),
+                    )
+                    .await;
+                    false
+                }
+                _ => {
+                    let q = format!(
+                        "Pairing code {code} for {name} (fingerprint {}).\nDoes {name}'s screen show the same code? [y/N] ",
+                        peer.fingerprint()
+                    );
+                    ask_person(ask, q).await
+                }
+            };
+            if ok {
+                finder.choose(peer);
+            }
+            node.confirm(peer, ok).await?;
+        }
+        NodeEvent::Paired { peer, name } if finder.chosen() == Some(peer) => {
+            say(status, format!("paired with {name}")).await;
+            return Ok(Some((peer, name)));
+        }
+        NodeEvent::PairingFailed { peer, reason } if finder.chosen() == Some(peer) => {
+            let name = name_of(finder, &peer);
+            if config.assume_yes || config.with.is_some() {
+                return Err(SessionError::Protocol(format!(
+                    "pairing with {name} failed: {reason}"
+                )));
+            }
+            warn(status, format!("pairing with {name} did not complete ({reason}); still looking"))
+                .await;
+            finder.unchoose();
+        }
+        _ => {}
+    }
+    Ok(None)
+}
+
 /// Runs one session to its end. `stop` ends it early (Ctrl-C).
 pub async fn run(
     identity: Identity,
@@ -190,7 +347,7 @@ pub async fn run(
     status: Status,
     mut stop: mpsc::Receiver<()>,
 ) -> Result<SessionOutcome, SessionError> {
-    let trusted = TrustedDevices::load(&config.data_dir.join("trusted-devices"))?;
+    let trusted = TrustedDevices::load(&trusted_devices_path(&config.data_dir))?;
     let node_config = NodeConfig {
         name: config.name.clone(),
         listen: config.listen.clone(),
@@ -204,47 +361,9 @@ pub async fn run(
         node.dial(addr).await?;
     }
 
-    // Find the other device and make sure it is confirmed.
-    let (peer, peer_name) = loop {
-        match events.recv().await.ok_or_else(|| SessionError::Protocol("network stopped".into()))? {
-            NodeEvent::Listening(a) => {
-                let typed = dualrec_net::typeable(&a).unwrap_or_else(|| a.to_string());
-                say(&status, format!("listening on {typed}")).await;
-            }
-            NodeEvent::Connected { peer, name, trusted, we_dialed } => {
-                say(&status, format!("found {name} ({})", peer.fingerprint())).await;
-                if trusted {
-                    break (peer, name);
-                }
-                // Exactly one side starts pairing: the one that opened the connection.
-                if we_dialed {
-                    node.pair(peer).await?;
-                }
-            }
-            NodeEvent::PairingCode { peer, code } => {
-                update(&status, Progress::PairingCode(code.to_string()));
-                let ok = if config.assume_yes {
-                    say(&status, format!("pairing code {code} (accepted with --yes: the code was NOT checked by a person)")).await;
-                    true
-                } else {
-                    let question = format!(
-                        "Pairing code: {code}\nDoes the other screen show the same code? [y/N] "
-                    );
-                    let a = ask.clone();
-                    tokio::task::spawn_blocking(move || a(question)).await.unwrap_or(false)
-                };
-                node.confirm(peer, ok).await?;
-            }
-            NodeEvent::Paired { peer, name } => {
-                say(&status, format!("paired with {name}")).await;
-                break (peer, name);
-            }
-            NodeEvent::PairingFailed { reason, .. } => {
-                return Err(SessionError::Protocol(format!("pairing failed: {reason}")));
-            }
-            _ => {}
-        }
-    };
+    // Find the other device the person chose, and make sure it is confirmed.
+    let (peer, peer_name) = find_peer(&config, &node, &mut events, &ask, &status).await?;
+    node.set_busy(Some(peer)).await?;
 
     // Agree the start: the device with the smaller key proposes.
     let start = if identity.public() < peer {
@@ -276,6 +395,11 @@ pub async fn run(
                     }
                     node.respond(reply, Response::Refused { reason: "no session yet".into() })
                         .await?;
+                }
+                // Another remembered device: this one is busy with the chosen one.
+                NodeEvent::Inbound { reply, .. } => {
+                    let reason = "busy: this device is recording with another device".into();
+                    node.respond(reply, Response::Refused { reason }).await?;
                 }
                 _ => {}
             }
@@ -721,6 +845,11 @@ impl Witness {
 /// Where a data directory keeps the identity key.
 pub fn identity_path(data_dir: &Path) -> PathBuf {
     data_dir.join("identity.key")
+}
+
+/// Where a device keeps the devices it paired with.
+pub fn trusted_devices_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("trusted-devices")
 }
 
 #[cfg(test)]
