@@ -1,0 +1,146 @@
+//! Several meetings on one office network (issue #12): six devices in network namespaces
+//! on one bridge, discovering each other by mDNS. Two meetings start together and a third
+//! starts while they record; each device is told its partner with `--with`. Every device
+//! must record with its own partner — first as strangers, then again when one device
+//! also remembers a device of another meeting — and every recording must verify against
+//! its partner's evidence. Needs root (CI runs as root) and iproute2.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{session_files, tone, verify_json};
+
+fn ip(args: &[&str]) {
+    let st = Command::new("ip").args(args).status().expect("run ip");
+    assert!(st.success(), "ip {args:?} failed");
+}
+
+/// A bridge namespace and one namespace per host, removed on drop.
+struct Lan {
+    bridge: String,
+    hosts: Vec<String>,
+}
+
+impl Lan {
+    fn new(n: usize) -> Lan {
+        let id = std::process::id();
+        let bridge = format!("drl{id}br");
+        ip(&["netns", "add", &bridge]);
+        ip(&["-n", &bridge, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        ip(&["-n", &bridge, "link", "set", "dev", "br0", "up"]);
+        let mut hosts = Vec::new();
+        for i in 0..n {
+            let host = format!("drl{id}h{i}");
+            ip(&["netns", "add", &host]);
+            ip(&["-n", &host, "link", "set", "dev", "lo", "up"]);
+            let (v, p) = (format!("v{i}"), format!("p{i}"));
+            ip(&[
+                "link", "add", &v, "netns", &host, "type", "veth", "peer", "name", &p, "netns",
+                &bridge,
+            ]);
+            ip(&["-n", &bridge, "link", "set", "dev", &p, "master", "br0"]);
+            ip(&["-n", &bridge, "link", "set", "dev", &p, "up"]);
+            ip(&["-n", &host, "addr", "add", &format!("10.77.0.{}/24", i + 1), "dev", &v]);
+            ip(&["-n", &host, "link", "set", "dev", &v, "up"]);
+            hosts.push(host);
+        }
+        Lan { bridge, hosts }
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        for ns in self.hosts.iter().chain(std::iter::once(&self.bridge)) {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+const NAMES: [&str; 6] = ["A", "B", "C", "D", "E", "F"];
+
+fn partner(i: usize) -> usize {
+    i ^ 1
+}
+
+fn spawn(lan: &Lan, d: &Path, i: usize, run: usize) -> Child {
+    let who = NAMES[i];
+    Command::new("ip")
+        .args(["netns", "exec", &lan.hosts[i]])
+        .arg(env!("CARGO_BIN_EXE_dualrec"))
+        .arg("--data-dir")
+        .arg(d.join(format!("data-{who}")))
+        .args(["record", "--name", who, "--duration", "5s", "--yes", "--with", NAMES[partner(i)]])
+        .arg("--out")
+        .arg(d.join(format!("out{run}-{who}")))
+        .arg("--input-file")
+        .arg(d.join(format!("{}.wav", who.to_lowercase())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dualrec record")
+}
+
+/// One round: meetings A-B and C-D start together, E-F 2 s later; all must finish with
+/// their own partner and verify against the partner's log.
+fn meet(lan: &Lan, d: &Path, run: usize) {
+    let mut children: Vec<(usize, Child)> = (0..4).map(|i| (i, spawn(lan, d, i, run))).collect();
+    std::thread::sleep(Duration::from_secs(2));
+    children.extend((4..6).map(|i| (i, spawn(lan, d, i, run))));
+    for (i, child) in children {
+        let out = child.wait_with_output().expect("wait");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{} (run {run}) failed:\n{text}\n{}",
+            NAMES[i],
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for i in 0..6 {
+        let (who, with) = (NAMES[i], NAMES[partner(i)]);
+        let (_, rec, _) = session_files(&d.join(format!("out{run}-{who}")));
+        let (_, _, partner_log) = session_files(&d.join(format!("out{run}-{with}")));
+        let (code, v) = verify_json(&rec, &[&partner_log]);
+        let mut names: Vec<String> = v["session"]["parties"]
+            .as_array()
+            .expect("parties")
+            .iter()
+            .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        names.sort();
+        let mut want = vec![who.to_owned(), with.to_owned()];
+        want.sort();
+        assert_eq!(names, want, "{who} recorded with the wrong device in run {run}");
+        assert_eq!(code, Some(0), "{who}, run {run}: {v}");
+    }
+}
+
+#[test]
+fn three_meetings_on_one_network_each_pair_their_own_people() {
+    let uid = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("1").to_owned())
+    });
+    assert_eq!(uid.as_deref(), Some("0"), "this test makes network namespaces and needs root");
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    for (i, who) in NAMES.iter().enumerate() {
+        tone(&d.join(format!("{}.wav", who.to_lowercase())), 200.0 + 50.0 * i as f32, 8);
+    }
+    let lan = Lan::new(6);
+    meet(&lan, d, 0);
+    // Now A also remembers C and C remembers A (as if they had met before): a remembered
+    // device of another meeting must not be taken.
+    for (me, other) in [(0usize, 2usize), (2, 0)] {
+        let path = dualrec_session::trusted_devices_path(&d.join(format!("data-{}", NAMES[me])));
+        let key_path = dualrec_session::identity_path(&d.join(format!("data-{}", NAMES[other])));
+        let (id, _) = dualrec_proof::Identity::load_or_create(&key_path).expect("key");
+        let mut store = dualrec_net::TrustedDevices::load(&path).expect("trust store");
+        store.trust(id.public(), NAMES[other]).expect("remember");
+    }
+    meet(&lan, d, 1);
+}
