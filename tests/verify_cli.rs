@@ -176,6 +176,8 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
     );
     let page = std::fs::read_to_string(&html).expect("html");
     assert!(page.starts_with("<!doctype html>") && page.matches("<span style=").count() == 7);
+    assert!(page.contains("&ldquo;Social worker&rdquo; (a name chosen by that party)"), "{page}");
+    assert!(page.contains("2026-09-21 ") && page.contains("<time datetime="), "{page}");
 
     // One second cut out of a re-muxed copy: named, the rest still verifies, exit 1.
     let bad = dir.path().join("edited.opus");

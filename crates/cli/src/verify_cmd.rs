@@ -210,6 +210,36 @@ pub(crate) fn run(
     Ok(report.verdict == Verdict::Intact)
 }
 
+/// The meeting: when (UTC, and the reader's own time zone by the browser), and the
+/// parties with their fingerprints, names marked as each party's own choice.
+fn meeting_html(h: &mut String, report: &Report) {
+    let s = &report.session;
+    let _ = write!(
+        h,
+        "</ul><h3>The meeting</h3><p>Session {}, started <time datetime=\"{ms}\">{}</time> \
+         <span id=\"local\"></span> (the proposing device's clock).</p><ul>",
+        s.session,
+        crate::report::utc(s.started_at_ms),
+        ms = s.started_at_ms,
+    );
+    for p in &s.parties {
+        let me = if p.key == s.producer { " — made this recording" } else { "" };
+        let _ = write!(
+            h,
+            "<li>&ldquo;{}&rdquo; (a name chosen by that party), fingerprint <code>{}</code>{me}</li>",
+            escape(&p.name),
+            p.fingerprint
+        );
+    }
+    let _ = write!(
+        h,
+        "</ul><p>The fingerprints, not the names, identify the devices.</p>\
+         <script>document.getElementById('local').textContent='(' + \
+         new Date({}).toLocaleString() + ' your time)';</script>",
+        s.started_at_ms
+    );
+}
+
 /// Colour, hatching and words for a status: readable in black and white too.
 fn style(s: &ChunkStatus) -> (&'static str, &'static str) {
     match s {
@@ -256,7 +286,8 @@ fn html_report(report: &Report, recording: &Path) -> String {
         let mark = if holds { "holds" } else { "does not hold" };
         let _ = write!(h, "<li><b>{name}</b> {mark}: {}.</li>", escape(&sentence));
     }
-    h.push_str("</ul><div class=\"t\" role=\"img\" aria-label=\"timeline\">");
+    meeting_html(&mut h, report);
+    h.push_str("<div class=\"t\" role=\"img\" aria-label=\"timeline\">");
     for c in &report.chunks {
         let (col, pattern) = style(&c.status);
         let _ = write!(
