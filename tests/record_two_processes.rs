@@ -76,3 +76,28 @@ fn durations_people_type() {
     assert_eq!(out.status.code(), Some(64), "a usage error has its own code");
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a duration"));
 }
+
+#[test]
+fn connect_keeps_trying_until_the_other_device_is_up() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 5);
+    tone(&d.join("b.wav"), 330.0, 5);
+    let addr = common::free_addr();
+    // B is started first, with nothing listening at the address yet.
+    let b = common::spawn_recorder(
+        d,
+        "B",
+        "3s",
+        &["--connect", &addr, "--listen", "/ip4/127.0.0.1/tcp/0"],
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let a = common::spawn_recorder(d, "A", "3s", &["--listen", &addr]);
+    let (oa, ob) = (a.wait_with_output().expect("A"), b.wait_with_output().expect("B"));
+    let tb = String::from_utf8_lossy(&ob.stdout);
+    assert!(oa.status.success(), "A: {}", String::from_utf8_lossy(&oa.stderr));
+    assert!(ob.status.success(), "B: {tb}\n{}", String::from_utf8_lossy(&ob.stderr));
+    assert!(tb.contains("trying again every second"), "{tb}");
+    assert!(tb.contains("end signed by both devices"), "{tb}");
+    assert!(!tb.contains("to type on the other one"), "no loopback address offered: {tb}");
+}

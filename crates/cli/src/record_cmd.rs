@@ -106,7 +106,11 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
         (Some(f), _) => Input::Wav(f),
         (None, dev) => Input::Microphone(dev),
     };
-    let listen = args.listen.map(|l| vec![l]).unwrap_or_else(|| vec!["/ip4/0.0.0.0/tcp/0".into()]);
+    let port = dualrec_net::DEFAULT_PORT;
+    let listen = args
+        .listen
+        .map(|l| vec![l])
+        .unwrap_or_else(|| vec![format!("/ip4/0.0.0.0/tcp/{port}"), format!("/ip6/::/tcp/{port}")]);
     // No announcing when the other device's address is typed, or when listening on
     // loopback only (tests, and nothing could find it anyway).
     let mdns = args.connect.is_none() && !listen.iter().all(|l| is_loopback(l));

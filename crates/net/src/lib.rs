@@ -22,7 +22,10 @@ mod wire;
 
 pub use error::NetError;
 pub use exchange::{Exchange, ExchangeError, Handled};
-pub use node::{InboundId, NodeConfig, NodeEvent, NodeHandle, parse_address, start, typeable};
+pub use node::{
+    DEFAULT_PORT, InboundId, NodeConfig, NodeEvent, NodeHandle, ip_port, parse_address, start,
+    typeable,
+};
 pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commitment};
 pub use session_msgs::{acknowledge_stop, consent, propose, stop};
 pub use trust::{TrustedDevice, TrustedDevices};

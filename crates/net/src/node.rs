@@ -28,6 +28,10 @@ const MAX_LIVE_FRAME: usize = 1024;
 /// Live frames waiting for a stream to the peer; beyond this they are dropped (the
 /// exchange sends unreceipted checkpoints again).
 const LIVE_QUEUE: usize = 1024;
+
+/// The TCP port dualrec listens on unless told otherwise, so that a firewall rule can be
+/// made once. When it is taken, a free port is used instead.
+pub const DEFAULT_PORT: u16 = 45_277;
 const CHANNEL: usize = 256;
 
 /// How to start a node.
@@ -182,28 +186,57 @@ pub fn parse_address(s: &str) -> Result<Multiaddr, NetError> {
     let (host, port) = s.rsplit_once(':').ok_or_else(|| NetError::Address(s.to_owned()))?;
     let port: u16 = port.parse().map_err(|_| NetError::Address(s.to_owned()))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let ma = match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => format!("/ip4/{ip}/tcp/{port}"),
-        Ok(std::net::IpAddr::V6(ip)) => format!("/ip6/{ip}/tcp/{port}"),
-        Err(_) => format!("/dns/{host}/tcp/{port}"),
+    // A name (`laptop.local`, `sam-pc`) through the system's resolver, which also asks
+    // mDNS where the system is set up to.
+    let ip = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip,
+        Err(_) => {
+            use std::net::ToSocketAddrs as _;
+            let mut found =
+                (host, port).to_socket_addrs().map_err(|_| NetError::Address(s.to_owned()))?;
+            found.next().ok_or_else(|| NetError::Address(s.to_owned()))?.ip()
+        }
+    };
+    let ma = match ip {
+        std::net::IpAddr::V4(ip) => format!("/ip4/{ip}/tcp/{port}"),
+        std::net::IpAddr::V6(ip) => format!("/ip6/{ip}/tcp/{port}"),
     };
     ma.parse().map_err(|_| NetError::Address(s.to_owned()))
 }
 
 /// An address in the form people type (`10.0.0.2:4242`), if it is an IP and TCP one.
 pub fn typeable(addr: &Multiaddr) -> Option<String> {
+    let (ip, port) = ip_port(addr)?;
+    // Only an address another device on the network could reach.
+    let local_only = match ip {
+        std::net::IpAddr::V4(a) => a.is_loopback() || a.is_link_local() || a.is_unspecified(),
+        std::net::IpAddr::V6(a) => {
+            a.is_loopback() || a.is_unspecified() || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
+    if local_only {
+        return None;
+    }
+    Some(match ip {
+        std::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        std::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    })
+}
+
+/// The IP address and TCP port of a multiaddr, if it has both.
+pub fn ip_port(addr: &Multiaddr) -> Option<(std::net::IpAddr, u16)> {
     use libp2p::multiaddr::Protocol;
     let mut ip = None;
     let mut port = None;
     for p in addr.iter() {
         match p {
-            Protocol::Ip4(a) => ip = Some(a.to_string()),
-            Protocol::Ip6(a) => ip = Some(format!("[{a}]")),
+            Protocol::Ip4(a) => ip = Some(std::net::IpAddr::V4(a)),
+            Protocol::Ip6(a) => ip = Some(std::net::IpAddr::V6(a)),
             Protocol::Tcp(p) => port = Some(p),
             _ => {}
         }
     }
-    Some(format!("{}:{}", ip?, port?))
+    Some((ip?, port?))
 }
 
 /// The key behind a PeerId (dualrec peers use ed25519 keys, inlined in the PeerId).
@@ -432,6 +465,47 @@ struct Node {
     busy_with: Option<PeerId>,
 }
 
+/// Listens on every address given. A fixed port that is taken (another dualrec on this
+/// machine) falls back to a free one; an address family the machine lacks (no IPv6) is
+/// skipped. Fails only when nothing could be listened on.
+fn listen_all(swarm: &mut Swarm<Behaviour>, listen: &[String]) -> Result<(), NetError> {
+    // libp2p listens with SO_REUSEPORT, so a second dualrec would share a taken port (and
+    // half the connections): each fixed port is first tried plainly, before any listener
+    // of ours holds it.
+    let mut addrs = Vec::with_capacity(listen.len());
+    for l in listen {
+        let addr = parse_address(l)?;
+        let any_port = ip_port(&addr).map(|(ip, _)| match ip {
+            std::net::IpAddr::V4(ip) => format!("/ip4/{ip}/tcp/0"),
+            std::net::IpAddr::V6(ip) => format!("/ip6/{ip}/tcp/0"),
+        });
+        let taken = ip_port(&addr).is_some_and(|(ip, port)| {
+            port != 0 && std::net::TcpListener::bind((ip, port)).is_err()
+        });
+        match any_port.and_then(|a| a.parse::<Multiaddr>().ok()) {
+            Some(any) if taken => addrs.push((any, None)),
+            any => addrs.push((addr, any)),
+        }
+    }
+    let mut last_error = None;
+    let mut listening = 0;
+    for (addr, fallback) in addrs {
+        let result = match (swarm.listen_on(addr), fallback) {
+            (Ok(_), _) => Ok(()),
+            (Err(_), Some(any)) => swarm.listen_on(any).map(|_| ()).map_err(|e| e.to_string()),
+            (Err(e), None) => Err(e.to_string()),
+        };
+        match result {
+            Ok(()) => listening += 1,
+            Err(e) => last_error = Some(e),
+        }
+    }
+    match (listening, last_error) {
+        (0, Some(e)) => Err(NetError::Transport(e)),
+        _ => Ok(()),
+    }
+}
+
 /// Starts a node on the current tokio runtime.
 pub fn start(
     identity: &Identity,
@@ -484,10 +558,7 @@ fn start_speaking(
         .map_err(|e| NetError::Transport(e.to_string()))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
         .build();
-    for l in &config.listen {
-        let addr = parse_address(l)?;
-        swarm.listen_on(addr).map_err(|e| NetError::Transport(e.to_string()))?;
-    }
+    listen_all(&mut swarm, &config.listen)?;
     let (cmd_tx, cmd_rx) = mpsc::channel(CHANNEL);
     let (ev_tx, ev_rx) = mpsc::channel(CHANNEL);
     let mut control = swarm.behaviour().live.new_control();

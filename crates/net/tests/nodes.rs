@@ -535,3 +535,43 @@ async fn a_device_pairing_or_recording_with_another_answers_busy() {
         next(&mut ra, "A refuses itself", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
     assert!(matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")));
 }
+
+#[test]
+fn only_addresses_another_device_could_reach_are_offered_for_typing() {
+    let t = |s: &str| dualrec_net::typeable(&s.parse().expect("multiaddr"));
+    assert_eq!(t("/ip4/192.168.1.20/tcp/45277").as_deref(), Some("192.168.1.20:45277"));
+    assert_eq!(t("/ip6/2001:db8::7/tcp/45277").as_deref(), Some("[2001:db8::7]:45277"));
+    for local in [
+        "/ip4/127.0.0.1/tcp/45277",
+        "/ip4/0.0.0.0/tcp/45277",
+        "/ip4/169.254.3.4/tcp/45277",
+        "/ip6/::1/tcp/45277",
+        "/ip6/fe80::1/tcp/45277",
+    ] {
+        assert_eq!(t(local), None, "{local}");
+    }
+    // Names go through the system's resolver.
+    let a = dualrec_net::parse_address("localhost:45277").expect("localhost resolves");
+    assert!(a.to_string().ends_with("/tcp/45277"), "{a}");
+    assert!(dualrec_net::parse_address("no-such-host.invalid:1").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_fixed_port_falls_back_to_a_free_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let fixed = format!("/ip4/127.0.0.1/tcp/{port}");
+    let mut ca = config(dir.path(), "A");
+    ca.listen = vec![fixed.clone()];
+    let mut cb = config(dir.path(), "B");
+    cb.listen = vec![fixed.clone()];
+    let (_a, mut ra) = start(&Identity::generate(), ca).expect("A");
+    assert_eq!(listening(&mut ra).await, fixed);
+    let (_b, mut rb) = start(&Identity::generate(), cb).expect("B starts anyway");
+    let other = listening(&mut rb).await;
+    assert_ne!(other, fixed, "B listens on another port");
+}

@@ -256,10 +256,21 @@ async fn on_find_event(
         finder.found().iter().find(|d| d.key == *key).map_or_else(String::new, |d| d.name.clone())
     };
     match ev {
-        NodeEvent::Listening(a) => {
-            let typed = dualrec_net::typeable(&a).unwrap_or_else(|| a.to_string());
-            say(status, format!("listening on {typed}")).await;
-        }
+        NodeEvent::Listening(a) => match dualrec_net::typeable(&a) {
+            Some(typed) => say(
+                status,
+                format!(
+                    "this device's address, to type on the other one if it is not found: {typed}"
+                ),
+            )
+            .await,
+            None => match dualrec_net::ip_port(&a) {
+                Some((ip, port)) if ip.is_loopback() => {
+                    say(status, format!("listening on {ip}:{port} (this machine only)")).await
+                }
+                _ => {}
+            },
+        },
         NodeEvent::Connected { peer, name, trusted, we_dialed } => {
             let device =
                 FoundDevice { key: peer, name: name.clone(), remembered: trusted, we_dialed };
@@ -356,13 +367,37 @@ pub async fn run(
         request_timeout: Duration::from_secs(3),
     };
     let (node, mut events) = dualrec_net::start(&identity, node_config)?;
-    if let Some(addr) = &config.connect {
-        say(&status, format!("connecting to {addr}")).await;
-        node.dial(addr).await?;
-    }
+    // A typed address: dialled until the other device is up (it may start later).
+    let redial = config.connect.clone().map(|addr| {
+        let (node, status) = (node.clone(), status.clone());
+        tokio::spawn(async move {
+            say(&status, format!("connecting to {addr}")).await;
+            let mut told = false;
+            loop {
+                match node.dial(&addr).await {
+                    Ok(()) => return,
+                    Err(dualrec_net::NetError::Address(a)) => {
+                        warn(&status, format!("{a} is not an address this device can reach")).await;
+                        return;
+                    }
+                    Err(_) if !told => {
+                        told = true;
+                        say(&status, format!("no answer at {addr} yet; trying again every second"))
+                            .await;
+                    }
+                    Err(_) => {}
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    });
 
     // Find the other device the person chose, and make sure it is confirmed.
-    let (peer, peer_name) = find_peer(&config, &node, &mut events, &ask, &status).await?;
+    let found = find_peer(&config, &node, &mut events, &ask, &status).await;
+    if let Some(r) = redial {
+        r.abort();
+    }
+    let (peer, peer_name) = found?;
     node.set_busy(Some(peer)).await?;
 
     // Agree the start: the device with the smaller key proposes.
