@@ -144,3 +144,52 @@ fn three_meetings_on_one_network_each_pair_their_own_people() {
     }
     meet(&lan, d, 1);
 }
+
+#[test]
+fn with_multicast_blocked_the_waiting_device_says_what_to_type_and_typing_it_works() {
+    use std::io::BufRead as _;
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 6);
+    tone(&d.join("b.wav"), 330.0, 6);
+    let lan = Lan::new(2);
+    for (i, host) in lan.hosts.iter().enumerate() {
+        ip(&["-n", host, "link", "set", "dev", &format!("v{i}"), "multicast", "off"]);
+    }
+    let record = |i: usize, extra: &[&str]| {
+        let who = NAMES[i];
+        Command::new("ip")
+            .args(["netns", "exec", &lan.hosts[i]])
+            .arg(env!("CARGO_BIN_EXE_dualrec"))
+            .arg("--data-dir")
+            .arg(d.join(format!("data-{who}")))
+            .args(["record", "--name", who, "--duration", "3s", "--yes", "--out"])
+            .arg(d.join(format!("out-{who}")))
+            .arg("--input-file")
+            .arg(d.join(format!("{}.wav", who.to_lowercase())))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut a = record(0, &[]);
+    // A finds no one (no multicast) and, after a while, says what to type on the other.
+    let mut lines = std::io::BufReader::new(a.stdout.take().expect("stdout")).lines();
+    let hint = loop {
+        let line = lines.next().expect("A still running").expect("line");
+        if line.contains("no other device found yet") {
+            break line;
+        }
+    };
+    let port = dualrec_net::DEFAULT_PORT;
+    let typed = format!("10.77.0.1:{port}");
+    assert!(hint.contains(&typed), "the hint names the address and the fixed port: {hint}");
+    let b = record(1, &["--connect", &typed]);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let st = a.wait().expect("A");
+    let ob = b.wait_with_output().expect("B");
+    assert!(st.success(), "A: {rest:?}");
+    assert!(ob.status.success(), "B: {}", String::from_utf8_lossy(&ob.stdout));
+    assert!(rest.iter().any(|l| l.contains("end signed by both devices")), "{rest:?}");
+}

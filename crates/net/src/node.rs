@@ -29,6 +29,19 @@ const MAX_LIVE_FRAME: usize = 1024;
 /// exchange sends unreceipted checkpoints again).
 const LIVE_QUEUE: usize = 1024;
 
+/// How often mDNS asks the network for dualrec devices.
+const MDNS_QUERY_EVERY: Duration = Duration::from_secs(5);
+
+/// Addresses kept per device for redialling: the newest first, so a device that moved
+/// (router restart, another network) is tried where it is now.
+const ADDRESSES_PER_PEER: usize = 8;
+
+fn remember_address(list: &mut Vec<Multiaddr>, addr: &Multiaddr) {
+    list.retain(|a| a != addr);
+    list.insert(0, addr.clone());
+    list.truncate(ADDRESSES_PER_PEER);
+}
+
 /// The TCP port dualrec listens on unless told otherwise, so that a firewall rule can be
 /// made once. When it is taken, a free port is used instead.
 pub const DEFAULT_PORT: u16 = 45_277;
@@ -452,7 +465,9 @@ struct Node {
     inbound: HashMap<u64, ResponseChannel<Response>>,
     next_inbound: u64,
     next_ping: u64,
-    dial_waiters: Vec<(Multiaddr, oneshot::Sender<Result<(), NetError>>)>,
+    /// Typed-address dials waiting for their own connection, by its id (never resolved
+    /// by another connection's success or failure).
+    dial_waiters: HashMap<libp2p::swarm::ConnectionId, oneshot::Sender<Result<(), NetError>>>,
     last_redial: Instant,
     control: libp2p_stream::Control,
     /// The writer of each peer's live stream.
@@ -540,11 +555,12 @@ fn start_speaking(
                 "/dualrec/id/1".into(),
                 key.public(),
             ));
+            // Ask again every few seconds: a device that starts later, or comes back on
+            // another address, is found quickly (the default waits five minutes).
+            let mdns_config =
+                mdns::Config { query_interval: MDNS_QUERY_EVERY, ..mdns::Config::default() };
             let mdns = if mdns_on {
-                Some(mdns::tokio::Behaviour::new(
-                    mdns::Config::default(),
-                    key.public().to_peer_id(),
-                )?)
+                Some(mdns::tokio::Behaviour::new(mdns_config, key.public().to_peer_id())?)
             } else {
                 None
             };
@@ -583,7 +599,7 @@ fn start_speaking(
         inbound: HashMap::new(),
         next_inbound: 0,
         next_ping: 0,
-        dial_waiters: Vec::new(),
+        dial_waiters: HashMap::new(),
         last_redial: Instant::now(),
         control,
         writers: HashMap::new(),
@@ -684,12 +700,19 @@ impl Node {
 
     async fn command(&mut self, c: Command) {
         match c {
-            Command::Dial(addr, done) => match self.swarm.dial(addr.clone()) {
-                Ok(()) => self.dial_waiters.push((addr, done)),
-                Err(e) => {
-                    let _ = done.send(Err(NetError::Transport(e.to_string())));
+            Command::Dial(addr, done) => {
+                let opts =
+                    libp2p::swarm::dial_opts::DialOpts::unknown_peer_id().address(addr).build();
+                let id = opts.connection_id();
+                match self.swarm.dial(opts) {
+                    Ok(()) => {
+                        self.dial_waiters.insert(id, done);
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(NetError::Transport(e.to_string())));
+                    }
                 }
-            },
+            }
             Command::Pair(key) => {
                 let Some(peer) = key_peer(&key) else { return };
                 if self.pairings.contains_key(&peer) {
@@ -828,7 +851,7 @@ impl Node {
             SwarmEvent::NewListenAddr { address, .. } => {
                 self.emit(NodeEvent::Listening(address)).await
             }
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, .. } => {
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, connection_id, .. } => {
                 let addr = endpoint.get_remote_address().clone();
                 if endpoint.is_dialer() {
                     self.dialed.insert(peer_id);
@@ -836,19 +859,11 @@ impl Node {
                     self.dialed.remove(&peer_id);
                 }
                 if endpoint.is_dialer() {
-                    let list = self.addresses.entry(peer_id).or_default();
-                    if !list.contains(&addr) {
-                        list.push(addr.clone());
-                    }
+                    remember_address(self.addresses.entry(peer_id).or_default(), &addr);
                 }
                 self.last_seen.insert(peer_id, Instant::now());
-                let waiters = std::mem::take(&mut self.dial_waiters);
-                for (a, done) in waiters {
-                    if a == addr || endpoint.is_dialer() {
-                        let _ = done.send(Ok(()));
-                    } else {
-                        self.dial_waiters.push((a, done));
-                    }
+                if let Some(done) = self.dial_waiters.remove(&connection_id) {
+                    let _ = done.send(Ok(()));
                 }
                 let hello = Request::Hello { version: self.version, name: self.name.clone() };
                 self.request(peer_id, hello, Outbound::Hello);
@@ -867,18 +882,15 @@ impl Node {
                     self.emit(NodeEvent::LinkDown { peer: key }).await;
                 }
             }
-            SwarmEvent::OutgoingConnectionError { error, .. } => {
-                for (_, done) in self.dial_waiters.drain(..) {
+            SwarmEvent::OutgoingConnectionError { error, connection_id, .. } => {
+                if let Some(done) = self.dial_waiters.remove(&connection_id) {
                     let _ = done.send(Err(NetError::Transport(error.to_string())));
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(list))) => {
                 for (peer, address) in list {
                     let Some(key) = peer_key(&peer) else { continue };
-                    let known = self.addresses.entry(peer).or_default();
-                    if !known.contains(&address) {
-                        known.push(address.clone());
-                    }
+                    remember_address(self.addresses.entry(peer).or_default(), &address);
                     self.emit(NodeEvent::Discovered { peer: key, address: address.clone() }).await;
                     // Only one side dials, or there would be two connections.
                     if *self.swarm.local_peer_id() < peer && !self.swarm.is_connected(&peer) {

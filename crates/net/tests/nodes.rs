@@ -575,3 +575,21 @@ async fn a_taken_fixed_port_falls_back_to_a_free_one() {
     let other = listening(&mut rb).await;
     assert_ne!(other, fixed, "B listens on another port");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_dial_is_answered_by_its_own_connection() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (a, mut ra) = start(&Identity::generate(), config(dir.path(), "A")).expect("A");
+    let (b, _rb) = start(&Identity::generate(), config(dir.path(), "B")).expect("B");
+    let alive = listening(&mut ra).await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = l.local_addr().expect("addr").port();
+        drop(l); // nothing listens there now
+        format!("127.0.0.1:{port}")
+    };
+    let (to_dead, to_alive) = tokio::join!(b.dial(&dead), b.dial(&alive));
+    assert!(to_alive.is_ok(), "{to_alive:?}");
+    assert!(to_dead.is_err(), "a dial to nothing is not answered by another dial's success");
+    drop(a);
+}

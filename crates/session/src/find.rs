@@ -44,6 +44,8 @@ pub(crate) struct Finder {
     found: Vec<FoundDevice>,
     chosen: Option<PublicKey>,
     first_found: Option<Instant>,
+    /// This device's addresses another device could type (at most a few).
+    addresses: Vec<String>,
 }
 
 /// Whether `with` (a name, or a fingerprint with or without dashes) names this device.
@@ -60,7 +62,24 @@ pub fn names_device(with: &str, key: &PublicKey, name: &str) -> bool {
 
 impl Finder {
     pub(crate) fn new(with: Option<String>, assume_yes: bool) -> Finder {
-        Finder { with, assume_yes, found: Vec::new(), chosen: None, first_found: None }
+        Finder {
+            with,
+            assume_yes,
+            found: Vec::new(),
+            chosen: None,
+            first_found: None,
+            addresses: Vec::new(),
+        }
+    }
+
+    pub(crate) fn add_address(&mut self, typed: String) {
+        if self.addresses.len() < 8 && !self.addresses.contains(&typed) {
+            self.addresses.push(typed);
+        }
+    }
+
+    pub(crate) fn addresses(&self) -> &[String] {
+        &self.addresses
     }
 
     pub(crate) fn chosen(&self) -> Option<PublicKey> {

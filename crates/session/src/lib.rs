@@ -207,10 +207,18 @@ async fn find_peer(
 ) -> Result<(PublicKey, String), SessionError> {
     let mut finder = Finder::new(config.with.clone(), config.assume_yes);
     let stopped = || SessionError::Protocol("network stopped".into());
+    let mut hint_at = Some(tokio::time::Instant::now() + NOTHING_FOUND_HINT_AFTER);
     loop {
         let due = finder.due().map(tokio::time::Instant::from_std);
         let ev = tokio::select! {
             ev = events.recv() => ev.ok_or_else(stopped)?,
+            _ = tokio::time::sleep_until(hint_at.unwrap_or_else(tokio::time::Instant::now)), if hint_at.is_some() => {
+                hint_at = None;
+                if finder.found().is_empty() {
+                    warn(status, nothing_found_hint(finder.addresses())).await;
+                }
+                continue;
+            }
             _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
                 let device = finder.decide().map_err(|found| SessionError::SeveralDevices {
                     found: found.into_iter().map(|d| (d.name, d.key.fingerprint().to_string())).collect(),
@@ -230,6 +238,20 @@ async fn find_peer(
             return Ok(found);
         }
     }
+}
+
+/// After this long with no device found, the person is told what may be wrong.
+const NOTHING_FOUND_HINT_AFTER: Duration = Duration::from_secs(15);
+
+fn nothing_found_hint(addresses: &[String]) -> String {
+    let type_it = match addresses {
+        [] => String::new(),
+        a => format!(" Or, on the other device, type this device's address: {}.", a.join(" or ")),
+    };
+    format!(
+        "no other device found yet. Both devices must be on the same network; guest Wi-Fi and \
+         some office networks keep devices apart.{type_it}"
+    )
 }
 
 async fn start_pairing(
@@ -257,13 +279,13 @@ async fn on_find_event(
     };
     match ev {
         NodeEvent::Listening(a) => match dualrec_net::typeable(&a) {
-            Some(typed) => say(
-                status,
-                format!(
+            Some(typed) => {
+                finder.add_address(typed.clone());
+                let line = format!(
                     "this device's address, to type on the other one if it is not found: {typed}"
-                ),
-            )
-            .await,
+                );
+                say(status, line).await
+            }
             None => match dualrec_net::ip_port(&a) {
                 Some((ip, port)) if ip.is_loopback() => {
                     say(status, format!("listening on {ip}:{port} (this machine only)")).await
