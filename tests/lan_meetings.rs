@@ -26,7 +26,10 @@ struct Lan {
 
 impl Lan {
     fn new(n: usize) -> Lan {
-        let id = std::process::id();
+        // Unique per test too: the tests of this file run side by side in one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let lan = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let id = format!("{}n{lan}", std::process::id());
         let bridge = format!("drl{id}br");
         ip(&["netns", "add", &bridge]);
         ip(&["-n", &bridge, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
@@ -36,7 +39,7 @@ impl Lan {
             let host = format!("drl{id}h{i}");
             ip(&["netns", "add", &host]);
             ip(&["-n", &host, "link", "set", "dev", "lo", "up"]);
-            let (v, p) = (format!("v{i}"), format!("p{i}"));
+            let (v, p) = (format!("v{i}"), format!("p{id}x{i}"));
             ip(&[
                 "link", "add", &v, "netns", &host, "type", "veth", "peer", "name", &p, "netns",
                 &bridge,
