@@ -28,6 +28,16 @@ fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_othe
     let (id_a, rec_a, log_a) = session_files(&d.join("out-A"));
     let (id_b, rec_b, log_b) = session_files(&d.join("out-B"));
     assert_eq!(id_a, id_b, "both devices name the same session");
+    // Recordings and evidence are their owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        for f in [&rec_a, &log_a, &rec_b, &log_b] {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+        assert_eq!(mode(rec_a.parent().expect("dir")), 0o700);
+    }
     // Each recording against the other device's log alone, its own log alone, and both:
     // intact every time, and every report gives the same account of the meeting.
     let mut accounts = Vec::new();

@@ -1,6 +1,6 @@
 //! Writing a recording as it is captured (RFC 7845, MACHINE-NOTES "Ogg Opus pitfalls").
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -56,8 +56,12 @@ impl RecordingWriter {
         serial: u32,
     ) -> Result<RecordingWriter, MediaError> {
         let io = |source| MediaError::Io { path: path.to_owned(), source };
-        let file =
-            OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(|e| {
+        let file = dualrec_proof::private_file()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
                 if e.kind() == std::io::ErrorKind::AlreadyExists {
                     MediaError::Exists { path: path.to_owned() }
                 } else {
@@ -257,7 +261,12 @@ pub fn finish_interrupted(
     // Written aside, then linked into place: `dst` appears whole or not at all, and an
     // existing file is never replaced.
     let partial = dst.with_extension("opus.partial");
-    let mut out = File::create(&partial).map_err(io_dst)?;
+    let mut out = dualrec_proof::private_file()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&partial)
+        .map_err(io_dst)?;
     out.write_all(&bytes).and_then(|()| out.sync_all()).map_err(io_dst)?;
     std::fs::hard_link(&partial, dst).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {

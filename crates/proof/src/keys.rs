@@ -213,13 +213,8 @@ impl Identity {
     /// Writes the key to `path` with mode 0600, refusing to replace an existing file.
     pub fn save(&self, path: &Path) -> Result<(), KeyError> {
         let io = |source| KeyError::Io { path: path.to_owned(), source };
-        let mut opts = fs::OpenOptions::new();
+        let mut opts = crate::private_file();
         opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            opts.mode(0o600);
-        }
         let mut file = opts.open(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 KeyError::Exists { path: path.to_owned() }

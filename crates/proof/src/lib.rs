@@ -36,6 +36,19 @@ pub use records::{
     AudioParams, CaptureGap, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal,
     PartySignature, Receipt, SessionId, Signed, StartRecord, Timestamp,
 };
+/// Options for opening a file that only its owner may read or write (mode 0600 on Unix,
+/// applied when the file is created): keys, recordings and evidence logs.
+pub fn private_file() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
+    let mut opts = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        opts.mode(0o600);
+    }
+    opts
+}
+
 pub use verify::{
     Axes, Axis, AxisState, ChunkReport, ChunkStatus, ClockOffset, Damage, EndFacts, ExpectedParty,
     FileRegion, Finding, Packet, PartyFacts, Playback, REPORT_SCHEMA, Recording, RegionKind,

@@ -173,7 +173,7 @@ impl EvidenceLog {
     /// Creates a new log; refuses to replace an existing file.
     pub fn create(path: &Path) -> Result<EvidenceLog, LogError> {
         let io = |source| LogError::Io { path: path.to_owned(), source };
-        let mut file = OpenOptions::new().write(true).create_new(true).open(path).map_err(io)?;
+        let mut file = crate::private_file().write(true).create_new(true).open(path).map_err(io)?;
         lock(&file, path)?;
         file.write_all(&header()).map_err(io)?;
         file.sync_all().map_err(io)?;

@@ -499,7 +499,11 @@ async fn record(
         });
     }
     let dir = config.out_dir.join(session.to_hex());
-    std::fs::create_dir_all(&dir)?;
+    // The session's folder is the owner's alone, like the files in it.
+    let mut folder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.recursive(true).create(&dir)?;
     let result =
         record_in(&dir, identity, config, start, node.clone(), events, peer, clock, &status, stop)
             .await;
