@@ -196,3 +196,60 @@ fn with_multicast_blocked_the_waiting_device_says_what_to_type_and_typing_it_wor
     assert!(ob.status.success(), "B: {}", String::from_utf8_lossy(&ob.stdout));
     assert!(rest.iter().any(|l| l.contains("end signed by both devices")), "{rest:?}");
 }
+
+#[test]
+fn a_link_down_as_the_meeting_ends_is_waited_for_and_nothing_of_the_witnessing_is_lost() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 12);
+    tone(&d.join("b.wav"), 330.0, 12);
+    let lan = Lan::new(2);
+    let spawn_one = |i: usize| {
+        let who = NAMES[i];
+        Command::new("ip")
+            .args(["netns", "exec", &lan.hosts[i]])
+            .arg(env!("CARGO_BIN_EXE_dualrec"))
+            .arg("--data-dir")
+            .arg(d.join(format!("data-{who}")))
+            .args([
+                "record",
+                "--name",
+                who,
+                "--duration",
+                "8s",
+                "--yes",
+                "--with",
+                NAMES[partner(i)],
+            ])
+            .arg("--out")
+            .arg(d.join(format!("out-{who}")))
+            .arg("--input-file")
+            .arg(d.join(format!("{}.wav", who.to_lowercase())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn_one(0), spawn_one(1));
+    // The link goes down mid-meeting and comes back about 20 s after the meeting's end.
+    std::thread::sleep(Duration::from_secs(6));
+    ip(&["-n", &lan.hosts[1], "link", "set", "dev", "v1", "down"]);
+    std::thread::sleep(Duration::from_secs(25));
+    ip(&["-n", &lan.hosts[1], "link", "set", "dev", "v1", "up"]);
+    let (oa, ob) = (a.wait_with_output().expect("A"), b.wait_with_output().expect("B"));
+    let (ta, tb) = (String::from_utf8_lossy(&oa.stdout), String::from_utf8_lossy(&ob.stdout));
+    assert!(oa.status.success() && ob.status.success(), "A:\n{ta}\nB:\n{tb}");
+    for t in [&ta, &tb] {
+        assert!(t.contains("waiting up to 60 s"), "{t}");
+        assert!(t.contains("end signed by both devices"), "{t}");
+    }
+    for (who, with) in [("A", "B"), ("B", "A")] {
+        let (_, rec, _) = session_files(&d.join(format!("out-{who}")));
+        let (_, _, log) = session_files(&d.join(format!("out-{with}")));
+        let (_, v) = verify_json(&rec, &[&log]);
+        let t = &v["totals"];
+        assert_eq!(t["signed_only"], 0, "every second witnessed, late or live: {v}");
+        assert!(t["witnessed_late"].as_u64().unwrap_or(0) > 0, "the outage shows as late: {t}");
+        assert_eq!(v["axes"]["completeness"]["state"], "complete", "{v}");
+    }
+}

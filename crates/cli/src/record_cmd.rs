@@ -131,9 +131,11 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
         let (status_tx, status) = tokio::sync::mpsc::channel(256);
         let (stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
         let on_ctrl_c = stop_tx.clone();
+        // Every Ctrl-C: the first stops the recording, a later one stops waiting for the
+        // other device at the end.
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = on_ctrl_c.send(()).await;
+            while tokio::signal::ctrl_c().await.is_ok() {
+                let _ = on_ctrl_c.try_send(());
             }
         });
         let ask: dualrec_session::Ask =

@@ -540,6 +540,7 @@ async fn record_in(
         exchange: Exchange::new(&start.record, identity.public(), peer, WINDOW),
         spill_at: None,
         peer_end: None,
+        link_up: true,
         clock,
     };
 
@@ -644,6 +645,7 @@ async fn record_in(
                     }
                 }
                 Some(NodeEvent::LinkDown { .. }) => {
+                    w.link_up = false;
                     update(status, Progress::Link { up: false });
                     warn(status, "the other device is not answering; still recording, proofs will follow".into()).await;
                 }
@@ -676,14 +678,17 @@ async fn record_in(
         let cp = chain.commit(&mut digester, w.clock.now()).sign(&identity);
         w.commit(cp, &node).await?;
     }
-    // Deliver the backlog (and keep witnessing the peer) for a while.
-    let deliver_until = Instant::now() + Duration::from_secs(10);
-    while w.exchange.receipted() < w.exchange.committed() && Instant::now() < deliver_until {
-        tokio::select! {
-            ev = events.recv() => w.serve(&identity, &start.record, &node, ev, status).await?,
-            _ = resend.tick() => w.resend(&node).await?,
-        }
-    }
+    deliver_backlog(
+        &mut w,
+        &identity,
+        &start.record,
+        &node,
+        &mut events,
+        &mut resend,
+        status,
+        stop,
+    )
+    .await?;
 
     // The end: ours, co-signed by the peer if it is still there. When the peer's stop
     // ended the session, both ends say so: the peer ended it, for its reason.
@@ -749,6 +754,58 @@ async fn record_in(
     })
 }
 
+/// How long the end waits for the other device when the link is down as the meeting ends:
+/// its witnessing of the last seconds and its signature on the end arrive when it is back.
+const END_GRACE: Duration = Duration::from_secs(60);
+
+/// After the recording stops: delivers the backlog (and keeps witnessing the peer) for
+/// up to 10 s, or, while the link is down, up to [`END_GRACE`] for the other device to
+/// come back; the person can stop waiting (Ctrl-C or s again). Nothing recorded waits on it.
+#[allow(clippy::too_many_arguments)]
+async fn deliver_backlog(
+    w: &mut Witness,
+    identity: &Identity,
+    start: &StartRecord,
+    node: &NodeHandle,
+    events: &mut mpsc::Receiver<NodeEvent>,
+    resend: &mut tokio::time::Interval,
+    status: &Status,
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<(), SessionError> {
+    let began = Instant::now();
+    // The 10 s for delivery count from when the link is (back) up.
+    let mut up_since = w.link_up.then_some(began);
+    let mut told = false;
+    while w.exchange.receipted() < w.exchange.committed() {
+        up_since = if w.link_up { up_since.or_else(|| Some(Instant::now())) } else { None };
+        let out_of_time = match up_since {
+            Some(t) => t.elapsed() >= Duration::from_secs(10),
+            None => began.elapsed() >= END_GRACE,
+        };
+        if out_of_time {
+            break;
+        }
+        if !w.link_up && !told {
+            told = true;
+            let waiting = w.exchange.committed() - w.exchange.receipted();
+            warn(
+                status,
+                format!(
+                    "the recording is saved. The other device is not answering: waiting up to {} s for it to confirm the last {waiting} seconds; press Ctrl-C to finish without it",
+                    END_GRACE.as_secs()
+                ),
+            )
+            .await;
+        }
+        tokio::select! {
+            ev = events.recv() => w.serve(identity, start, node, ev, status).await?,
+            _ = resend.tick() => w.resend(node).await?,
+            Some(()) = stop.recv() => break,
+        }
+    }
+    Ok(())
+}
+
 /// Unreceipted checkpoints kept in memory; more wait in the evidence log (5 minutes).
 const WINDOW: usize = 300;
 /// A checkpoint not receipted this long after it was sent goes out again.
@@ -764,6 +821,8 @@ struct Witness {
     /// The peer's end, once counter-signed here.
     peer_end: Option<CoSigned<EndRecord>>,
     clock: Clock,
+    /// Whether the link to the peer is up (as far as this device knows).
+    link_up: bool,
 }
 
 /// The log's header followed by its records from byte `from` (a record boundary): a log
@@ -854,7 +913,9 @@ impl Witness {
                     }
                 }
             }
+            Some(NodeEvent::LinkDown { peer }) if peer == self.peer => self.link_up = false,
             Some(NodeEvent::Connected { peer, .. }) if peer == self.peer => {
+                self.link_up = true;
                 // The link is back: the whole backlog, in order, and our capture gaps.
                 let mut frames = self.exchange.due(Instant::now(), Duration::ZERO);
                 frames.extend(self.exchange.gaps());
@@ -944,6 +1005,7 @@ mod tests {
             exchange: Exchange::new(&sim.start.record, me.public(), peer.public(), 2),
             spill_at: None,
             peer_end: None,
+            link_up: true,
             clock: Clock { t0: Instant::now() },
         };
         let own = sim.own_checkpoints(0);
