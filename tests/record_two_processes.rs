@@ -111,3 +111,29 @@ fn connect_keeps_trying_until_the_other_device_is_up() {
     assert!(tb.contains("end signed by both devices"), "{tb}");
     assert!(!tb.contains("to type on the other one"), "no loopback address offered: {tb}");
 }
+
+#[test]
+fn ctrl_c_before_the_meeting_begins_ends_the_program_and_records_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 3);
+    let addr = common::free_addr();
+    let mut a = common::spawn_recorder(d, "A", "60s", &["--listen", &addr]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let st = std::process::Command::new("kill").args(["-INT", &a.id().to_string()]).status();
+    assert!(st.expect("kill").success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(st) = a.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "Ctrl-C did not end the program");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = a.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("Stopped before the meeting began. Nothing was recorded."), "{text}");
+    let sessions = std::fs::read_dir(d.join("out-A")).map_or(0, |r| r.count());
+    assert_eq!(sessions, 0, "no session folder");
+}

@@ -143,7 +143,13 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
         let printer = tokio::spawn(crate::live::show(status, stop_tx));
         let outcome = dualrec_session::run(identity, config, ask, status_tx, stop_rx).await;
         let _ = printer.await;
-        let o = outcome?;
+        let o = match outcome {
+            Err(dualrec_session::SessionError::Cancelled) => {
+                println!("Stopped before the meeting began. Nothing was recorded.");
+                return Ok(());
+            }
+            other => other?,
+        };
         println!(
             "done: {} chunks recorded, {} witnessed by the other device, {} of theirs witnessed here; end signed by {}",
             o.chunks,

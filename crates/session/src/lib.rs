@@ -106,6 +106,9 @@ pub enum SessionError {
     NoSpace { dir: PathBuf, free_kib: u64, per_minute_kib: u64 },
     #[error("several devices answered ({}): choose one with --with NAME or --with FINGERPRINT", .found.iter().map(|(n, f)| format!("{n} {f}")).collect::<Vec<_>>().join(", "))]
     SeveralDevices { found: Vec<(String, String)> },
+    /// Stopped by the person before the meeting began: nothing was recorded.
+    #[error("stopped before the meeting began; nothing was recorded")]
+    Cancelled,
 }
 
 impl SessionError {
@@ -415,11 +418,22 @@ pub async fn run(
     });
 
     // Find the other device the person chose, and make sure it is confirmed.
-    let found = find_peer(&config, &node, &mut events, &ask, &status).await;
+    // Ctrl-C (or stop) before the meeting begins ends the program: nothing is queued to
+    // fire once the other device appears.
+    let found = tokio::select! {
+        found = find_peer(&config, &node, &mut events, &ask, &status) => found,
+        Some(()) = stop.recv() => Err(SessionError::Cancelled),
+    };
     if let Some(r) = redial {
         r.abort();
     }
-    let (peer, peer_name) = found?;
+    let (peer, peer_name) = match found {
+        Ok(found) => found,
+        Err(e) => {
+            node.shutdown().await;
+            return Err(e);
+        }
+    };
     node.set_busy(Some(peer)).await?;
 
     // Agree the start: the device with the smaller key proposes.
