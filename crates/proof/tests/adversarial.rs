@@ -461,6 +461,34 @@ fn absurd_times_and_positions_are_findings_not_panics() {
     assert!(r.findings.iter().any(|f| matches!(f, Finding::Equivocation { index: 2, .. })));
 }
 
+#[test]
+fn a_witnessed_checkpoint_with_absurd_positions_is_a_finding_not_a_panic() {
+    let sim = simulate(&SimConfig { chunks: 5, ..SimConfig::default() });
+    let mut log: Vec<LogRecord> = vec![sim.logs[1][0].clone()];
+    for (i, cp) in sim.own_checkpoints(0).into_iter().enumerate() {
+        let mut body = cp.body;
+        if i == 3 {
+            body.first_packet = u64::MAX - 1;
+            body.first_sample = u64::MAX - 1;
+            body.packet_count = u32::MAX;
+            body.samples = u32::MAX;
+        }
+        let cp = body.sign(&sim.identities[0]);
+        // The witness receipts it too (a colluding or careless witness).
+        log.push(LogRecord::Checkpoint(cp));
+        log.push(LogRecord::Receipt(
+            cp.receipt(&sim.identities[1], Timestamp { wall_ms: 0, mono_ms: u64::MAX }),
+        ));
+    }
+    let r = report(&sim, &sim.recordings[0], &[log], VerifyOptions::default());
+    assert_eq!(r.verdict, Verdict::Problems);
+    assert!(
+        r.findings.iter().any(|f| matches!(f, Finding::ChainBroken { index: 3, .. })),
+        "{:?}",
+        r.findings
+    );
+}
+
 mod property {
     use super::*;
     use proptest::prelude::*;

@@ -60,7 +60,9 @@ pub(super) fn window(hashes: &[Digest], at: usize, len: u32) -> Option<Digest> {
 
 fn fits(pk: &Packets<'_>, at: usize, cp: &Checkpoint, end: usize) -> bool {
     let n = cp.packet_count as usize;
-    n > 0 && at + n <= end && pk.window(at, cp.packet_count) == Some(cp.digest)
+    n > 0
+        && at.checked_add(n).is_some_and(|e| e <= end)
+        && pk.window(at, cp.packet_count) == Some(cp.digest)
 }
 
 /// The chunk shapes worth scanning for at every position of a damaged stretch: packet
