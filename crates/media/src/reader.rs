@@ -238,7 +238,9 @@ fn resync(page_packets: &mut [Packet], granule: u64, position: &mut u64) {
     }
     let total: u64 = durations.iter().sum();
     let Some(mut at) = granule.checked_sub(total).filter(|_| granule != u64::MAX) else { return };
-    if at < page_packets.first().map_or(0, |p| p.position) {
+    // Where counting put this page's packets: placing them earlier than that would move
+    // the timeline backwards.
+    if at < position.saturating_sub(total) {
         return;
     }
     for (p, d) in page_packets.iter_mut().zip(durations) {
