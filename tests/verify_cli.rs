@@ -147,11 +147,19 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
     let dir = tempfile::tempdir().expect("tmp");
     let (rec, log_a, log_b) = record_session(dir.path());
 
-    let out =
-        dualrec().arg("verify").arg(&rec).arg("--evidence").arg(&log_b).output().expect("verify");
+    let out = dualrec()
+        .env("TZ", "Australia/Sydney")
+        .arg("verify")
+        .arg(&rec)
+        .arg("--evidence")
+        .arg(&log_b)
+        .output()
+        .expect("verify");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("VERDICT: complete, unaltered"), "{text}");
+    // The meeting's date in UTC and on the reader's clock.
+    assert!(text.contains("started 2026-09-21 14:13:20 UTC = 2026-09-22 00:13:20 AEST"), "{text}");
 
     // JSON for machines, HTML for people.
     let html = dir.path().join("report.html");

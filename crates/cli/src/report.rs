@@ -56,6 +56,19 @@ pub(crate) fn utc(ms: u64) -> String {
     format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", rem / 3600, (rem / 60) % 60, rem % 60)
 }
 
+/// The same instant on this machine's clock: `12:00:00 CEST` (empty when the system time
+/// zone cannot be read).
+pub(crate) fn local(ms: u64) -> String {
+    let Ok(ms) = i64::try_from(ms) else { return String::new() };
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::system())
+                .strftime("%Y-%m-%d %H:%M:%S %Z")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
 /// How the report names a key: the party's self-chosen name and its fingerprint.
 pub(crate) fn who(report: &Report, key: &PublicKey) -> String {
     match report.session.parties.iter().find(|p| p.key == *key) {
@@ -226,9 +239,10 @@ fn header(out: &mut String, report: &Report) {
     let s = &report.session;
     let _ = writeln!(
         out,
-        "Session {}, started {} (the proposing device's clock)",
+        "Session {}, started {} = {} on this computer (the proposing device's clock)",
         s.session,
-        utc(s.started_at_ms)
+        utc(s.started_at_ms),
+        local(s.started_at_ms)
     );
     let _ =
         writeln!(out, "Parties (each chose its own name; the fingerprint identifies the device):");
