@@ -37,10 +37,9 @@ impl RecordingFile {
     /// The container fields that change what a listener hears, for the verifier
     /// (SPEC §9.8).
     pub fn playback(&self) -> dualrec_proof::Playback {
-        let audio_end = self
-            .packets
-            .last()
-            .map_or(0, |p| p.position + u64::from(packet_samples(&p.data).unwrap_or(0)));
+        let audio_end = self.packets.last().map_or(0, |p| {
+            p.position.saturating_add(u64::from(packet_samples(&p.data).unwrap_or(0)))
+        });
         dualrec_proof::Playback {
             channels: self.head.channels,
             pre_skip: self.head.pre_skip,
@@ -155,7 +154,7 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
             })?;
             ended |= p.last_in_stream();
             packets.push(Packet { position, data: p.data });
-            position += u64::from(samples);
+            position = position.saturating_add(u64::from(samples));
         }
         if let Some((first_sample, offset)) = resync_from.take() {
             resync(&mut packets[first_on_page..], granule, &mut position);
@@ -245,7 +244,7 @@ fn resync(page_packets: &mut [Packet], granule: u64, position: &mut u64) {
     }
     for (p, d) in page_packets.iter_mut().zip(durations) {
         p.position = at;
-        at += d;
+        at = at.saturating_add(d);
     }
     *position = at;
 }

@@ -255,8 +255,9 @@ pub(super) fn prove_run(
     target: &ChainTarget,
 ) -> Option<Vec<(Range<usize>, Digest)>> {
     let mut chain = from;
-    let mut out = Vec::with_capacity(count);
-    for r in split(packets, count, per_chunk)? {
+    let runs = split(packets, count, per_chunk)?;
+    let mut out = Vec::with_capacity(runs.len());
+    for r in runs {
         chain = ChainState::step(&chain, &chunk_digest(&hashes[r.clone()]));
         out.push((r, chain));
     }

@@ -31,7 +31,7 @@ impl Work<'_> {
         let mut next_linked = false;
         let mut next_index: Option<u64> = None;
         for (index, row) in self.rows.iter().rev() {
-            if !(next_linked && next_index == Some(index + 1)) {
+            if !(next_linked && next_index == index.checked_add(1)) {
                 carry = None;
             }
             let own_end = end_ms(row.first_sample, row.samples);
@@ -159,7 +159,7 @@ impl Work<'_> {
         };
         let Some((f, others)) = &ends.cosigned else {
             let witnesses: BTreeSet<PublicKey> = witnessed.values().map(|w| w.witness).collect();
-            let cut = through.is_some_and(|t| removed_upto(t + 1));
+            let cut = through.is_some_and(|t| removed_upto(t.saturating_add(1)));
             let state = if cut { AxisState::Incomplete } else { AxisState::NotEstablished };
             return axis(state, false, witnesses.into_iter().collect());
         };
@@ -171,10 +171,10 @@ impl Work<'_> {
                 "the end counts {n} chunks; checkpoints exist up to chunk {}",
                 last_known.unwrap_or(0)
             ));
-        } else if last_known.map_or(0, |l| l + 1) < n {
+        } else if last_known.map_or(0, |l| l.saturating_add(1)) < n {
             detail = Some(format!(
                 "the end counts {n} chunks; the file and the evidence hold {}",
-                last_known.map_or(0, |l| l + 1)
+                last_known.map_or(0, |l| l.saturating_add(1))
             ));
         } else if let Some(last) = n.checked_sub(1)
             && self.rows.get(&last).is_some_and(|r| r.chain != f.last_chain)

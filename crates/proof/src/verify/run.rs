@@ -163,7 +163,7 @@ fn primary_versions<'a>(
         let receipted = |h: &Digest| ev.receipts.contains_key(h);
         let implied = |cp: &Signed<Checkpoint>| {
             covered_next.is_some_and(|(i, d, c)| {
-                i == index + 1 && ChainState::step(&cp.body.chain, &d) == c
+                Some(i) == index.checked_add(1) && ChainState::step(&cp.body.chain, &d) == c
             })
         };
         let pick = versions
@@ -221,8 +221,8 @@ pub(super) fn audio_end(recording: &Recording<'_>) -> u64 {
         let p = recording.packets;
         match p {
             [] => 0,
-            [only] => only.position + 960,
-            [.., a, b] => b.position + (b.position - a.position),
+            [only] => only.position.saturating_add(960),
+            [.., a, b] => b.position.saturating_add(b.position.saturating_sub(a.position)),
         }
     })
 }
@@ -412,7 +412,7 @@ impl Work<'_> {
     /// Audio between two known chunks with nothing known found in it: inserted when the
     /// chunks are consecutive; otherwise proven by the chain, or not covered.
     fn unclaimed(&mut self, c: &GapCtx<'_, '_>, packets: Range<usize>) {
-        let lower = c.before.map_or(0, |b| b + 1);
+        let lower = c.before.map_or(0, |b| b.saturating_add(1));
         let own_end = c.ends.own.as_ref().map(|f| f.chunks);
         let upper = match (c.after, own_end) {
             (Some(a), _) => a.checked_sub(1),
@@ -437,7 +437,7 @@ impl Work<'_> {
             }
             None => ChainTarget::Last(c.ends.own.as_ref().map_or(from, |f| f.last_chain)),
         };
-        let count = usize::try_from(upper - lower + 1).unwrap_or(usize::MAX);
+        let count = usize::try_from((upper - lower).saturating_add(1)).unwrap_or(usize::MAX);
         let per_chunk = self.start.audio.packets_per_chunk() as usize;
         let proven = align::prove_run(c.hashes, packets.clone(), from, count, per_chunk, &target);
         self.findings.push(Finding::EvidenceGap {
@@ -452,7 +452,7 @@ impl Work<'_> {
             for (offset, r) in split.into_iter().enumerate() {
                 let samples = span(c.recording, &self.ends, &r);
                 self.rows.insert(
-                    lower + offset as u64,
+                    lower.saturating_add(offset as u64),
                     Row {
                         first_sample,
                         samples,
@@ -464,7 +464,7 @@ impl Work<'_> {
                         linked: false,
                     },
                 );
-                first_sample += u64::from(samples);
+                first_sample = first_sample.saturating_add(u64::from(samples));
             }
             self.region(
                 c.recording,
@@ -486,8 +486,8 @@ impl Work<'_> {
                 proven: true,
                 linked: true,
             };
-            self.rows.insert(lower + offset as u64, row);
-            first_sample += u64::from(samples);
+            self.rows.insert(lower.saturating_add(offset as u64), row);
+            first_sample = first_sample.saturating_add(u64::from(samples));
         }
     }
 
@@ -527,8 +527,12 @@ impl Work<'_> {
             }
         }
         // A proven run links the known chunk after it.
-        let proven: Vec<u64> =
-            self.rows.iter().filter(|(_, r)| r.proven).map(|(i, _)| i + 1).collect();
+        let proven: Vec<u64> = self
+            .rows
+            .iter()
+            .filter(|(_, r)| r.proven)
+            .filter_map(|(i, _)| i.checked_add(1))
+            .collect();
         for i in proven {
             if let Some(r) = self.rows.get_mut(&i) {
                 r.linked = true;
