@@ -82,6 +82,11 @@ impl Finder {
         &self.addresses
     }
 
+    /// The name a found device gave (empty for a device never found).
+    pub(crate) fn name_of(&self, key: &PublicKey) -> String {
+        self.found.iter().find(|d| d.key == *key).map_or_else(String::new, |d| d.name.clone())
+    }
+
     pub(crate) fn chosen(&self) -> Option<PublicKey> {
         self.chosen
     }

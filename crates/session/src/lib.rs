@@ -277,79 +277,17 @@ async fn on_find_event(
     status: &Status,
     config: &SessionConfig,
 ) -> Result<Option<(PublicKey, String)>, SessionError> {
-    let name_of = |finder: &Finder, key: &PublicKey| {
-        finder.found().iter().find(|d| d.key == *key).map_or_else(String::new, |d| d.name.clone())
-    };
     match ev {
-        NodeEvent::Listening(a) => match dualrec_net::typeable(&a) {
-            Some(typed) => {
-                finder.add_address(typed.clone());
-                let line = format!(
-                    "this device's address, to type on the other one if it is not found: {typed}"
-                );
-                say(status, line).await
-            }
-            None => match dualrec_net::ip_port(&a) {
-                Some((ip, port)) if ip.is_loopback() => {
-                    say(status, format!("listening on {ip}:{port} (this machine only)")).await
-                }
-                _ => {}
-            },
-        },
+        NodeEvent::Listening(a) => {
+            let where_ = (dualrec_net::typeable(&a), dualrec_net::ip_port(&a));
+            announce_listening(where_, finder, status).await
+        }
         NodeEvent::Connected { peer, name, trusted, we_dialed } => {
-            let device =
-                FoundDevice { key: peer, name: name.clone(), remembered: trusted, we_dialed };
-            let seen = if trusted { "remembered" } else { "new" };
-            say(status, format!("found {name} ({}, {seen})", peer.fingerprint())).await;
-            let take = match finder.on_found(device.clone(), Instant::now()) {
-                Choice::Take => true,
-                Choice::Ask => {
-                    let q = format!(
-                        "Record this meeting with {name} (fingerprint {}, {seen})? [y/N] ",
-                        peer.fingerprint()
-                    );
-                    ask_person(ask, q).await
-                }
-                Choice::Skip | Choice::Wait => false,
-            };
-            if take && finder.chosen().is_none_or(|c| c == peer) {
-                finder.choose(peer);
-                if trusted {
-                    return Ok(Some((peer, name)));
-                }
-                // Exactly one side starts pairing: the one that opened the connection.
-                if we_dialed {
-                    start_pairing(node, &device, status).await?;
-                }
-            }
+            let device = FoundDevice { key: peer, name, remembered: trusted, we_dialed };
+            return on_connected(device, finder, node, ask, status).await;
         }
         NodeEvent::PairingCode { peer, code } => {
-            let name = name_of(finder, &peer);
-            update(status, Progress::PairingCode(code.to_string()));
-            let ok = match finder.may_pair(&peer, &name) {
-                Choice::Take if config.assume_yes => {
-                    say(status, format!("pairing code {code} with {name} (accepted with --yes: the code was NOT checked by a person)")).await;
-                    true
-                }
-                Choice::Skip => {
-                    say(
-                        status,
-                        format!(
-                            "declined pairing with {name} ({}): not the chosen device",
-                            peer.fingerprint()
-                        ),
-                    )
-                    .await;
-                    false
-                }
-                _ => {
-                    let q = format!(
-                        "Pairing code {code} for {name} (fingerprint {}).\nDoes {name}'s screen show the same code? [y/N] ",
-                        peer.fingerprint()
-                    );
-                    ask_person(ask, q).await
-                }
-            };
+            let ok = answer_code(peer, &code.to_string(), finder, ask, status, config).await;
             if ok {
                 finder.choose(peer);
             }
@@ -360,7 +298,7 @@ async fn on_find_event(
             return Ok(Some((peer, name)));
         }
         NodeEvent::PairingFailed { peer, reason } if finder.chosen() == Some(peer) => {
-            let name = name_of(finder, &peer);
+            let name = finder.name_of(&peer);
             if config.assume_yes || config.with.is_some() {
                 return Err(SessionError::Protocol(format!(
                     "pairing with {name} failed: {reason}"
@@ -373,6 +311,170 @@ async fn on_find_event(
         _ => {}
     }
     Ok(None)
+}
+
+/// Tells the person this device's address, when another device could type it.
+async fn announce_listening(
+    (typeable, ip_port): (Option<String>, Option<(std::net::IpAddr, u16)>),
+    finder: &mut Finder,
+    status: &Status,
+) {
+    match typeable {
+        Some(typed) => {
+            finder.add_address(typed.clone());
+            let line = format!(
+                "this device's address, to type on the other one if it is not found: {typed}"
+            );
+            say(status, line).await
+        }
+        None => match ip_port {
+            Some((ip, port)) if ip.is_loopback() => {
+                say(status, format!("listening on {ip}:{port} (this machine only)")).await
+            }
+            _ => {}
+        },
+    }
+}
+
+/// A device answered: take it if it is (or the person makes it) the chosen one; the
+/// device once it is confirmed (remembered before).
+async fn on_connected(
+    device: FoundDevice,
+    finder: &mut Finder,
+    node: &NodeHandle,
+    ask: &Ask,
+    status: &Status,
+) -> Result<Option<(PublicKey, String)>, SessionError> {
+    let (peer, name) = (device.key, device.name.clone());
+    let seen = if device.remembered { "remembered" } else { "new" };
+    say(status, format!("found {name} ({}, {seen})", peer.fingerprint())).await;
+    let take = match finder.on_found(device.clone(), Instant::now()) {
+        Choice::Take => true,
+        Choice::Ask => {
+            let q = format!(
+                "Record this meeting with {name} (fingerprint {}, {seen})? [y/N] ",
+                peer.fingerprint()
+            );
+            ask_person(ask, q).await
+        }
+        Choice::Skip | Choice::Wait => false,
+    };
+    if !take || finder.chosen().is_some_and(|c| c != peer) {
+        return Ok(None);
+    }
+    finder.choose(peer);
+    if device.remembered {
+        return Ok(Some((peer, name)));
+    }
+    // Exactly one side starts pairing: the one that opened the connection.
+    if device.we_dialed {
+        start_pairing(node, &device, status).await?;
+    }
+    Ok(None)
+}
+
+/// Whether the code shown for `peer` is accepted: by `--yes` for the chosen device, never
+/// for another, else by the person comparing the screens.
+async fn answer_code(
+    peer: PublicKey,
+    code: &str,
+    finder: &Finder,
+    ask: &Ask,
+    status: &Status,
+    config: &SessionConfig,
+) -> bool {
+    let name = finder.name_of(&peer);
+    update(status, Progress::PairingCode(code.to_owned()));
+    match finder.may_pair(&peer, &name) {
+        Choice::Take if config.assume_yes => {
+            say(status, format!("pairing code {code} with {name} (accepted with --yes: the code was NOT checked by a person)")).await;
+            true
+        }
+        Choice::Skip => {
+            let fp = peer.fingerprint();
+            say(status, format!("declined pairing with {name} ({fp}): not the chosen device"))
+                .await;
+            false
+        }
+        _ => {
+            let q = format!(
+                "Pairing code {code} for {name} (fingerprint {}).\nDoes {name}'s screen show the same code? [y/N] ",
+                peer.fingerprint()
+            );
+            ask_person(ask, q).await
+        }
+    }
+}
+
+/// A typed address: dialled every second until the other device is up (it may start
+/// later), saying so once.
+fn keep_dialling(node: NodeHandle, addr: String, status: Status) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        say(&status, format!("connecting to {addr}")).await;
+        let mut told = false;
+        loop {
+            match node.dial(&addr).await {
+                Ok(()) => return,
+                Err(dualrec_net::NetError::Address(a)) => {
+                    warn(&status, format!("{a} is not an address this device can reach")).await;
+                    return;
+                }
+                Err(_) if !told => {
+                    told = true;
+                    say(&status, format!("no answer at {addr} yet; trying again every second"))
+                        .await;
+                }
+                Err(_) => {}
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
+}
+
+/// Agrees the co-signed start with the chosen device: the one with the smaller key
+/// proposes, the other consents; other devices are answered "busy" meanwhile.
+async fn agree_start(
+    identity: &Identity,
+    config: &SessionConfig,
+    node: &NodeHandle,
+    events: &mut mpsc::Receiver<NodeEvent>,
+    peer: PublicKey,
+    peer_name: &str,
+    status: &Status,
+) -> Result<CoSigned<StartRecord>, SessionError> {
+    if identity.public() < peer {
+        let record = StartRecord {
+            version: StartRecord::VERSION,
+            session: SessionId::random(),
+            parties: vec![
+                Party { key: identity.public(), name: config.name.clone() },
+                Party { key: peer, name: peer_name.to_owned() },
+            ],
+            audio: AudioParams::default_voice(),
+            started_at_ms: now(),
+        };
+        say(status, "proposing the session".into()).await;
+        return Ok(dualrec_net::propose(node, identity, peer, record).await?);
+    }
+    loop {
+        let ev = events.recv().await;
+        match ev.ok_or_else(|| SessionError::Protocol("network stopped".into()))? {
+            NodeEvent::Inbound { peer: from, request, reply } if from == peer => {
+                if let Request::Propose { start, signature } = *request {
+                    let (response, co) = dualrec_net::consent(identity, from, &start, &signature)?;
+                    node.respond(reply, response).await?;
+                    return Ok(co);
+                }
+                node.respond(reply, Response::Refused { reason: "no session yet".into() }).await?;
+            }
+            // Another remembered device: this one is busy with the chosen one.
+            NodeEvent::Inbound { reply, .. } => {
+                let reason = "busy: this device is recording with another device".into();
+                node.respond(reply, Response::Refused { reason }).await?;
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Runs one session to its end. `stop` ends it early (Ctrl-C).
@@ -392,30 +494,8 @@ pub async fn run(
         request_timeout: Duration::from_secs(3),
     };
     let (node, mut events) = dualrec_net::start(&identity, node_config)?;
-    // A typed address: dialled until the other device is up (it may start later).
-    let redial = config.connect.clone().map(|addr| {
-        let (node, status) = (node.clone(), status.clone());
-        tokio::spawn(async move {
-            say(&status, format!("connecting to {addr}")).await;
-            let mut told = false;
-            loop {
-                match node.dial(&addr).await {
-                    Ok(()) => return,
-                    Err(dualrec_net::NetError::Address(a)) => {
-                        warn(&status, format!("{a} is not an address this device can reach")).await;
-                        return;
-                    }
-                    Err(_) if !told => {
-                        told = true;
-                        say(&status, format!("no answer at {addr} yet; trying again every second"))
-                            .await;
-                    }
-                    Err(_) => {}
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        })
-    });
+    let redial =
+        config.connect.clone().map(|addr| keep_dialling(node.clone(), addr, status.clone()));
 
     // Find the other device the person chose, and make sure it is confirmed.
     // Ctrl-C (or stop) before the meeting begins ends the program: nothing is queued to
@@ -436,46 +516,8 @@ pub async fn run(
     };
     node.set_busy(Some(peer)).await?;
 
-    // Agree the start: the device with the smaller key proposes.
-    let start = if identity.public() < peer {
-        let record = StartRecord {
-            version: StartRecord::VERSION,
-            session: SessionId::random(),
-            parties: vec![
-                Party { key: identity.public(), name: config.name.clone() },
-                Party { key: peer, name: peer_name.clone() },
-            ],
-            audio: AudioParams::default_voice(),
-            started_at_ms: now(),
-        };
-        say(&status, "proposing the session".into()).await;
-        dualrec_net::propose(&node, &identity, peer, record).await?
-    } else {
-        loop {
-            match events
-                .recv()
-                .await
-                .ok_or_else(|| SessionError::Protocol("network stopped".into()))?
-            {
-                NodeEvent::Inbound { peer: from, request, reply } if from == peer => {
-                    if let Request::Propose { start, signature } = *request {
-                        let (response, co) =
-                            dualrec_net::consent(&identity, from, &start, &signature)?;
-                        node.respond(reply, response).await?;
-                        break co;
-                    }
-                    node.respond(reply, Response::Refused { reason: "no session yet".into() })
-                        .await?;
-                }
-                // Another remembered device: this one is busy with the chosen one.
-                NodeEvent::Inbound { reply, .. } => {
-                    let reason = "busy: this device is recording with another device".into();
-                    node.respond(reply, Response::Refused { reason }).await?;
-                }
-                _ => {}
-            }
-        }
-    };
+    let start =
+        agree_start(&identity, &config, &node, &mut events, peer, &peer_name, &status).await?;
     let session = start.record.session;
     say(&status, format!("session {session} started with {peer_name}")).await;
     update(
