@@ -69,11 +69,7 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
     let mut pos = 0usize;
     let mut page_no = 0u64;
     let mut serial = None;
-    let mut head = None;
-    let mut tags = None;
-    let mut packets = Vec::new();
-    let mut position = 0u64;
-    let mut ended = false;
+    let mut r = Read::default();
     let mut last_granule = 0u64;
     let mut truncated = None;
     let mut damaged: Vec<dualrec_proof::Damage> = Vec::new();
@@ -83,7 +79,7 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
         let rest = &bytes[pos..];
         let corrupt =
             |detail: String| MediaError::CorruptPage { page: page_no, offset: pos as u64, detail };
-        if ended {
+        if r.ended {
             return Err(corrupt("data after the end-of-stream page".into()));
         }
         if rest.len() < 27 {
@@ -104,10 +100,10 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
                 let next =
                     bytes[pos + 1..].windows(4).position(|w| w == b"OggS").map(|i| pos + 1 + i);
                 let can_skip =
-                    head.is_some() && tags.is_some() && damaged.len() < MAX_DAMAGED_PAGES;
+                    r.head.is_some() && r.tags.is_some() && damaged.len() < MAX_DAMAGED_PAGES;
                 match (next, fault) {
                     (Some(next), _) if can_skip => {
-                        resync_from.get_or_insert((position, pos as u64));
+                        resync_from.get_or_insert((r.position, pos as u64));
                         pos = next;
                         page_no += 1;
                         continue;
@@ -130,10 +126,49 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
         let granule =
             u64::from_le_bytes(rest[6..14].try_into().map_err(|_| corrupt("granule".into()))?);
         base.push_page(page).map_err(|e| corrupt(e.to_string()))?;
-        let first_on_page = packets.len();
+        let first_on_page = r.packets.len();
+        r.take_packets(&mut base)?;
+        if let Some((first_sample, offset)) = resync_from.take() {
+            resync(&mut r.packets[first_on_page..], granule, &mut r.position);
+            let samples = r.packets.get(first_on_page).map_or(r.position, |p| p.position);
+            let samples = samples.saturating_sub(first_sample);
+            damaged.push(dualrec_proof::Damage { first_sample, samples, offset });
+        }
+        if granule != u64::MAX && r.head.is_some() && r.tags.is_some() {
+            last_granule = granule;
+        }
+        pos += end;
+        page_no += 1;
+    }
+    let head = r.head.ok_or(MediaError::NotOpus { detail: "no OpusHead packet".into() })?;
+    let tags =
+        r.tags.ok_or(MediaError::BadHeader { header: "OpusTags", detail: "missing".into() })?;
+    if let Some((first_sample, offset)) = resync_from {
+        // Damage that runs to the end of the file: nothing after it to place it by.
+        damaged.push(dualrec_proof::Damage { first_sample, samples: 0, offset });
+    }
+    let (packets, ended) = (r.packets, r.ended);
+    Ok(RecordingFile { head, tags, packets, ended, last_granule, truncated, damaged })
+}
+
+/// What the pages read so far gave.
+#[derive(Default)]
+struct Read {
+    head: Option<OpusHead>,
+    tags: Option<OpusTags>,
+    packets: Vec<Packet>,
+    /// Where the next audio packet starts (48 kHz samples, pre-skip included).
+    position: u64,
+    ended: bool,
+}
+
+impl Read {
+    /// The packets a page completed: `OpusHead` (alone on its page), `OpusTags`, then
+    /// audio packets with their positions.
+    fn take_packets(&mut self, base: &mut BasePacketReader) -> Result<(), MediaError> {
         while let Some(p) = base.read_packet() {
-            if head.is_none() {
-                head = Some(OpusHead::parse(&p.data)?);
+            if self.head.is_none() {
+                self.head = Some(OpusHead::parse(&p.data)?);
                 if !p.last_in_page() {
                     return Err(MediaError::BadHeader {
                         header: "OpusHead",
@@ -142,40 +177,21 @@ pub fn read_recording(bytes: &[u8]) -> Result<RecordingFile, MediaError> {
                 }
                 continue;
             }
-            if tags.is_none() {
-                tags = Some(OpusTags::parse(&p.data)?);
+            if self.tags.is_none() {
+                self.tags = Some(OpusTags::parse(&p.data)?);
                 continue;
             }
+            let packet = self.packets.len() as u64;
             let samples = packet_samples(&p.data).map_err(|e| match e {
-                MediaError::BadPacket { detail, .. } => {
-                    MediaError::BadPacket { packet: packets.len() as u64, detail }
-                }
+                MediaError::BadPacket { detail, .. } => MediaError::BadPacket { packet, detail },
                 other => other,
             })?;
-            ended |= p.last_in_stream();
-            packets.push(Packet { position, data: p.data });
-            position = position.saturating_add(u64::from(samples));
+            self.ended |= p.last_in_stream();
+            self.packets.push(Packet { position: self.position, data: p.data });
+            self.position = self.position.saturating_add(u64::from(samples));
         }
-        if let Some((first_sample, offset)) = resync_from.take() {
-            resync(&mut packets[first_on_page..], granule, &mut position);
-            let samples = packets.get(first_on_page).map_or(position, |p| p.position);
-            let samples = samples.saturating_sub(first_sample);
-            damaged.push(dualrec_proof::Damage { first_sample, samples, offset });
-        }
-        if granule != u64::MAX && head.is_some() && tags.is_some() {
-            last_granule = granule;
-        }
-        pos += end;
-        page_no += 1;
+        Ok(())
     }
-    let head = head.ok_or(MediaError::NotOpus { detail: "no OpusHead packet".into() })?;
-    let tags =
-        tags.ok_or(MediaError::BadHeader { header: "OpusTags", detail: "missing".into() })?;
-    if let Some((first_sample, offset)) = resync_from {
-        // Damage that runs to the end of the file: nothing after it to place it by.
-        damaged.push(dualrec_proof::Damage { first_sample, samples: 0, offset });
-    }
-    Ok(RecordingFile { head, tags, packets, ended, last_granule, truncated, damaged })
 }
 
 /// Why a page could not be read.
