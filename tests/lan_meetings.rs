@@ -68,22 +68,35 @@ fn partner(i: usize) -> usize {
     i ^ 1
 }
 
-fn spawn(lan: &Lan, d: &Path, i: usize, run: usize) -> Child {
+/// `dualrec record` as device `i` inside its namespace: data in `d/data-<who>`, sessions in
+/// `d/<out>-<who>`, input `d/<who>.wav`, accepting the code with `--yes`.
+fn host_recorder(
+    lan: &Lan,
+    d: &Path,
+    i: usize,
+    out: &str,
+    duration: &str,
+    extra: &[&str],
+) -> Child {
     let who = NAMES[i];
     Command::new("ip")
         .args(["netns", "exec", &lan.hosts[i]])
         .arg(env!("CARGO_BIN_EXE_dualrec"))
         .arg("--data-dir")
         .arg(d.join(format!("data-{who}")))
-        .args(["record", "--name", who, "--duration", "5s", "--yes", "--with", NAMES[partner(i)]])
-        .arg("--out")
-        .arg(d.join(format!("out{run}-{who}")))
+        .args(["record", "--name", who, "--duration", duration, "--yes", "--out"])
+        .arg(d.join(format!("{out}-{who}")))
         .arg("--input-file")
         .arg(d.join(format!("{}.wav", who.to_lowercase())))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn dualrec record")
+}
+
+fn spawn(lan: &Lan, d: &Path, i: usize, run: usize) -> Child {
+    host_recorder(lan, d, i, &format!("out{run}"), "5s", &["--with", NAMES[partner(i)]])
 }
 
 /// One round: meetings A-B and C-D start together, E-F 2 s later; all must finish with
@@ -159,23 +172,7 @@ fn with_multicast_blocked_the_waiting_device_says_what_to_type_and_typing_it_wor
     for (i, host) in lan.hosts.iter().enumerate() {
         ip(&["-n", host, "link", "set", "dev", &format!("v{i}"), "multicast", "off"]);
     }
-    let record = |i: usize, extra: &[&str]| {
-        let who = NAMES[i];
-        Command::new("ip")
-            .args(["netns", "exec", &lan.hosts[i]])
-            .arg(env!("CARGO_BIN_EXE_dualrec"))
-            .arg("--data-dir")
-            .arg(d.join(format!("data-{who}")))
-            .args(["record", "--name", who, "--duration", "3s", "--yes", "--out"])
-            .arg(d.join(format!("out-{who}")))
-            .arg("--input-file")
-            .arg(d.join(format!("{}.wav", who.to_lowercase())))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
+    let record = |i: usize, extra: &[&str]| host_recorder(&lan, d, i, "out", "3s", extra);
     let mut a = record(0, &[]);
     // A finds no one (no multicast) and, after a while, says what to type on the other.
     let mut lines = std::io::BufReader::new(a.stdout.take().expect("stdout")).lines();
@@ -204,32 +201,8 @@ fn a_link_down_as_the_meeting_ends_is_waited_for_and_nothing_of_the_witnessing_i
     tone(&d.join("a.wav"), 220.0, 12);
     tone(&d.join("b.wav"), 330.0, 12);
     let lan = Lan::new(2);
-    let spawn_one = |i: usize| {
-        let who = NAMES[i];
-        Command::new("ip")
-            .args(["netns", "exec", &lan.hosts[i]])
-            .arg(env!("CARGO_BIN_EXE_dualrec"))
-            .arg("--data-dir")
-            .arg(d.join(format!("data-{who}")))
-            .args([
-                "record",
-                "--name",
-                who,
-                "--duration",
-                "8s",
-                "--yes",
-                "--with",
-                NAMES[partner(i)],
-            ])
-            .arg("--out")
-            .arg(d.join(format!("out-{who}")))
-            .arg("--input-file")
-            .arg(d.join(format!("{}.wav", who.to_lowercase())))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn")
-    };
+    let spawn_one =
+        |i: usize| host_recorder(&lan, d, i, "out", "8s", &["--with", NAMES[partner(i)]]);
     let (a, b) = (spawn_one(0), spawn_one(1));
     // The link goes down mid-meeting and comes back about 20 s after the meeting's end.
     std::thread::sleep(Duration::from_secs(6));

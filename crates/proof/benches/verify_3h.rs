@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 
 use dualrec_proof::sim::{SimConfig, log_bytes, simulate};
 use dualrec_proof::{
-    Checkpoint, Digest, LogRecord, Recording, Signed, Timestamp, Verdict, Verifier, VerifyOptions,
-    read_log,
+    Checkpoint, Digest, LogRecord, Signed, Timestamp, Verdict, Verifier, VerifyOptions, read_log,
 };
 use rayon::prelude::*;
 
@@ -121,15 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for (i, c) in parsed.into_iter().enumerate() {
             v.add_log(format!("log{i}"), c);
         }
-        let rec = Recording {
-            packets: &sim.recordings[0],
-            producer: sim.identities[0].public(),
-            session: Some(sim.start.record.session),
-            file_sha256: None,
-            playback: None,
-            damaged: &[],
-        };
-        let report = v.verify(&rec)?;
+        let report = v.verify(&sim.recording(0, &sim.recordings[0]))?;
         times.push(t.elapsed());
         last = Some(report);
     }
@@ -162,14 +153,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let mut v = Verifier::new(VerifyOptions::default());
         v.add_log("hostile", read_log(&hostile)?);
-        let r = v.verify(&Recording {
-            packets: &sim.recordings[0],
-            producer: sim.identities[0].public(),
-            session: Some(sim.start.record.session),
-            file_sha256: None,
-            playback: None,
-            damaged: &[],
-        })?;
+        let r = v.verify(&sim.recording(0, &sim.recordings[0]))?;
         hostile_times.push(t.elapsed());
         assert_eq!(r.verdict, Verdict::Problems);
         hostile_peak = peak_rss_mb().zip(before).map(|(a, b)| a - b);

@@ -8,7 +8,7 @@ use crate::records::{
     AudioParams, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal, SessionId, Signed,
     StartRecord, Timestamp,
 };
-use crate::verify::Packet;
+use crate::verify::{Packet, Recording};
 
 /// What to simulate.
 #[derive(Clone, Debug)]
@@ -59,6 +59,19 @@ pub struct SimSession {
 }
 
 impl SimSession {
+    /// `packets` as party `party`'s recording of this session, for the verifier (no file
+    /// hash, no container fields, nothing damaged).
+    pub fn recording<'a>(&self, party: usize, packets: &'a [Packet]) -> Recording<'a> {
+        Recording {
+            packets,
+            producer: self.identities[party].public(),
+            session: Some(self.start.record.session),
+            file_sha256: None,
+            playback: None,
+            damaged: &[],
+        }
+    }
+
     /// The checkpoints party `party` signed for its own recording, in order (from its log).
     pub fn own_checkpoints(&self, party: usize) -> Vec<Signed<Checkpoint>> {
         let key = self.identities[party].public();

@@ -32,15 +32,7 @@ fn report_with(
     for (i, l) in logs.iter().enumerate() {
         v.add_log(format!("log{i}"), read_log(&log_bytes(l)).expect("log reads"));
     }
-    v.verify(&Recording {
-        packets,
-        producer: sim.identities[0].public(),
-        session: Some(sim.start.record.session),
-        file_sha256,
-        playback,
-        damaged: &[],
-    })
-    .expect("a report")
+    v.verify(&Recording { file_sha256, playback, ..sim.recording(0, packets) }).expect("a report")
 }
 
 fn renumber(mut packets: Vec<Packet>) -> Vec<Packet> {

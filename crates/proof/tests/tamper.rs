@@ -3,8 +3,8 @@
 
 use dualrec_proof::sim::{SimConfig, SimSession, log_bytes, sim_identity, simulate};
 use dualrec_proof::{
-    AxisState, ChunkStatus, Finding, LogError, LogRecord, Packet, Recording, RegionKind, Report,
-    Verdict, Verifier, VerifyOptions, read_log,
+    AxisState, ChunkStatus, Finding, LogError, LogRecord, Packet, RegionKind, Report, Verdict,
+    Verifier, VerifyOptions, read_log,
 };
 
 const PPC: usize = 50; // packets per one-second chunk
@@ -20,15 +20,7 @@ fn verify_with(
     for (i, bytes) in logs.iter().enumerate() {
         v.add_log(format!("log{i}"), read_log(bytes).expect("log reads"));
     }
-    let rec = Recording {
-        packets,
-        producer: sim.identities[party].public(),
-        session: Some(sim.start.record.session),
-        file_sha256: None,
-        playback: None,
-        damaged: &[],
-    };
-    v.verify(&rec).expect("a report")
+    v.verify(&sim.recording(party, packets)).expect("a report")
 }
 
 fn both_logs(sim: &SimSession) -> Vec<Vec<u8>> {
