@@ -1094,7 +1094,11 @@ impl Node {
                 let _ = reply.send(Ok(r));
             }
             (Outbound::PairCommit(p) | Outbound::PairReveal(p) | Outbound::PairConfirm(p), r) => {
-                self.pairings.remove(&p);
+                // A refusal for a pairing already finished (both answers known: the
+                // requests crossed) is moot; only one still in progress fails.
+                if self.pairings.remove(&p).is_none() {
+                    return;
+                }
                 if let Some(key) = key {
                     let reason = match r {
                         Response::Refused { reason } => reason,

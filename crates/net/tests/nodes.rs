@@ -533,7 +533,10 @@ async fn a_device_pairing_or_recording_with_another_answers_busy() {
     a.pair(b.key()).await.expect("A asks B");
     let failed =
         next(&mut ra, "A refuses itself", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
-    assert!(matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")));
+    assert!(
+        matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")),
+        "{failed:?}"
+    );
 }
 
 #[test]
