@@ -59,8 +59,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (status_tx, mut status) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             while let Some(p) = status.recv().await {
-                if let Progress::Note(line) | Progress::Warning(line) = p {
-                    println!("{who:>6}: {line}");
+                // The frequent counters are left out; the binary words the rest.
+                if !matches!(
+                    p,
+                    Progress::Level(_)
+                        | Progress::Committed(_)
+                        | Progress::Witnessed(_)
+                        | Progress::PeerWitnessed(_)
+                ) {
+                    println!("{who:>6}: {p:?}");
                 }
             }
         });

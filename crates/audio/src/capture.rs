@@ -47,7 +47,11 @@ pub fn list_input_devices() -> Result<Vec<InputDevice>, AudioError> {
 /// If no audio arrives for this long, the device is taken to be gone.
 const SILENT_DEVICE_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub(crate) fn start(name: Option<&str>, config: EncoderConfig) -> Result<Recorder, AudioError> {
+pub(crate) fn start(
+    name: Option<&str>,
+    config: EncoderConfig,
+    sink: crate::Output,
+) -> Result<Recorder, AudioError> {
     let host = cpal::default_host();
     let device = match name {
         None => host.default_input_device().ok_or(AudioError::NoDevice(None))?,
@@ -124,7 +128,7 @@ pub(crate) fn start(name: Option<&str>, config: EncoderConfig) -> Result<Recorde
     };
     ready_rx.recv().map_err(|_| dev_err("the capture thread ended".into()))??;
 
-    let (tx, rx) = sync_channel(config.channel_capacity.max(1));
+    let (tx, events) = sink.split(config.channel_capacity);
     let stop_enc = stop.clone();
     let mut last_data = Instant::now();
     let encoder_thread = std::thread::Builder::new()
@@ -156,7 +160,7 @@ pub(crate) fn start(name: Option<&str>, config: EncoderConfig) -> Result<Recorde
         .map_err(|e| AudioError::Encoder(e.to_string()))?;
 
     Ok(Recorder {
-        events: rx,
+        events,
         stop,
         threads: vec![capture_thread, encoder_thread],
         pre_skip,

@@ -3,7 +3,8 @@
 //! This crate owns turning sound into Opus packets: capture from a microphone through
 //! cpal (any sample format, rate and channel count), WAV files that behave like a
 //! microphone, resampling and downmixing to 48 kHz mono (rubato), 20 ms framing and Opus
-//! encoding. A [`Recorder`] hands [`AudioEvent`]s out over a **bounded** channel.
+//! encoding. A [`Recorder`] hands [`AudioEvent`]s out over a **bounded** channel, or to a
+//! [`Sink`] its user supplies (the session's own bounded channel: no relay in between).
 //!
 //! The cpal callback never blocks and never allocates: it downmixes into a lock-free
 //! ring buffer. If the rest of the pipeline falls behind, the samples that did not fit
@@ -28,7 +29,7 @@ pub use wav::Pacing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -67,6 +68,40 @@ pub enum AudioEvent {
     },
 }
 
+/// Where a recorder's events go, called on its encoder thread, in order. It may wait
+/// (a bounded channel that is full) but must not drop events; `false` means nobody
+/// listens any more, and the recorder stops.
+pub trait Sink: Send + 'static {
+    /// Hands one event on.
+    fn deliver(&mut self, event: AudioEvent) -> bool;
+}
+
+impl Sink for SyncSender<AudioEvent> {
+    fn deliver(&mut self, event: AudioEvent) -> bool {
+        self.send(event).is_ok()
+    }
+}
+
+/// Where a recorder being built sends its events.
+pub(crate) enum Output {
+    /// A channel of its own, read with [`Recorder::recv`].
+    Channel,
+    Sink(Box<dyn Sink>),
+}
+
+impl Output {
+    /// The sink the encoder thread writes to, and the receiver [`Recorder::recv`] reads.
+    pub(crate) fn split(self, capacity: usize) -> (Box<dyn Sink>, Option<Receiver<AudioEvent>>) {
+        match self {
+            Output::Channel => {
+                let (tx, rx) = sync_channel(capacity.max(1));
+                (Box::new(tx), Some(rx))
+            }
+            Output::Sink(sink) => (sink, None),
+        }
+    }
+}
+
 /// Stops a [`Recorder`] from elsewhere (the recorder itself stays with its reader).
 #[derive(Clone, Debug)]
 pub struct Stopper(Arc<AtomicBool>);
@@ -79,7 +114,7 @@ impl Stopper {
 
 /// A running capture or file source: events come out of [`Recorder::recv`].
 pub struct Recorder {
-    events: Receiver<AudioEvent>,
+    events: Option<Receiver<AudioEvent>>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     pre_skip: u16,
@@ -98,7 +133,16 @@ impl std::fmt::Debug for Recorder {
 impl Recorder {
     /// Records from a microphone: `device` by name, or the default input.
     pub fn microphone(device: Option<&str>, config: EncoderConfig) -> Result<Recorder, AudioError> {
-        capture::start(device, config)
+        capture::start(device, config, Output::Channel)
+    }
+
+    /// Records from a microphone into `sink` ([`Recorder::recv`] then has nothing).
+    pub fn microphone_into(
+        device: Option<&str>,
+        config: EncoderConfig,
+        sink: impl Sink,
+    ) -> Result<Recorder, AudioError> {
+        capture::start(device, config, Output::Sink(Box::new(sink)))
     }
 
     /// Reads a WAV file as if it were a microphone.
@@ -107,7 +151,17 @@ impl Recorder {
         pacing: Pacing,
         config: EncoderConfig,
     ) -> Result<Recorder, AudioError> {
-        wav::start(path, pacing, config)
+        wav::start(path, pacing, config, Output::Channel)
+    }
+
+    /// Reads a WAV file into `sink` ([`Recorder::recv`] then has nothing).
+    pub fn wav_into(
+        path: &std::path::Path,
+        pacing: Pacing,
+        config: EncoderConfig,
+        sink: impl Sink,
+    ) -> Result<Recorder, AudioError> {
+        wav::start(path, pacing, config, Output::Sink(Box::new(sink)))
     }
 
     /// The encoder's look-ahead, for the OpusHead pre-skip.
@@ -130,14 +184,10 @@ impl Recorder {
         Stopper(self.stop.clone())
     }
 
-    /// The next event, waiting at most `timeout`; `None` on timeout or after the last.
+    /// The next event, waiting at most `timeout`; `None` on timeout, after the last, or
+    /// when events go to a [`Sink`].
     pub fn recv(&self, timeout: Duration) -> Option<AudioEvent> {
-        self.events.recv_timeout(timeout).ok()
-    }
-
-    /// The event channel itself, to move into another thread or task.
-    pub fn events(&self) -> &Receiver<AudioEvent> {
-        &self.events
+        self.events.as_ref()?.recv_timeout(timeout).ok()
     }
 }
 
@@ -150,7 +200,7 @@ impl Drop for Recorder {
         let deadline = std::time::Instant::now() + Duration::from_secs(3);
         for t in self.threads.drain(..) {
             while !t.is_finished() && std::time::Instant::now() < deadline {
-                while self.events.try_recv().is_ok() {}
+                while self.events.as_ref().is_some_and(|e| e.try_recv().is_ok()) {}
                 std::thread::sleep(Duration::from_millis(2));
             }
             if t.is_finished() {

@@ -1,10 +1,9 @@
 //! The encoder thread's loop, shared by microphones and files.
 
-use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use crate::encode::FrameEncoder;
-use crate::{AudioError, AudioEvent, EncodedPacket};
+use crate::{AudioError, AudioEvent, EncodedPacket, Sink};
 
 /// What a source produced since it was last asked.
 pub(crate) enum Step {
@@ -19,8 +18,8 @@ pub(crate) enum Step {
     Fail(AudioError),
 }
 
-fn send_all(tx: &SyncSender<AudioEvent>, packets: &mut Vec<EncodedPacket>) -> bool {
-    packets.drain(..).all(|p| tx.send(AudioEvent::Packet(p)).is_ok())
+fn send_all(tx: &mut dyn Sink, packets: &mut Vec<EncodedPacket>) -> bool {
+    packets.drain(..).all(|p| tx.deliver(AudioEvent::Packet(p)))
 }
 
 /// Encodes one block, turning loss markers into silence and [`AudioEvent::Gap`]s.
@@ -28,7 +27,7 @@ fn send_all(tx: &SyncSender<AudioEvent>, packets: &mut Vec<EncodedPacket>) -> bo
 /// previous block, whose count is this block's first value.
 fn encode_block(
     enc: &mut FrameEncoder,
-    tx: &SyncSender<AudioEvent>,
+    tx: &mut dyn Sink,
     mut buf: &[f32],
     split_marker: &mut bool,
     packets: &mut Vec<EncodedPacket>,
@@ -61,7 +60,7 @@ fn encode_block(
         };
         if let Some(lost) = lost.filter(|&n| n > 0) {
             let (position, samples) = enc.fill_gap(lost, packets)?;
-            if tx.send(AudioEvent::Gap { position, samples }).is_err() || !send_all(tx, packets) {
+            if !tx.deliver(AudioEvent::Gap { position, samples }) || !send_all(tx, packets) {
                 return Ok(false);
             }
         }
@@ -71,7 +70,7 @@ fn encode_block(
 /// Pulls from `next` until it ends, sending events; blocks when the channel is full.
 pub(crate) fn run_pipeline(
     mut enc: FrameEncoder,
-    tx: SyncSender<AudioEvent>,
+    mut tx: Box<dyn Sink>,
     mut next: impl FnMut(&mut Vec<f32>) -> Step,
 ) {
     let mut buf = Vec::with_capacity(48_000);
@@ -82,7 +81,7 @@ pub(crate) fn run_pipeline(
         match next(&mut buf) {
             Step::Idle => std::thread::sleep(Duration::from_millis(5)),
             Step::Data => {
-                match encode_block(&mut enc, &tx, &buf, &mut split_marker, &mut packets) {
+                match encode_block(&mut enc, tx.as_mut(), &buf, &mut split_marker, &mut packets) {
                     Ok(true) => {}
                     Ok(false) => return,
                     Err(e) => break Some(e),
@@ -95,7 +94,7 @@ pub(crate) fn run_pipeline(
     // Whatever happened, flush the encoder so everything captured is kept.
     packets.clear();
     let end = enc.finish(&mut packets);
-    if !send_all(&tx, &mut packets) {
+    if !send_all(tx.as_mut(), &mut packets) {
         return;
     }
     let event = match (failure, end) {
@@ -104,5 +103,5 @@ pub(crate) fn run_pipeline(
             AudioEvent::Failed { error, input_samples: enc.input_samples_48k() }
         }
     };
-    let _ = tx.send(event);
+    tx.deliver(event);
 }

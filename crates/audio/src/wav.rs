@@ -3,7 +3,6 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use crate::encode::FrameEncoder;
@@ -23,6 +22,7 @@ pub(crate) fn start(
     path: &Path,
     pacing: Pacing,
     config: EncoderConfig,
+    sink: crate::Output,
 ) -> Result<Recorder, AudioError> {
     let fmt_err = |detail: String| AudioError::WavFormat { path: path.to_owned(), detail };
     let reader = hound::WavReader::open(path).map_err(|e| match e {
@@ -56,8 +56,8 @@ pub(crate) fn start(
         if float { "float" } else { "int" },
         spec.sample_rate
     );
+    let (tx, events) = sink.split(config.channel_capacity);
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = sync_channel(config.channel_capacity.max(1));
     let path_owned = path.to_owned();
     let stop_thread = stop.clone();
     let thread = std::thread::Builder::new()
@@ -123,5 +123,5 @@ pub(crate) fn start(
             });
         })
         .map_err(|e| AudioError::Encoder(e.to_string()))?;
-    Ok(Recorder { events: rx, stop, threads: vec![thread], pre_skip, description })
+    Ok(Recorder { events, stop, threads: vec![thread], pre_skip, description })
 }

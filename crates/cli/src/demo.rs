@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use dualrec_proof::{ChunkStatus, Identity, Verdict};
-use dualrec_session::Progress;
 use dualrec_session::{Input, SessionConfig};
 
 use crate::report::render;
@@ -100,10 +99,10 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
             let (_stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
             tokio::spawn(async move {
                 while let Some(p) = status.recv().await {
-                    match p {
-                        Progress::Note(line) => println!("  {who:>6}: {line}"),
-                        Progress::Warning(line) => println!("  {who:>6}: WARNING: {line}"),
-                        _ => {}
+                    match crate::words::line(&p) {
+                        Some((false, line)) => println!("  {who:>6}: {line}"),
+                        Some((true, line)) => println!("  {who:>6}: WARNING: {line}"),
+                        None => {}
                     }
                 }
             });

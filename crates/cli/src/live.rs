@@ -2,6 +2,7 @@
 //! device, the link, time, an input level meter, seconds committed and witnessed, and a
 //! plain warning when something needs the person); otherwise plain timestamped lines.
 
+use crate::report::safe;
 use std::collections::VecDeque;
 use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
@@ -100,30 +101,34 @@ impl View {
     }
 
     pub(crate) fn apply(&mut self, p: Progress, now: Instant) {
-        match p {
-            Progress::Note(m) => self.message(now, false, m),
-            Progress::Warning(m) => self.message(now, true, m),
-            Progress::PairingCode(c) => self.code = Some(c),
-            Progress::Peer { name, fingerprint } => self.peer = Some((name, fingerprint)),
-            Progress::Link { up } => self.link_up = up,
+        match &p {
+            Progress::PairingCode { code, .. } => self.code = Some(code.clone()),
+            Progress::Peer { name, fingerprint } => {
+                self.peer = Some((safe(name), fingerprint.clone()))
+            }
+            Progress::Link { up } => self.link_up = *up,
             Progress::Recording { .. } => {
                 self.recording_since = Some(now);
                 self.last_sound = now;
             }
             Progress::Level(peak) => {
+                let peak = *peak;
                 // Fast attack, slow release: a meter a person can read.
                 self.level = peak.max(self.level * 0.7);
                 if peak >= SILENT_PEAK {
                     self.last_sound = now;
                 }
             }
-            Progress::Committed(n) => self.committed = n,
+            Progress::Committed(n) => self.committed = *n,
             Progress::Witnessed(n) => {
-                self.witnessed = n;
+                self.witnessed = *n;
                 self.last_receipt = Some(now);
             }
-            Progress::PeerWitnessed(n) => self.peer_witnessed = n,
+            Progress::PeerWitnessed(n) => self.peer_witnessed = *n,
             _ => {}
+        }
+        if let Some((warning, text)) = crate::words::line(&p) {
+            self.message(now, warning, text);
         }
     }
 
@@ -330,10 +335,10 @@ impl Plain {
     }
 
     fn print(&self, view: &View, p: &Progress, now: Instant) {
-        match p {
-            Progress::Note(m) => self.line(view, now, m),
-            Progress::Warning(m) => self.line(view, now, &format!("WARNING: {m}")),
-            _ => {}
+        match crate::words::line(p) {
+            Some((false, m)) => self.line(view, now, &m),
+            Some((true, m)) => self.line(view, now, &format!("WARNING: {m}")),
+            None => {}
         }
     }
 
@@ -423,13 +428,17 @@ mod tests {
 
     fn recording_view(t0: Instant) -> View {
         let mut v = View::new(t0);
-        v.apply(Progress::PairingCode("123 456".into()), t0);
+        let device = dualrec_session::Device {
+            name: "Social worker".into(),
+            fingerprint: "d537-7cad".into(),
+        };
+        v.apply(Progress::PairingCode { code: "123 456".into(), device, unchecked: false }, t0);
         v.apply(
             Progress::Peer { name: "Social worker".into(), fingerprint: "d537-7cad".into() },
             t0,
         );
         v.apply(Progress::Link { up: true }, t0);
-        v.apply(Progress::Recording { dir: "out/x".into() }, t0);
+        v.apply(Progress::Recording { dir: "out/x".into(), source: "test tone".into() }, t0);
         v
     }
 
@@ -444,7 +453,7 @@ mod tests {
             v.apply(Progress::Witnessed(s), t);
             v.apply(Progress::PeerWitnessed(s - 1), t);
         }
-        v.apply(Progress::Note("the other device is back".into()), t0 + Duration::from_secs(3));
+        v.apply(Progress::Link { up: true }, t0 + Duration::from_secs(3));
         let text = screen(&v, t0 + Duration::from_millis(65_400));
         for want in [
             "recording 01:05",
@@ -456,7 +465,7 @@ mod tests {
             "65 s recorded · 65 witnessed by the other device",
             "64 s of its recording witnessed here",
             "All is well.",
-            "[00:03] the other device is back",
+            "[00:03] the other device is connected",
             "Press s to stop",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");

@@ -12,6 +12,7 @@ mod record_cmd;
 mod recover_cmd;
 mod report;
 mod verify_cmd;
+mod words;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -139,7 +139,7 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
             }
         });
         let ask: dualrec_session::Ask =
-            std::sync::Arc::new(|question: String| ask_yes_no(&question, false));
+            std::sync::Arc::new(|q| ask_yes_no(&crate::words::question(&q), false));
         let printer = tokio::spawn(crate::live::show(status, stop_tx));
         let outcome = dualrec_session::run(identity, config, ask, status_tx, stop_rx).await;
         let _ = printer.await;

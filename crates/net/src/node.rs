@@ -15,7 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::NetError;
 use crate::pairing::{PairingCode, PairingInitiator, PairingResponder};
 use crate::trust::{TrustedDevices, display_name};
-use crate::wire::{LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request, Response, WIRE_VERSION};
+use dualrec_protocol::{
+    LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request, RequestId, Response, WIRE_VERSION,
+};
 
 /// A link with no answer to pings for this long is closed and redialled.
 const LIVENESS_TIMEOUT: Duration = Duration::from_secs(3);
@@ -82,28 +84,24 @@ pub enum NodeEvent {
     /// A confirmed device sent a session message (proposal, checkpoint, stop); answer it
     /// with [`NodeHandle::respond`]. Its content is unchecked: the application checks
     /// signatures and chain before storing anything.
-    Inbound { peer: PublicKey, request: Box<Request>, reply: InboundId },
+    Inbound { peer: PublicKey, request: Box<Request>, reply: RequestId },
     /// A request from a device that was never confirmed was refused.
     RefusedUntrusted { peer: PublicKey },
     /// The link to a confirmed device stopped answering and was closed; redialling.
     LinkDown { peer: PublicKey },
-    /// A confirmed device sent a live frame (unchecked: see [`crate::Exchange`]).
+    /// A confirmed device sent a live frame (unchecked: the meeting checks it).
     Live { peer: PublicKey, frame: LiveFrame },
     /// A message from a device was refused (malformed, oversized, wrong version); the
     /// stream it came on was closed. Nothing of it was passed on.
     Rejected { peer: PublicKey, reason: String },
 }
 
-/// Identifies an inbound request awaiting its response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct InboundId(u64);
-
 enum Command {
     Dial(Multiaddr, oneshot::Sender<Result<(), NetError>>),
     Pair(PublicKey),
     Confirm(PublicKey, bool),
     Request(PublicKey, Request, oneshot::Sender<Result<Response, NetError>>),
-    Respond(InboundId, Response),
+    Respond(RequestId, Response),
     Live(PublicKey, LiveFrame),
     Forget(PublicKey),
     Busy(Option<PublicKey>),
@@ -179,7 +177,7 @@ impl NodeHandle {
     }
 
     /// Answers an [`NodeEvent::Inbound`] request.
-    pub async fn respond(&self, reply: InboundId, response: Response) -> Result<(), NetError> {
+    pub async fn respond(&self, reply: RequestId, response: Response) -> Result<(), NetError> {
         self.send(Command::Respond(reply, response)).await
     }
 
@@ -359,7 +357,7 @@ async fn live_writer(
     let _ = stream.close().await;
 }
 
-fn invalid(e: NetError) -> std::io::Error {
+fn invalid(e: dualrec_proof::DecodeError) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
 }
 
@@ -1021,7 +1019,7 @@ impl Node {
                     self.emit(NodeEvent::Inbound {
                         peer: key,
                         request: Box::new(other),
-                        reply: InboundId(id),
+                        reply: RequestId(id),
                     })
                     .await;
                 } else {

@@ -13,9 +13,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dualrec_net::{Exchange, LiveFrame, NodeConfig, NodeEvent, TrustedDevices, start};
+use dualrec_net::{NodeConfig, NodeEvent, TrustedDevices, start};
 use dualrec_proof::Timestamp;
 use dualrec_proof::sim::{SimConfig, simulate};
+use dualrec_protocol::{Exchange, LiveFrame};
 
 const CHILD_PARTY: &str = "DUALREC_NETNS_PARTY";
 const CHILD_DIR: &str = "DUALREC_NETNS_DIR";
@@ -77,7 +78,7 @@ fn netns_host_child() {
                     node.pair(peer).await.expect("pair");
                 }
                 Some(NodeEvent::Connected { trusted: true, .. }) => {
-                    for f in exchange.due(Instant::now(), Duration::ZERO) {
+                    for f in exchange.due(t0.elapsed(), Duration::ZERO) {
                         send(f, &mut sent_bytes).await;
                     }
                 }
@@ -126,14 +127,14 @@ fn netns_host_child() {
                 {
                     let cp = mine[exchange.committed() as usize];
                     closed.insert(cp.body.index, Instant::now());
-                    if let Some(f) = exchange.commit(cp, Instant::now()) {
+                    if let Some(f) = exchange.commit(cp, t0.elapsed()) {
                         send(f, &mut sent_bytes).await;
                     }
                 }
             }
             if last_resend.elapsed() >= Duration::from_secs(1) {
                 last_resend = Instant::now();
-                for f in exchange.due(Instant::now(), Duration::from_secs(3)) {
+                for f in exchange.due(t0.elapsed(), Duration::from_secs(3)) {
                     send(f, &mut sent_bytes).await;
                 }
             }

@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use dualrec_net::{
-    CompactCheckpoint, CompactReceipt, LiveFrame, NodeConfig, NodeEvent, NodeHandle, Request,
-    Response, TrustedDevices, start,
-};
+use dualrec_net::{NodeConfig, NodeEvent, NodeHandle, TrustedDevices, start};
 use dualrec_proof::sim::{SimConfig, simulate};
 use dualrec_proof::{Identity, LogRecord, PeerChain, Timestamp};
+use dualrec_protocol::{CompactCheckpoint, CompactReceipt, LiveFrame, Proposal, Request, Response};
 use tokio::sync::mpsc::Receiver;
 
 fn config(dir: &std::path::Path, name: &str) -> NodeConfig {
@@ -254,14 +252,14 @@ async fn a_session_starts_and_stops_with_both_signatures() {
             let NodeEvent::Inbound { peer, request, reply } = ev else { continue };
             match *request {
                 Request::Propose { start, signature } => {
-                    let (resp, co) = dualrec_net::consent(&bob, peer, &start, &signature)
+                    let (resp, co) = dualrec_protocol::consent(&bob, peer, &start, &signature)
                         .expect("valid proposal");
                     b.respond(reply, resp).await.expect("respond");
                     held.push(LogRecord::Start(co));
                 }
                 Request::Stop { end, signature } => {
                     let (resp, co) =
-                        dualrec_net::acknowledge_stop(&bob, peer, &sr, &end, &signature)
+                        dualrec_protocol::acknowledge_stop(&bob, peer, &sr, &end, &signature)
                             .expect("valid end");
                     assert_eq!(end, er);
                     b.respond(reply, resp).await.expect("respond");
@@ -273,12 +271,16 @@ async fn a_session_starts_and_stops_with_both_signatures() {
         }
         panic!("events ended")
     });
-    let co_start =
-        dualrec_net::propose(&a, alice, bob.public(), start_record.clone()).await.expect("consent");
+    let proposal = Proposal::new(alice, bob.public(), start_record.clone()).expect("proposal");
+    let answer = a.request(bob.public(), proposal.request()).await.expect("answer");
+    let co_start = proposal.on_response(answer).expect("consent");
     co_start.verify().expect("co-signed start verifies");
-    let co_end = dualrec_net::stop(&a, alice, bob.public(), &start_record, end_record)
-        .await
-        .expect("stop ack");
+    let mine = end_record.sign(alice);
+    let stop = Request::Stop { end: end_record.clone(), signature: mine };
+    let answer = a.request(bob.public(), stop).await.expect("answer");
+    let co_end =
+        dualrec_protocol::end_countersigned(&start_record, bob.public(), &end_record, mine, answer)
+            .expect("stop ack");
     co_end.verify(&start_record).expect("co-signed end verifies");
     assert_eq!(co_end.signatures.len(), 2, "both signed the end");
     let held = worker.await.expect("worker");
@@ -304,8 +306,12 @@ async fn a_refused_proposal_starts_nothing() {
             }
         }
     });
-    match dualrec_net::propose(&a, alice, bob.public(), sim.start.record.clone()).await {
-        Err(dualrec_net::NetError::Refused(reason)) => assert_eq!(reason, "the worker said no"),
+    let proposal = Proposal::new(alice, bob.public(), sim.start.record.clone()).expect("proposal");
+    let answer = a.request(bob.public(), proposal.request()).await.expect("answer");
+    match proposal.on_response(answer) {
+        Err(dualrec_protocol::HandshakeError::Refused { reason, .. }) => {
+            assert_eq!(reason, "the worker said no")
+        }
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -401,7 +407,7 @@ async fn live_frames_flow_between_paired_devices_and_hostile_streams_are_cut() {
     // A confirmed device sending garbage: each stream is cut with a clear reason.
     let mut control = raw_host(*raw.seed(), &addr_b).await;
     let b_peer = peer_id(&b.key());
-    let proto = libp2p::StreamProtocol::new(dualrec_net::LIVE_PROTOCOL);
+    let proto = libp2p::StreamProtocol::new(dualrec_protocol::LIVE_PROTOCOL);
     for (bytes, why) in [
         (vec![0xff, 0xff], "65535 bytes"),
         (vec![5, 0, 9, 9, 9, 9, 9], "rejected"),

@@ -30,7 +30,7 @@ pub use hash::{Digest, Sha256Stream, sha256, tagged as tagged_hash};
 pub use keys::{Fingerprint, Identity, PublicKey, Signature};
 pub use log::{
     EvidenceLog, LOG_HEADER_LEN, LOG_MAGIC, LogContents, LogEntry, LogRecord, TornTail, log_in_use,
-    read_log,
+    read_log, read_log_tail,
 };
 pub use records::{
     AudioParams, CaptureGap, Checkpoint, CoSigned, EndReason, EndRecord, Party, PartyFinal,

@@ -35,6 +35,28 @@ impl LogRecord {
     pub fn to_bytes(&self) -> Vec<u8> {
         encode(self)
     }
+
+    /// Bytes the record takes in a log file: its frame header and payload.
+    pub fn framed_len(&self) -> u64 {
+        (FRAME_HEADER_LEN + encode(self).len()) as u64
+    }
+}
+
+/// The records of the log at `path` from byte `from` (a record boundary, as
+/// [`LogEntry::offset`] or a log's length) to its end: the tail a running session reads
+/// back, without reading what came before. A torn tail is left out.
+pub fn read_log_tail(path: &Path, from: u64) -> Result<Vec<LogRecord>, LogError> {
+    let io = |source| LogError::Io { path: path.to_owned(), source };
+    let mut file = File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    if size > MAX_LOG_BYTES {
+        return Err(LogError::TooLarge { len: size, max: MAX_LOG_BYTES });
+    }
+    let mut bytes = vec![0u8; LOG_HEADER_LEN];
+    file.read_exact(&mut bytes).map_err(io)?;
+    file.seek(SeekFrom::Start(from.max(LOG_HEADER_LEN as u64))).map_err(io)?;
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(read_log(&bytes)?.entries.into_iter().map(|e| e.value).collect())
 }
 
 /// A record and where it stands in its file.

@@ -86,8 +86,14 @@ fn child(who: &str, dir: &Path, wav: &Path, port: u16) -> Result<(), Error> {
         let (status_tx, mut status) = tokio::sync::mpsc::channel(64);
         tokio::spawn(async move {
             while let Some(p) = status.recv().await {
-                if let Progress::Warning(w) = p {
-                    eprintln!("{who}: WARNING: {w}");
+                if matches!(
+                    p,
+                    Progress::CaptureGap { .. }
+                        | Progress::Refused { .. }
+                        | Progress::EndNotSigned { .. }
+                        | Progress::Link { up: false }
+                ) {
+                    eprintln!("{who}: {p:?}");
                 }
             }
         });

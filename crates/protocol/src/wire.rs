@@ -4,11 +4,9 @@
 
 use bincode::{Decode, Encode};
 use dualrec_proof::{
-    CaptureGap, Checkpoint, Digest, EndRecord, PartySignature, Receipt, Signature, Signed,
-    StartRecord, Timestamp, decode_exact, encode,
+    CaptureGap, Checkpoint, DecodeError, Digest, EndRecord, PartySignature, Receipt, Signature,
+    Signed, StartRecord, Timestamp, decode_exact, encode,
 };
-
-use crate::NetError;
 
 /// The libp2p protocol name.
 pub const PROTOCOL: &str = "/dualrec/1";
@@ -81,8 +79,8 @@ impl Request {
     }
 
     /// Decodes a request: size-capped, no trailing bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Request, NetError> {
-        Ok(decode_exact(bytes)?)
+    pub fn from_bytes(bytes: &[u8]) -> Result<Request, DecodeError> {
+        decode_exact(bytes)
     }
 }
 
@@ -91,8 +89,8 @@ impl Response {
         encode(self)
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Response, NetError> {
-        Ok(decode_exact(bytes)?)
+    pub fn from_bytes(bytes: &[u8]) -> Result<Response, DecodeError> {
+        decode_exact(bytes)
     }
 }
 
@@ -178,7 +176,7 @@ impl LiveFrame {
     }
 
     /// Decodes a frame: size-capped, no trailing bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<LiveFrame, NetError> {
-        Ok(decode_exact(bytes)?)
+    pub fn from_bytes(bytes: &[u8]) -> Result<LiveFrame, DecodeError> {
+        decode_exact(bytes)
     }
 }

@@ -9,7 +9,7 @@
 //! holds, synced, before it sends [`Handled::reply`].
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dualrec_proof::{
     CaptureGap, Checkpoint, CheckpointError, Identity, LogRecord, PeerChain, PublicKey, Receipt,
@@ -44,7 +44,7 @@ pub struct Handled {
 #[derive(Debug, Clone)]
 struct Pending {
     checkpoint: Signed<Checkpoint>,
-    last_sent: Option<Instant>,
+    last_sent: Option<Duration>,
 }
 
 /// One session's live exchange with one peer.
@@ -96,7 +96,7 @@ impl Exchange {
 
     /// A checkpoint of this device, just committed (and logged): the frame to send now,
     /// unless the window is full (it is read back from the log later).
-    pub fn commit(&mut self, cp: Signed<Checkpoint>, now: Instant) -> Option<LiveFrame> {
+    pub fn commit(&mut self, cp: Signed<Checkpoint>, now: Duration) -> Option<LiveFrame> {
         self.committed += 1;
         if self.spilled_from.is_some() || self.pending.len() >= self.window {
             self.spilled_from.get_or_insert(cp.body.index);
@@ -200,10 +200,10 @@ impl Exchange {
 
     /// Pending checkpoints not sent within `after`, oldest first, marked as sent now.
     /// After the link comes back, `after = 0` sends the whole backlog in order.
-    pub fn due(&mut self, now: Instant, after: Duration) -> Vec<LiveFrame> {
+    pub fn due(&mut self, now: Duration, after: Duration) -> Vec<LiveFrame> {
         self.pending
             .values_mut()
-            .filter(|p| p.last_sent.is_none_or(|t| now.duration_since(t) >= after))
+            .filter(|p| p.last_sent.is_none_or(|t| now.saturating_sub(t) >= after))
             .map(|p| {
                 p.last_sent = Some(now);
                 LiveFrame::Checkpoint(CompactCheckpoint::of(&p.checkpoint))

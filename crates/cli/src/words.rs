@@ -1,0 +1,129 @@
+//! The words a person reads during a session: every event and question the session
+//! reports, typed, is worded here and only here. Names come from other devices and are
+//! untrusted: they pass through [`safe`] before they reach a terminal.
+
+use dualrec_proof::EndReason;
+use dualrec_session::{Device, Progress, Question};
+
+use crate::report::safe;
+
+fn who(d: &Device) -> String {
+    format!("{} ({})", safe(&d.name), d.fingerprint)
+}
+
+/// The line to print for an event, if it is one a person reads; `true` marks a warning.
+pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
+    let note = |s: String| Some((false, s));
+    let warn = |s: String| Some((true, s));
+    match p {
+        Progress::Listening { address, this_machine_only: true } => {
+            note(format!("listening on {address} (this machine only)"))
+        }
+        Progress::Listening { address, .. } => note(format!(
+            "this device's address, to type on the other one if it is not found: {address}"
+        )),
+        Progress::Connecting { address } => note(format!("connecting to {}", safe(address))),
+        Progress::NoAnswerYet { address } => {
+            note(format!("no answer at {} yet; trying again every second", safe(address)))
+        }
+        Progress::Unreachable { address } => {
+            warn(format!("{} is not an address this device can reach", safe(address)))
+        }
+        Progress::NothingFound { addresses } => warn(nothing_found(addresses)),
+        Progress::Found { device, remembered } => {
+            let seen = if *remembered { "remembered" } else { "new" };
+            note(format!("found {} ({}, {seen})", safe(&device.name), device.fingerprint))
+        }
+        Progress::Declined { device } => {
+            note(format!("declined pairing with {}: not the chosen device", who(device)))
+        }
+        Progress::Pairing { device } => note(format!("pairing with {}", who(device))),
+        Progress::PairingCode { code, device, unchecked: true } => note(format!(
+            "pairing code {code} with {} (accepted with --yes: the code was NOT checked by a person)",
+            safe(&device.name)
+        )),
+        Progress::Paired { device } => note(format!("paired with {}", safe(&device.name))),
+        Progress::PairingFailed { device, reason } => warn(format!(
+            "pairing with {} did not complete ({}); still looking",
+            safe(&device.name),
+            safe(reason)
+        )),
+        Progress::Proposing => note("proposing the session".into()),
+        Progress::Started { session, peer } => {
+            note(format!("session {session} started with {}", safe(&peer.name)))
+        }
+        Progress::Recording { source, .. } => note(format!("recording from {}", safe(source))),
+        Progress::Link { up: false } => {
+            warn("the other device is not answering; still recording, proofs will follow".into())
+        }
+        Progress::Link { up: true } => note("the other device is connected".into()),
+        Progress::Refused { detail } => {
+            note(format!("refused a message from the other device: {}", safe(detail)))
+        }
+        Progress::CaptureGap { at_ms, lost_ms } => warn(format!(
+            "{lost_ms} ms of input lost at {:.1} s (silence recorded in its place)",
+            *at_ms as f64 / 1000.0
+        )),
+        Progress::DiskLow { minutes } => {
+            warn(format!("the disk has room for about {minutes} more minutes of recording"))
+        }
+        Progress::CaptureFailed { detail } => {
+            warn(format!("the microphone failed: {}; keeping what was recorded", safe(detail)))
+        }
+        Progress::Stopping { by_other: true, .. } => {
+            note("the other device stopped the session".into())
+        }
+        Progress::Stopping { reason: EndReason::DurationReached, .. } => {
+            note("the agreed duration is reached".into())
+        }
+        Progress::Stopping { .. } => note("stopping".into()),
+        Progress::WaitingForWitness { unconfirmed, up_to_secs } => warn(format!(
+            "the recording is saved. The other device is not answering: waiting up to \
+             {up_to_secs} s for it to confirm the last {unconfirmed} seconds; press Ctrl-C to \
+             finish without it"
+        )),
+        Progress::EndNotSigned { detail } => warn(match detail {
+            Some(d) => format!("the other device did not sign the end ({}); ending alone", safe(d)),
+            None => "the other device did not sign the end (no answer); ending alone".into(),
+        }),
+        Progress::Saved { recording, evidence } => note(format!(
+            "recording: {}\nevidence:  {}",
+            safe(&recording.display().to_string()),
+            safe(&evidence.display().to_string())
+        )),
+        _ => None,
+    }
+}
+
+fn nothing_found(addresses: &[String]) -> String {
+    let type_it = match addresses {
+        [] => String::new(),
+        a => format!(" Or, on the other device, type this device's address: {}.", a.join(" or ")),
+    };
+    format!(
+        "no other device found yet. Both devices must be on the same network; guest Wi-Fi and \
+         some office networks keep devices apart.{type_it}"
+    )
+}
+
+/// A question for the person, ending in the answer it expects.
+pub(crate) fn question(q: &Question) -> String {
+    match q {
+        Question::Record { device, remembered } => {
+            let seen = if *remembered { "remembered" } else { "new" };
+            format!(
+                "Record this meeting with {} (fingerprint {}, {seen})? [y/N] ",
+                safe(&device.name),
+                device.fingerprint
+            )
+        }
+        Question::SameCode { code, device } => {
+            let name = safe(&device.name);
+            format!(
+                "Pairing code {code} for {name} (fingerprint {}).\nDoes {name}'s screen show the same code? [y/N] ",
+                device.fingerprint
+            )
+        }
+        _ => "Continue? [y/N] ".into(),
+    }
+}

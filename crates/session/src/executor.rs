@@ -1,0 +1,329 @@
+//! Runs the protocol's [`Meeting`] on real audio, files and sockets: every input it needs
+//! comes from the recorder, the node, the clock or the person; every action it asks for
+//! is done here, in order. No decision about the meeting is taken in this file.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use dualrec_audio::{AudioEvent, EncoderConfig, Pacing, Recorder, Sink, Stopper};
+use dualrec_media::{OpusHead, OpusTags, RecordingWriter};
+use dualrec_net::{NodeEvent, NodeHandle};
+use dualrec_proof::{
+    CoSigned, EndReason, EvidenceLog, Identity, LogRecord, PublicKey, StartRecord, Timestamp,
+};
+use dualrec_protocol::{Action, Event, Input, Meeting, MeetingConfig, Response};
+use tokio::sync::mpsc;
+
+use crate::progress::{Progress, Status, tell, update};
+use crate::{BYTES_PER_MINUTE, SessionConfig, SessionError, SessionOutcome, free_bytes};
+
+/// Audio events waiting for the meeting: 10 s of packets. The encoder thread waits when
+/// it is full (the cpal callback never does: its ring buffer counts what is lost).
+const AUDIO_QUEUE: usize = 500;
+
+/// The session's end of the recorder: the encoder thread hands events straight into the
+/// meeting's bounded channel.
+struct ToMeeting(mpsc::Sender<AudioEvent>);
+
+impl Sink for ToMeeting {
+    fn deliver(&mut self, event: AudioEvent) -> bool {
+        self.0.blocking_send(event).is_ok()
+    }
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Everything the meeting's actions touch.
+struct Io {
+    me: PublicKey,
+    peer: PublicKey,
+    node: NodeHandle,
+    log: EvidenceLog,
+    writer: Option<RecordingWriter>,
+    stopper: Stopper,
+    status: Status,
+    dir: PathBuf,
+    /// The session clock starts at the co-signed start (SPEC §7.2).
+    t0: Instant,
+    /// Answers to this device's requests come back here.
+    answers: mpsc::Sender<(PublicKey, Option<Response>)>,
+    peak: f32,
+    packets: u64,
+}
+
+impl Io {
+    fn now(&self) -> Timestamp {
+        Timestamp { wall_ms: wall_ms(), mono_ms: self.t0.elapsed().as_millis() as u64 }
+    }
+}
+
+fn open_recorder(config: &SessionConfig, sink: ToMeeting) -> Result<Recorder, SessionError> {
+    let enc = EncoderConfig::default();
+    Ok(match &config.input {
+        crate::Input::Microphone(dev) => Recorder::microphone_into(dev.as_deref(), enc, sink)?,
+        crate::Input::Wav(p) => Recorder::wav_into(p, Pacing::Realtime, enc, sink)?,
+        crate::Input::WavFullSpeed(p) => {
+            Recorder::wav_into(p, Pacing::AsFastAsPossible, enc, sink)?
+        }
+    })
+}
+
+fn open_writer(
+    path: &Path,
+    start: &StartRecord,
+    me: PublicKey,
+    pre_skip: u16,
+) -> Result<RecordingWriter, SessionError> {
+    let head = OpusHead { channels: 1, pre_skip, input_sample_rate: 48_000, output_gain: 0 };
+    let session = start.session;
+    let tags =
+        OpusTags::for_session(&format!("dualrec {}", env!("CARGO_PKG_VERSION")), session, me);
+    let serial = u32::from_le_bytes([session.0[0], session.0[1], session.0[2], session.0[3]]);
+    Ok(RecordingWriter::create(path, head, &tags, serial)?)
+}
+
+/// The inputs of one meeting, as they come.
+struct Sources {
+    audio: mpsc::Receiver<AudioEvent>,
+    events: mpsc::Receiver<NodeEvent>,
+    answers: mpsc::Receiver<(PublicKey, Option<Response>)>,
+}
+
+/// Records the meeting into `dir` until it is over.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_meeting(
+    dir: &Path,
+    identity: Identity,
+    config: &SessionConfig,
+    start: CoSigned<StartRecord>,
+    node: NodeHandle,
+    events: mpsc::Receiver<NodeEvent>,
+    (peer, t0): (PublicKey, Instant),
+    status: &Status,
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<SessionOutcome, SessionError> {
+    let (rec_path, log_path) = (dir.join("recording.opus"), dir.join("evidence.log"));
+    let mut log = EvidenceLog::create(&log_path)?;
+    log.append_synced(&[LogRecord::Start(start.clone())])?;
+    let (audio_tx, audio) = mpsc::channel(AUDIO_QUEUE);
+    let recorder = open_recorder(config, ToMeeting(audio_tx))?;
+    let me = identity.public();
+    let writer = open_writer(&rec_path, &start.record, me, recorder.pre_skip())?;
+    let source = recorder.description().to_owned();
+    tell(status, Progress::Recording { dir: dir.to_owned(), source }).await;
+    let (answers_tx, answers) = mpsc::channel(16);
+    let mut io = Io {
+        me,
+        peer,
+        node,
+        writer: Some(writer),
+        stopper: recorder.stopper(),
+        status: status.clone(),
+        dir: dir.to_owned(),
+        t0,
+        answers: answers_tx,
+        peak: 0.0,
+        packets: 0,
+        log,
+    };
+    let meeting_config = MeetingConfig::with_duration(config.duration);
+    let mut meeting = Meeting::new(identity, start, io.log.len(), meeting_config);
+    let mut sources = Sources { audio, events, answers };
+    let driven = drive(&mut meeting, &mut io, &mut sources, stop).await;
+    // The recorder stops when dropped; its queue goes first, so its thread cannot be
+    // waiting on a full one.
+    drop(sources);
+    drop(recorder);
+    driven?;
+    io.node.shutdown().await;
+    let summary = meeting.summary();
+    let party = summary.parties.iter().find(|p| p.key == peer);
+    tell(status, Progress::Saved { recording: rec_path.clone(), evidence: log_path.clone() }).await;
+    Ok(SessionOutcome {
+        session: summary.session,
+        dir: dir.to_owned(),
+        recording: rec_path,
+        evidence: log_path,
+        chunks: summary.chunks,
+        witnessed: party.map_or(0, |p| p.receipted),
+        peer_chunks: party.map_or(0, |p| p.witnessed),
+        ended_together: summary.ended_together,
+    })
+}
+
+/// Feeds the meeting until it is over.
+async fn drive(
+    meeting: &mut Meeting,
+    io: &mut Io,
+    src: &mut Sources,
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<(), SessionError> {
+    loop {
+        execute(meeting, io).await?;
+        if meeting.is_done() {
+            return Ok(());
+        }
+        let wake = meeting.poll_timeout().map(|d| io.t0 + d);
+        let sleep = async {
+            match wake {
+                Some(w) => tokio::time::sleep_until(w.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let input = tokio::select! {
+            ev = src.audio.recv() => match ev {
+                Some(ev) => audio_input(io, ev).await,
+                None => return Err(SessionError::AudioEnded),
+            },
+            ev = src.events.recv() => match ev {
+                Some(ev) => node_input(io, ev).await,
+                None => return Err(SessionError::NetworkStopped),
+            },
+            Some((from, response)) = src.answers.recv() => Some(Input::Response { from, response }),
+            _ = sleep => Some(Input::Tick),
+            Some(()) = stop.recv() => Some(Input::Stop { reason: EndReason::Stopped }),
+        };
+        if let Some(input) = input {
+            meeting.handle(input, io.now());
+        }
+    }
+}
+
+async fn audio_input(io: &mut Io, ev: AudioEvent) -> Option<Input> {
+    match ev {
+        AudioEvent::Packet(p) => {
+            io.peak = io.peak.max(p.peak);
+            io.packets += 1;
+            if io.packets.is_multiple_of(5) {
+                update(&io.status, Progress::Level(io.peak));
+                io.peak = 0.0;
+            }
+            Some(Input::Packet { data: p.data, samples: p.samples })
+        }
+        AudioEvent::Gap { position, samples } => {
+            Some(Input::Gap { first_sample: position, samples })
+        }
+        AudioEvent::Finished { input_samples } => {
+            Some(Input::CaptureEnded { input_samples, failed: false })
+        }
+        AudioEvent::Failed { error, input_samples } => {
+            tell(&io.status, Progress::CaptureFailed { detail: error.to_string() }).await;
+            Some(Input::CaptureEnded { input_samples, failed: true })
+        }
+        _ => None,
+    }
+}
+
+/// What the node reports, as the meeting's input; devices other than the partner are
+/// answered "busy" here and never reach the meeting.
+async fn node_input(io: &mut Io, ev: NodeEvent) -> Option<Input> {
+    match ev {
+        NodeEvent::Inbound { peer, request, reply } if peer == io.peer => {
+            Some(Input::Request { from: peer, id: reply, request: *request })
+        }
+        NodeEvent::Inbound { reply, .. } => {
+            let reason = "busy: this device is recording with another device".into();
+            let _ = io.node.respond(reply, Response::Refused { reason }).await;
+            None
+        }
+        NodeEvent::Live { peer, frame } if peer == io.peer => {
+            Some(Input::Frame { from: peer, frame })
+        }
+        NodeEvent::LinkDown { peer } if peer == io.peer => Some(Input::LinkDown { peer }),
+        NodeEvent::Connected { peer, .. } if peer == io.peer => Some(Input::LinkUp { peer }),
+        NodeEvent::Rejected { reason, .. } => {
+            tell(&io.status, Progress::Refused { detail: reason }).await;
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Does what the meeting asks, in order, until it asks nothing more.
+async fn execute(meeting: &mut Meeting, io: &mut Io) -> Result<(), SessionError> {
+    while let Some(action) = meeting.poll_action() {
+        match action {
+            Action::WritePacket(data) => writer(io)?.write_packet(&data)?,
+            Action::EndChunk => writer(io)?.end_chunk()?,
+            Action::Append(records) => io.log.append_synced(&records)?,
+            Action::Send { to, frame } => {
+                // A lost frame is sent again by the meeting.
+                let _ = io.node.send_live(to, frame).await;
+            }
+            Action::Request { to, request } => {
+                let (node, answers) = (io.node.clone(), io.answers.clone());
+                tokio::spawn(async move {
+                    let response = node.request(to, request).await.ok();
+                    let _ = answers.send((to, response)).await;
+                });
+            }
+            Action::Respond { id, response } => {
+                let _ = io.node.respond(id, response).await;
+            }
+            Action::StopCapture => io.stopper.stop(),
+            Action::FinishRecording { input_samples } => {
+                let writer = io.writer.take().ok_or(SessionError::AudioEnded)?;
+                let finished = writer.finish(input_samples)?;
+                meeting.handle(Input::RecordingFinished { sha256: finished.sha256 }, io.now());
+            }
+            Action::ReadBack { peer, from_offset } => {
+                let records = dualrec_proof::read_log_tail(io.log.path(), from_offset)?;
+                let checkpoints = records
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        LogRecord::Checkpoint(c) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                meeting.handle(Input::ReadBack { peer, checkpoints }, io.now());
+            }
+            Action::Event(e) => show(io, e).await,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn writer(io: &mut Io) -> Result<&mut RecordingWriter, SessionError> {
+    io.writer.as_mut().ok_or(SessionError::AudioEnded)
+}
+
+/// A meeting event, for the interface.
+async fn show(io: &Io, event: Event) {
+    let status = &io.status;
+    match event {
+        Event::Committed { chunks } => {
+            update(status, Progress::Committed(chunks));
+            if chunks.is_multiple_of(60)
+                && let Some(free) = free_bytes(&io.dir)
+                && free < 30 * BYTES_PER_MINUTE
+            {
+                tell(status, Progress::DiskLow { minutes: free / BYTES_PER_MINUTE }).await;
+            }
+        }
+        Event::Receipted { chunks, .. } => update(status, Progress::Witnessed(chunks)),
+        Event::Witnessed { chunks, .. } => update(status, Progress::PeerWitnessed(chunks)),
+        Event::Link { up, .. } => tell(status, Progress::Link { up }).await,
+        Event::Refused { why, .. } => {
+            tell(status, Progress::Refused { detail: why.to_string() }).await
+        }
+        Event::CaptureGap { first_sample, samples } => {
+            let gap = Progress::CaptureGap { at_ms: first_sample / 48, lost_ms: samples / 48 };
+            tell(status, gap).await
+        }
+        Event::Stopping { by, reason } => {
+            tell(status, Progress::Stopping { by_other: by != io.me, reason }).await
+        }
+        Event::WaitingForWitness { unconfirmed, up_to, .. } => {
+            let up_to_secs = up_to.as_secs();
+            tell(status, Progress::WaitingForWitness { unconfirmed, up_to_secs }).await
+        }
+        Event::EndNotSigned { why, .. } => {
+            let detail = why.map(|e| e.to_string());
+            tell(status, Progress::EndNotSigned { detail }).await
+        }
+        _ => {}
+    }
+}
