@@ -202,6 +202,8 @@ struct Party {
     link_up: bool,
     /// When the link last came up.
     up_since: Option<Duration>,
+    /// When the party last receipted something: delivery goes on while it does.
+    last_receipt: Duration,
     /// Log offset of the first own checkpoint that did not fit the exchange's window.
     spill_at: Option<u64>,
     reading_back: bool,
@@ -284,6 +286,7 @@ impl Meeting {
                     exchange,
                     link_up: true,
                     up_since: Some(Duration::ZERO),
+                    last_receipt: Duration::ZERO,
                     spill_at: None,
                     reading_back: false,
                     end: None,
@@ -366,7 +369,7 @@ impl Meeting {
             Input::Response { from, response } => self.on_response(from, response, now),
             Input::LinkUp { peer } => self.on_link(peer, true, now),
             Input::LinkDown { peer } => self.on_link(peer, false, now),
-            Input::ReadBack { peer, checkpoints } => self.on_read_back(peer, checkpoints),
+            Input::ReadBack { peer, checkpoints } => self.on_read_back(peer, checkpoints, now),
             Input::Stop { reason } => self.on_stop(reason, now),
             Input::Tick => {}
         }
@@ -490,12 +493,16 @@ impl Meeting {
         match p.exchange.on_frame(&self.identity, frame, now) {
             Ok(handled) => {
                 let (receipted, witnessed) = (p.exchange.receipted(), p.exchange.witnessed());
+                if matches!(frame, LiveFrame::Receipt(_)) {
+                    p.last_receipt = at(now);
+                }
                 self.append(handled.store);
                 if let Some(frame) = handled.reply {
                     self.push(Action::Send { to: from, frame });
                 }
                 self.event(Event::Receipted { peer: from, chunks: receipted });
                 self.event(Event::Witnessed { peer: from, chunks: witnessed });
+                self.pump(from, now);
             }
             Err(e) => self.event(Event::Refused { peer: from, why: e.into() }),
         }
@@ -547,9 +554,10 @@ impl Meeting {
         end: &EndRecord,
         theirs: &PartySignature,
     ) -> Result<Response, Refusal> {
-        let me = self.identity.public();
-        let stopped_here = !matches!(self.phase, Phase::Recording) && self.ended_by == me;
-        if end.ended_by != from && !(end.ended_by == me && stopped_here) {
+        // It may say it ended the meeting itself, or name the party this device also
+        // knows ended it (this device, or a third party whose stop came here too).
+        let stopping = !matches!(self.phase, Phase::Recording);
+        if end.ended_by != from && !(stopping && end.ended_by == self.ended_by) {
             return Err(HandshakeError::WrongParties.into());
         }
         let (response, co) =
@@ -582,13 +590,19 @@ impl Meeting {
         }
     }
 
-    fn on_read_back(&mut self, peer: PublicKey, checkpoints: Vec<Signed<Checkpoint>>) {
+    fn on_read_back(
+        &mut self,
+        peer: PublicKey,
+        checkpoints: Vec<Signed<Checkpoint>>,
+        now: Timestamp,
+    ) {
         let Some(p) = self.parties.get_mut(&peer) else { return };
         p.reading_back = false;
         p.exchange.refill(checkpoints);
         if !p.exchange.spilling() {
             p.spill_at = None;
         }
+        self.pump(peer, now);
     }
 }
 
@@ -616,20 +630,26 @@ impl Meeting {
     /// Sends again what a party has not receipted in a while, asking for the backlog to
     /// be read back from the log when more waits there than memory holds.
     fn resend(&mut self, now: Timestamp) {
-        let mut actions = Vec::new();
-        for (key, p) in &mut self.parties {
-            if let (Some(_), Some(from_offset), false) =
-                (p.exchange.wants_refill(), p.spill_at, p.reading_back)
-            {
-                p.reading_back = true;
-                actions.push(Action::ReadBack { peer: *key, from_offset });
-            }
-            if p.link_up {
-                let due = p.exchange.due(at(now), self.config.resend_after);
-                actions.extend(due.into_iter().map(|frame| Action::Send { to: *key, frame }));
-            }
+        let keys: Vec<PublicKey> = self.parties.keys().copied().collect();
+        for key in keys {
+            self.pump(key, now);
         }
-        self.actions.extend(actions);
+    }
+
+    /// Keeps one party's backlog moving: asks for more from the log when the window has
+    /// room, and sends what is due (checkpoints just read back are due at once).
+    fn pump(&mut self, key: PublicKey, now: Timestamp) {
+        let Some(p) = self.parties.get_mut(&key) else { return };
+        if let (Some(_), Some(from_offset), false) =
+            (p.exchange.wants_refill(), p.spill_at, p.reading_back)
+        {
+            p.reading_back = true;
+            self.actions.push_back(Action::ReadBack { peer: key, from_offset });
+        }
+        if p.link_up {
+            let due = p.exchange.due(at(now), self.config.resend_after);
+            self.actions.extend(due.into_iter().map(|frame| Action::Send { to: key, frame }));
+        }
     }
 
     /// After the recording stops: waits until every party has receipted everything, or
@@ -644,8 +664,11 @@ impl Meeting {
             if unconfirmed == 0 {
                 continue;
             }
+            // While the link is up, delivery goes on as long as receipts keep coming.
             let limit = match p.up_since {
-                Some(up) if p.link_up => up.max(since) + self.config.deliver_for,
+                Some(up) if p.link_up => {
+                    up.max(since).max(p.last_receipt) + self.config.deliver_for
+                }
                 _ => {
                     waiting.push((*key, unconfirmed));
                     since + self.config.end_grace

@@ -89,6 +89,8 @@ struct Sources {
     audio: mpsc::Receiver<AudioEvent>,
     events: mpsc::Receiver<NodeEvent>,
     answers: mpsc::Receiver<(PublicKey, Option<Response>)>,
+    /// The recorder said its last word (finished or failed).
+    audio_ended: bool,
 }
 
 /// Records the meeting into `dir` until it is over.
@@ -130,7 +132,7 @@ pub(crate) async fn run_meeting(
     };
     let meeting_config = MeetingConfig::with_duration(config.duration);
     let mut meeting = Meeting::new(identity, start, io.log.len(), meeting_config);
-    let mut sources = Sources { audio, events, answers };
+    let mut sources = Sources { audio, events, answers, audio_ended: false };
     let driven = drive(&mut meeting, &mut io, &mut sources, stop).await;
     // The recorder stops when dropped; its queue goes first, so its thread cannot be
     // waiting on a full one.
@@ -173,8 +175,11 @@ async fn drive(
             }
         };
         let input = tokio::select! {
-            ev = src.audio.recv() => match ev {
-                Some(ev) => audio_input(io, ev).await,
+            ev = src.audio.recv(), if !src.audio_ended => match ev {
+                Some(ev) => {
+                    src.audio_ended = matches!(ev, AudioEvent::Finished { .. } | AudioEvent::Failed { .. });
+                    audio_input(io, ev).await
+                }
                 None => return Err(SessionError::AudioEnded),
             },
             ev = src.events.recv() => match ev {
