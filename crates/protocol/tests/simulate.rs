@@ -51,7 +51,7 @@ struct Schedule {
 }
 
 enum Msg {
-    Input(Input),
+    Input(Box<Input>),
     /// A request that got no answer in time.
     Timeout(RequestId),
 }
@@ -172,8 +172,16 @@ impl Sim {
             if until - from > NOTICE_DOWN_MS {
                 for (x, y) in [(a, b), (b, a)] {
                     let peer = self.keys[y];
-                    self.net.at(from + NOTICE_DOWN_MS, x, Msg::Input(Input::LinkDown { peer }));
-                    self.net.at(until + NOTICE_UP_MS, x, Msg::Input(Input::LinkUp { peer }));
+                    self.net.at(
+                        from + NOTICE_DOWN_MS,
+                        x,
+                        Msg::Input(Box::new(Input::LinkDown { peer })),
+                    );
+                    self.net.at(
+                        until + NOTICE_UP_MS,
+                        x,
+                        Msg::Input(Box::new(Input::LinkUp { peer })),
+                    );
                 }
             }
         }
@@ -262,7 +270,7 @@ impl Sim {
         let from_key = self.keys[from];
         for when in self.deliveries(from, b) {
             let frame = if self.net.random() < self.s.corrupt { corrupt(frame) } else { frame };
-            self.net.at(when, b, Msg::Input(Input::Frame { from: from_key, frame }));
+            self.net.at(when, b, Msg::Input(Box::new(Input::Frame { from: from_key, frame })));
         }
     }
 
@@ -276,7 +284,7 @@ impl Sim {
         // A request travels once (a stream); duplicates are the network's, not ours.
         if let Some(&when) = self.deliveries(from, b).first() {
             let input = Input::Request { from: from_key, id, request };
-            self.net.at(when, b, Msg::Input(input));
+            self.net.at(when, b, Msg::Input(Box::new(input)));
         }
     }
 
@@ -286,7 +294,7 @@ impl Sim {
             let from = self.keys[responder];
             self.net.requests.remove(&id);
             let input = Input::Response { from, response: Some(response) };
-            self.net.at(when, requester, Msg::Input(input));
+            self.net.at(when, requester, Msg::Input(Box::new(input)));
         }
     }
 
@@ -312,7 +320,7 @@ impl Sim {
             }
             self.net.queue.pop();
             match self.net.msgs.remove(&seq) {
-                Some(Msg::Input(input)) => self.handle(to, input),
+                Some(Msg::Input(input)) => self.handle(to, *input),
                 Some(Msg::Timeout(id)) => {
                     if let Some((requester, responder)) = self.net.requests.remove(&id) {
                         let from = self.keys[responder];

@@ -1,12 +1,15 @@
 //! One dualrec recording session.
 //!
-//! This crate joins the others: it finds and pairs with the other device (`dualrec-net`),
-//! agrees the co-signed start record, records (`dualrec-audio`) into the Ogg Opus file
-//! (`dualrec-media`) and the evidence log (`dualrec-proof`), sends each chunk's checkpoint
-//! to the peer as soon as it is made and logs the receipt that comes back, witnesses the
-//! peer's checkpoints, and ends in step: both sign the end, or this side ends alone and
-//! says so. The recording and the log are synced at every chunk boundary, so a crash loses
-//! at most the chunk in progress.
+//! This crate finds the other device the person chose and makes sure it is confirmed
+//! (`dualrec-net`), agrees the co-signed start (`dualrec-protocol`'s handshake), then runs
+//! the meeting: the protocol's sans-I/O [`dualrec_protocol::Meeting`] decides everything,
+//! and the executor here feeds it packets from the recorder (`dualrec-audio`, straight into
+//! the meeting's bounded queue), frames and link changes from the node, time and the
+//! person's stop, and does what it asks: write the Ogg Opus file (`dualrec-media`), append
+//! and sync the evidence log (`dualrec-proof`), send frames and requests. The recording and
+//! the log are synced at every chunk boundary, so a crash loses at most the chunk in
+//! progress. What happens is reported as typed [`Progress`] events; the words are the
+//! interface's.
 //!
 //! Every channel is bounded; the audio thread never waits for the disk or the network.
 
