@@ -319,7 +319,9 @@ async fn live_reader(
 ) {
     loop {
         let frame = match read_live(&mut stream).await {
-            Ok(bytes) => LiveFrame::from_bytes(&bytes).map_err(|e| e.to_string()),
+            Ok(bytes) => {
+                LiveFrame::from_bytes(&bytes).map_err(|e| format!("message rejected: {e}"))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return,
             Err(e) => Err(e.to_string()),
         };
