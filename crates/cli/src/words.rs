@@ -86,6 +86,10 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
             Some(d) => format!("the other device did not sign the end ({}); ending alone", safe(d)),
             None => "the other device did not sign the end (no answer); ending alone".into(),
         }),
+        Progress::EarlierWitnessed { session } => note(format!(
+            "the other device has now confirmed the rest of the earlier meeting {session}, and \
+             both have signed its end"
+        )),
         Progress::Saved { recording, evidence } => note(format!(
             "recording: {}\nevidence:  {}",
             safe(&recording.display().to_string()),

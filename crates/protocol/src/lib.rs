@@ -6,18 +6,22 @@
 //!   anything is stored, this device's checkpoints kept until receipted (§12.4–12.5);
 //! - starting and ending in step (§12.3);
 //! - the [`Meeting`]: inputs (packets, frames, link changes, time, the person's stop) in,
-//!   actions (write, append, send, events) out, for any number of parties.
+//!   actions (write, append, send, events) out, for any number of parties;
+//! - [`Catchup`]: finishing the witnessing of an earlier meeting the next time the devices
+//!   meet (§12.6).
 //!
 //! The executor (`dualrec-session`) runs it on real audio, files and sockets; the
 //! simulator in `tests/` runs it on simulated ones, deterministically.
 
 #![forbid(unsafe_code)]
 
+mod catchup;
 mod exchange;
 mod handshake;
 mod meeting;
 mod wire;
 
+pub use catchup::{Catchup, CatchupError};
 pub use exchange::{Exchange, ExchangeError, Handled};
 pub use handshake::{HandshakeError, Proposal, acknowledge_stop, consent, end_countersigned};
 pub use meeting::{

@@ -14,6 +14,7 @@ use dualrec_proof::{
 use dualrec_protocol::{Action, Event, Input, Meeting, MeetingConfig, Response};
 use tokio::sync::mpsc;
 
+use crate::earlier::Earlier;
 use crate::progress::{Progress, Status, tell, update};
 use crate::{BYTES_PER_MINUTE, SessionConfig, SessionError, SessionOutcome, free_bytes};
 
@@ -48,7 +49,9 @@ struct Io {
     /// The session clock starts at the co-signed start (SPEC §7.2).
     t0: Instant,
     /// Answers to this device's requests come back here.
-    answers: mpsc::Sender<(PublicKey, Option<Response>)>,
+    answers: mpsc::Sender<Answer>,
+    /// Earlier meetings with the same device, finished beside this one.
+    earlier: Earlier,
     peak: f32,
     packets: u64,
 }
@@ -84,11 +87,21 @@ fn open_writer(
     Ok(RecordingWriter::create(path, head, &tags, serial)?)
 }
 
+/// Who asked: the meeting, or the catch-up of an earlier one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asker {
+    Meeting,
+    Earlier,
+}
+
+/// An answer to a request of this device (`None`: none came).
+type Answer = (Asker, PublicKey, Option<Response>);
+
 /// The inputs of one meeting, as they come.
 struct Sources {
     audio: mpsc::Receiver<AudioEvent>,
     events: mpsc::Receiver<NodeEvent>,
-    answers: mpsc::Receiver<(PublicKey, Option<Response>)>,
+    answers: mpsc::Receiver<Answer>,
     /// The recorder said its last word (finished or failed).
     audio_ended: bool,
 }
@@ -116,7 +129,14 @@ pub(crate) async fn run_meeting(
     let source = recorder.description().to_owned();
     tell(status, Progress::Recording { dir: dir.to_owned(), source }).await;
     let (answers_tx, answers) = mpsc::channel(16);
+    let earlier = Earlier::scan(
+        Identity::from_seed(&identity.seed()),
+        peer,
+        &config.out_dir,
+        start.record.session,
+    );
     let mut io = Io {
+        earlier,
         me,
         peer,
         node,
@@ -167,6 +187,9 @@ async fn drive(
         if meeting.is_done() {
             return Ok(());
         }
+        if let Some(request) = io.earlier.next_request() {
+            ask(io, Asker::Earlier, io.peer, request);
+        }
         let wake = meeting.poll_timeout().map(|d| io.t0 + d);
         let sleep = async {
             match wake {
@@ -186,7 +209,13 @@ async fn drive(
                 Some(ev) => node_input(io, ev).await,
                 None => return Err(SessionError::NetworkStopped),
             },
-            Some((from, response)) = src.answers.recv() => Some(Input::Response { from, response }),
+            Some((asker, from, response)) = src.answers.recv() => match asker {
+                Asker::Meeting => Some(Input::Response { from, response }),
+                Asker::Earlier => {
+                    earlier_answered(io, response).await?;
+                    None
+                }
+            },
             _ = sleep => Some(Input::Tick),
             Some(()) = stop.recv() => Some(Input::Stop { reason: EndReason::Stopped }),
         };
@@ -226,7 +255,16 @@ async fn audio_input(io: &mut Io, ev: AudioEvent) -> Option<Input> {
 async fn node_input(io: &mut Io, ev: NodeEvent) -> Option<Input> {
     match ev {
         NodeEvent::Inbound { peer, request, reply } if peer == io.peer => {
-            Some(Input::Request { from: peer, id: reply, request: *request })
+            match io.earlier.answer(&request, wall_ms()) {
+                // About an earlier meeting: answered from its own log.
+                Some(answer) => {
+                    let response =
+                        answer.unwrap_or_else(|e| Response::Refused { reason: e.to_string() });
+                    let _ = io.node.respond(reply, response).await;
+                    None
+                }
+                None => Some(Input::Request { from: peer, id: reply, request: *request }),
+            }
         }
         NodeEvent::Inbound { reply, .. } => {
             let reason = "busy: this device is recording with another device".into();
@@ -257,13 +295,7 @@ async fn execute(meeting: &mut Meeting, io: &mut Io) -> Result<(), SessionError>
                 // A lost frame is sent again by the meeting.
                 let _ = io.node.send_live(to, frame).await;
             }
-            Action::Request { to, request } => {
-                let (node, answers) = (io.node.clone(), io.answers.clone());
-                tokio::spawn(async move {
-                    let response = node.request(to, request).await.ok();
-                    let _ = answers.send((to, response)).await;
-                });
-            }
+            Action::Request { to, request } => ask(io, Asker::Meeting, to, request),
             Action::Respond { id, response } => {
                 let _ = io.node.respond(id, response).await;
             }
@@ -287,6 +319,22 @@ async fn execute(meeting: &mut Meeting, io: &mut Io) -> Result<(), SessionError>
             Action::Event(e) => show(io, e).await,
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// Sends a request; its answer comes back through the answers queue.
+fn ask(io: &Io, asker: Asker, to: PublicKey, request: dualrec_protocol::Request) {
+    let (node, answers) = (io.node.clone(), io.answers.clone());
+    tokio::spawn(async move {
+        let response = node.request(to, request).await.ok();
+        let _ = answers.send((asker, to, response)).await;
+    });
+}
+
+async fn earlier_answered(io: &mut Io, response: Option<Response>) -> Result<(), SessionError> {
+    if let Some(session) = io.earlier.answered(response)? {
+        tell(&io.status, Progress::EarlierWitnessed { session }).await;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+mod earlier;
 mod executor;
 mod find;
 mod progress;

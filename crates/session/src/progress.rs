@@ -79,6 +79,9 @@ pub enum Progress {
     WaitingForWitness { unconfirmed: u64, up_to_secs: u64 },
     /// The other device did not sign the end (`detail`, if it answered); ended alone.
     EndNotSigned { detail: Option<String> },
+    /// An earlier meeting with the same device, whose witnessing the link cut short, is
+    /// now witnessed to its end (late) and its end signed by both.
+    EarlierWitnessed { session: SessionId },
     /// Where the session's files are.
     Saved { recording: PathBuf, evidence: PathBuf },
 }
