@@ -50,7 +50,9 @@ fn witnessing_cut_short_at_the_end_is_finished_at_the_next_meeting() {
     signal(&b, "CONT");
     let ob = interrupt_until_done(b);
     let say = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(say(&oa).contains("end signed by this device only"), "{}", say(&oa));
+    for o in [&oa, &ob] {
+        assert!(say(o).contains("end signed by this device only"), "{}", say(o));
+    }
 
     let first_a = sessions(&d.join("out-A")).remove(0);
     let first_b = sessions(&d.join("out-B")).remove(0);
