@@ -964,6 +964,24 @@ fn more_verify_vectors(sim: &SimSession) {
         &[very_late.logs[1].clone()],
         false,
     );
+    // SPEC §12.6: the witness's log holds the end before the last seconds, which it
+    // witnessed (late) when the two devices next met.
+    let mut finished_later = very_late.logs[1].clone();
+    if let Some(LogRecord::End(end)) = finished_later.pop() {
+        let at = finished_later
+            .iter()
+            .position(|r| matches!(r, LogRecord::Checkpoint(c) if c.body.index == 17))
+            .unwrap_or(finished_later.len());
+        finished_later.insert(at, LogRecord::End(end));
+    }
+    verify_vector(
+        "verify-finished-at-next-meeting",
+        "the witness's log holds the end before the checkpoints and receipts of chunks 17..=19: records after an end count like any others (SPEC §12.6)",
+        &very_late,
+        &very_late.recordings[0],
+        &[finished_later],
+        false,
+    );
     let skew = simulate(&SimConfig {
         chunks: 6,
         packet_bytes: 6,
