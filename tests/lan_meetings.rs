@@ -226,3 +226,36 @@ fn a_link_down_as_the_meeting_ends_is_waited_for_and_nothing_of_the_witnessing_i
         assert_eq!(v["axes"]["completeness"]["state"], "complete", "{v}");
     }
 }
+
+#[test]
+fn when_both_devices_move_to_new_addresses_they_find_each_other_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 24);
+    tone(&d.join("b.wav"), 330.0, 24);
+    let lan = Lan::new(2);
+    let spawn_one =
+        |i: usize| host_recorder(&lan, d, i, "out", "20s", &["--with", NAMES[partner(i)]]);
+    let (a, b) = (spawn_one(0), spawn_one(1));
+    // Mid-meeting the router restarts and hands both devices new addresses.
+    std::thread::sleep(Duration::from_secs(8));
+    for (i, host) in lan.hosts.iter().enumerate() {
+        let v = format!("v{i}");
+        ip(&["-n", host, "addr", "del", &format!("10.77.0.{}/24", i + 1), "dev", &v]);
+        ip(&["-n", host, "addr", "add", &format!("10.77.9.{}/24", i + 11), "dev", &v]);
+    }
+    let (oa, ob) = (a.wait_with_output().expect("A"), b.wait_with_output().expect("B"));
+    let (ta, tb) = (String::from_utf8_lossy(&oa.stdout), String::from_utf8_lossy(&ob.stdout));
+    assert!(oa.status.success() && ob.status.success(), "A:\n{ta}\nB:\n{tb}");
+    for t in [&ta, &tb] {
+        assert!(t.contains("not answering"), "the move broke the link: {t}");
+        assert!(t.contains("end signed by both devices"), "{t}");
+    }
+    for (who, with) in [("A", "B"), ("B", "A")] {
+        let (_, rec, _) = session_files(&d.join(format!("out-{who}")));
+        let (_, _, log) = session_files(&d.join(format!("out-{with}")));
+        let (_, v) = verify_json(&rec, &[&log]);
+        assert_eq!(v["totals"]["signed_only"], 0, "every second witnessed after the move: {v}");
+        assert_eq!(v["axes"]["completeness"]["state"], "complete", "{v}");
+    }
+}
