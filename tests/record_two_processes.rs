@@ -137,3 +137,41 @@ fn ctrl_c_before_the_meeting_begins_ends_the_program_and_records_nothing() {
     let sessions = std::fs::read_dir(d.join("out-A")).map_or(0, |r| r.count());
     assert_eq!(sessions, 0, "no session folder");
 }
+
+/// Pre-flight: a folder that cannot take a recording, or an input that gives nothing, is
+/// said before anyone is contacted, in one sentence with the next step, and nothing is
+/// left behind.
+#[test]
+fn a_broken_folder_or_input_is_found_before_anyone_is_contacted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 2);
+    std::fs::write(d.join("a-file"), b"not a folder").expect("file");
+    let addr = common::free_addr();
+    let run = |extra: &[&str], input: &str| {
+        dualrec()
+            .arg("--data-dir")
+            .arg(d.join("data"))
+            .args(["record", "--name", "A", "--yes", "--listen", &addr, "--input-file"])
+            .arg(d.join(input))
+            .args(extra)
+            .output()
+            .expect("run")
+    };
+    let out_in_file = d.join("a-file").join("recordings");
+    let bad_folder = run(&["--out", &out_in_file.to_string_lossy()], "a.wav");
+    let no_input = run(&["--out", &d.join("out").to_string_lossy()], "missing.wav");
+    for (out, want) in
+        [(&bad_folder, "Choose another folder with --out"), (&no_input, "missing.wav")]
+    {
+        let (stdout, stderr) =
+            (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+        assert!(stderr.contains(want), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one sentence, once: {stderr}");
+        assert!(!stdout.contains("listening") && !stdout.contains("address"), "{stdout}");
+    }
+    // Nothing recorded: no session folder.
+    let sessions = std::fs::read_dir(d.join("out")).map(|r| r.count()).unwrap_or(0);
+    assert_eq!(sessions, 0);
+}

@@ -148,7 +148,12 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
                 println!("Stopped before the meeting began. Nothing was recorded.");
                 return Ok(());
             }
-            other => other?,
+            // One plain sentence with the next step, printed once.
+            Err(e) => match crate::words::session_error(&e) {
+                Some(sentence) => anyhow::bail!("{sentence}"),
+                None => return Err(e.into()),
+            },
+            Ok(o) => o,
         };
         println!(
             "done: {} chunks recorded, {} witnessed by the other device, {} of theirs witnessed here; end signed by {}",

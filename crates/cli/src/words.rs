@@ -3,7 +3,7 @@
 //! untrusted: they pass through [`safe`] before they reach a terminal.
 
 use dualrec_proof::EndReason;
-use dualrec_session::{Device, Progress, Question};
+use dualrec_session::{Device, Progress, Question, SessionError};
 
 use crate::report::safe;
 
@@ -16,6 +16,11 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
     let note = |s: String| Some((false, s));
     let warn = |s: String| Some((true, s));
     match p {
+        Progress::Ready { source, dir } => note(format!(
+            "ready: the input ({}) works, and recordings go to {}",
+            safe(source),
+            safe(&dir.display().to_string())
+        )),
         Progress::Listening { address, this_machine_only: true } => {
             note(format!("listening on {address} (this machine only)"))
         }
@@ -130,4 +135,28 @@ pub(crate) fn question(q: &Question) -> String {
         }
         _ => "Continue? [y/N] ".into(),
     }
+}
+
+/// A session error a person can meet, as one plain sentence with the next step; `None`
+/// for the rest (their own message is precise enough for an expert).
+pub(crate) fn session_error(e: &SessionError) -> Option<String> {
+    Some(match e {
+        SessionError::OutputFolder { dir, source } => format!(
+            "Recordings cannot be written to {} ({source}). Nothing was recorded and no one \
+             was contacted. Choose another folder with --out.",
+            safe(&dir.display().to_string())
+        ),
+        SessionError::InputSilent { input } => format!(
+            "The input ({}) gave no sound within 3 seconds. Nothing was recorded and no one \
+             was contacted. Check that the microphone is plugged in and not muted, or choose \
+             another with --input (see `dualrec devices`).",
+            safe(input)
+        ),
+        SessionError::Audio(a) => format!(
+            "The input could not be used ({}). If it is a microphone, check that it is plugged in; or choose \
+             another with --input (see `dualrec devices`).",
+            safe(&a.to_string())
+        ),
+        _ => return None,
+    })
 }

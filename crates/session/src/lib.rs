@@ -18,6 +18,7 @@
 mod earlier;
 mod executor;
 mod find;
+mod preflight;
 mod progress;
 mod recover;
 
@@ -120,6 +121,16 @@ pub enum SessionError {
     NoSpace { dir: PathBuf, free_kib: u64, per_minute_kib: u64 },
     #[error("several devices answered ({}): choose one with --with NAME or --with FINGERPRINT", .found.iter().map(|(n, f)| format!("{n} {f}")).collect::<Vec<_>>().join(", "))]
     SeveralDevices { found: Vec<(String, String)> },
+    /// The folder for recordings cannot be made or written.
+    #[error("recordings cannot be written to {dir}")]
+    OutputFolder {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input opened but delivered no sound.
+    #[error("the input ({input}) delivered no sound within 3 s")]
+    InputSilent { input: String },
     /// Stopped by the person before the meeting began: nothing was recorded.
     #[error("stopped before the meeting began; nothing was recorded")]
     Cancelled,
@@ -442,6 +453,10 @@ pub async fn run(
     status: Status,
     mut stop: mpsc::Receiver<()>,
 ) -> Result<SessionOutcome, SessionError> {
+    // Before anyone is contacted: the folder and the input work.
+    preflight::check_folder(&config.out_dir)?;
+    let source = preflight::check_input(&config.input).await?;
+    tell(&status, Progress::Ready { source, dir: config.out_dir.clone() }).await;
     let trusted = TrustedDevices::load(&trusted_devices_path(&config.data_dir))?;
     let node_config = NodeConfig {
         name: config.name.clone(),

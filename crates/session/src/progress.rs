@@ -23,6 +23,9 @@ impl Device {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Progress {
+    /// The input delivers sound and the folder `dir` can take the recording: the checks
+    /// made before anyone is contacted passed.
+    Ready { source: String, dir: PathBuf },
     /// This device can be reached at `address` (typed on the other device), or, when
     /// `this_machine_only`, only from this machine.
     Listening { address: String, this_machine_only: bool },
