@@ -160,8 +160,15 @@ fn the_live_view_shows_the_session_and_s_stops_it() {
         assert!(shown(want), "missing {want:?}");
     }
 
-    // The person presses s: both devices stop and sign the end together, well before 60 s.
+    // The person presses s: asked first, what it means for the other person's recording.
     writer.write_all(b"s").expect("press s");
+    while !shown("Stop recording now? This also ends the recording on A's device") {
+        assert!(Instant::now() < deadline, "s did not ask first");
+        assert!(me.try_wait().expect("wait").is_none(), "s alone stopped the recording");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Then y: both devices stop and sign the end together, well before 60 s.
+    writer.write_all(b"y").expect("press y");
     let status = loop {
         if let Some(st) = me.try_wait().expect("wait") {
             break st;
@@ -179,6 +186,7 @@ fn the_live_view_shows_the_session_and_s_stops_it() {
         screen.lock().expect("lock").contains("end signed by both devices"),
         "the summary follows the view"
     );
+    assert!(shown("■ stopped") && shown("The recording is saved."), "the last frame says so");
 
     // Both devices' reports of the meeting name B, whose person pressed s, as having ended
     // it (A signed an end saying so too), for the reason "stopped".

@@ -56,6 +56,18 @@ impl std::fmt::Display for Concern {
     }
 }
 
+/// A key that means something in the live view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Key {
+    /// `s` or `q`.
+    Stop,
+    /// Ctrl-C.
+    Interrupt,
+    /// `y`.
+    Yes,
+    Other,
+}
+
 /// The state the view shows, built from the session's [`Progress`].
 #[derive(Debug)]
 pub(crate) struct View {
@@ -71,6 +83,11 @@ pub(crate) struct View {
     last_receipt: Option<Instant>,
     peer_witnessed: u64,
     messages: VecDeque<(Duration, bool, String)>,
+    /// The person pressed stop and is asked to confirm.
+    confirming: bool,
+    /// The recording is stopping (by either device); `stopped`: its files are saved.
+    stopping: bool,
+    stopped: bool,
 }
 
 fn clock(d: Duration) -> String {
@@ -97,6 +114,9 @@ impl View {
             last_receipt: None,
             peer_witnessed: 0,
             messages: VecDeque::new(),
+            confirming: false,
+            stopping: false,
+            stopped: false,
         }
     }
 
@@ -125,6 +145,11 @@ impl View {
                 self.last_receipt = Some(now);
             }
             Progress::PeerWitnessed(n) => self.peer_witnessed = *n,
+            Progress::Stopping { .. } => {
+                self.stopping = true;
+                self.confirming = false;
+            }
+            Progress::Saved { .. } => self.stopped = true,
             _ => {}
         }
         if let Some((warning, text)) = crate::words::line(&p) {
@@ -156,8 +181,9 @@ impl View {
         if self.link_up && behind >= BEHIND_WARNING {
             w.push(Concern::Behind(behind));
         }
+        // After stop the input is closed: its silence means nothing.
         let quiet = now - self.last_sound;
-        if quiet >= SILENT_WARNING {
+        if quiet >= SILENT_WARNING && !self.stopping {
             w.push(Concern::Silent(quiet));
         }
         w
@@ -166,9 +192,17 @@ impl View {
     pub(crate) fn draw(&self, frame: &mut Frame<'_>, now: Instant) {
         let area = frame.area();
         let elapsed = self.recording_since.map_or(Duration::ZERO, |t| now - t);
+        let state = match (self.stopped, self.stopping) {
+            (true, _) => Span::styled("■ stopped", Style::new().bold()),
+            (_, true) => Span::styled("■ stopping", Style::new().fg(Color::Yellow).bold()),
+            _ => Span::styled(
+                "● recording",
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            ),
+        };
         let title = Line::from(vec![
             Span::raw(" dualrec · "),
-            Span::styled("● recording", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
+            state,
             Span::raw(format!(" {} ", clock(elapsed))),
         ]);
         let block = Block::new().borders(Borders::ALL).title(title);
@@ -264,10 +298,52 @@ impl View {
             })
             .collect();
         frame.render_widget(Paragraph::new(msgs), rows[6]);
-        frame.render_widget(
-            Paragraph::new(Line::from("Press s to stop the recording.").dim()),
-            rows[7],
-        );
+        frame.render_widget(Paragraph::new(self.keys_line()), rows[7]);
+    }
+
+    /// What the keys do now.
+    fn keys_line(&self) -> Line<'static> {
+        let other =
+            self.peer.as_ref().map_or_else(|| "the other".to_owned(), |p| format!("{}'s", p.0));
+        if self.stopped {
+            Line::from("The recording is saved.").bold()
+        } else if self.stopping {
+            Line::from("Stopping: waiting for the other device to confirm the last seconds. Press s to stop waiting.").dim()
+        } else if self.confirming {
+            Line::styled(
+                format!(
+                    "Stop recording now? This also ends the recording on {other} device. Press y to stop, n to go on."
+                ),
+                Style::new().fg(Color::Yellow).bold(),
+            )
+        } else {
+            Line::from("Press s to stop the recording.").dim()
+        }
+    }
+
+    /// A key the person pressed: whether to ask the session to stop (or stop waiting).
+    pub(crate) fn key(&mut self, key: Key) -> bool {
+        match (key, self.stopping, self.confirming) {
+            (Key::Stop, true, _) => true,
+            (Key::Stop, false, false) => {
+                self.confirming = true;
+                false
+            }
+            // Ctrl-C twice, or y: the person means it.
+            (Key::Interrupt | Key::Yes, false, true) => {
+                self.confirming = false;
+                true
+            }
+            (Key::Interrupt, _, _) => {
+                self.confirming = !self.stopping;
+                self.stopping
+            }
+            (_, _, true) => {
+                self.confirming = false;
+                false
+            }
+            _ => false,
+        }
     }
 }
 
@@ -292,8 +368,10 @@ pub(crate) async fn show(mut progress: mpsc::Receiver<Progress>, stop: mpsc::Sen
                     None => break,
                 },
                 _ = tick.tick() => {
-                    if term.stop_pressed() {
-                        let _ = stop.try_send(());
+                    for key in term.keys() {
+                        if view.key(key) {
+                            let _ = stop.try_send(());
+                        }
                     }
                 }
             }
@@ -387,19 +465,24 @@ impl LiveTerminal {
         let _ = self.term.draw(|f| view.draw(f, Instant::now()));
     }
 
-    /// `s`, `q` or Ctrl-C (raw mode turns Ctrl-C into a key).
-    fn stop_pressed(&mut self) -> bool {
-        let mut pressed = false;
+    /// The keys pressed since the last look (raw mode turns Ctrl-C into a key).
+    fn keys(&mut self) -> Vec<Key> {
+        let mut keys = Vec::new();
         while event::poll(Duration::ZERO).unwrap_or(false) {
             if let Ok(Event::Key(k)) = event::read()
                 && k.kind == KeyEventKind::Press
             {
-                pressed |= matches!(k.code, KeyCode::Char('s' | 'q'))
-                    || (k.code == KeyCode::Char('c')
-                        && k.modifiers.contains(KeyModifiers::CONTROL));
+                keys.push(match k.code {
+                    KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                        Key::Interrupt
+                    }
+                    KeyCode::Char('s' | 'q') => Key::Stop,
+                    KeyCode::Char('y' | 'Y') => Key::Yes,
+                    _ => Key::Other,
+                });
             }
         }
-        pressed
+        keys
     }
 }
 
@@ -515,5 +598,30 @@ mod tests {
         let t0 = Instant::now();
         let v = View::new(t0);
         assert!(v.warnings(t0 + Duration::from_secs(60)).is_empty());
+    }
+
+    #[test]
+    fn stop_asks_first_and_a_second_press_stops_waiting() {
+        let mut v = View::new(Instant::now());
+        assert!(!v.key(Key::Stop), "s only asks");
+        assert!(v.keys_line().to_string().contains("Stop recording now?"));
+        assert!(!v.key(Key::Other), "any other key goes on");
+        assert!(v.keys_line().to_string().contains("Press s to stop"));
+        assert!(!v.key(Key::Stop));
+        assert!(v.key(Key::Yes), "y stops");
+        assert!(!v.key(Key::Interrupt));
+        assert!(v.key(Key::Interrupt), "Ctrl-C twice stops");
+        v.apply(
+            Progress::Stopping { by_other: false, reason: dualrec_proof::EndReason::Stopped },
+            Instant::now(),
+        );
+        assert!(v.key(Key::Stop), "while stopping, s stops waiting at once");
+        v.apply(Progress::Level(0.0), Instant::now() + Duration::from_secs(60));
+        assert!(
+            !v.warnings(Instant::now() + Duration::from_secs(60))
+                .iter()
+                .any(|c| matches!(c, Concern::Silent(_))),
+            "no silence warning after stop"
+        );
     }
 }
