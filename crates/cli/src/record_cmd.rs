@@ -91,15 +91,47 @@ fn offer_recovery(identity: &Identity, out: &std::path::Path, yes: bool) {
     }
 }
 
+/// The name the other person sees: saved from the first run; asked then when a person is
+/// at the terminal.
+fn device_name(data_dir: &std::path::Path) -> String {
+    use std::io::IsTerminal as _;
+    let path = data_dir.join("name");
+    if let Ok(saved) = std::fs::read_to_string(&path)
+        && !saved.trim().is_empty()
+    {
+        return saved.trim().to_owned();
+    }
+    if !std::io::stdin().is_terminal() {
+        return "dualrec device".into();
+    }
+    use std::io::Write as _;
+    print!("What name should the other person see for this device (e.g. your name and role)? ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    let name: String = line.trim().chars().filter(|c| !c.is_control()).take(64).collect();
+    if name.is_empty() {
+        return "dualrec device".into();
+    }
+    let saved = dualrec_proof::private_file()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(name.as_bytes()));
+    if saved.is_ok() {
+        println!("Saved; change it any time with --name.");
+    }
+    name
+}
+
 pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let (identity, _) = Identity::load_or_create(&dualrec_session::identity_path(&data_dir))?;
     let name = match args.name {
         Some(n) => n,
-        None => std::fs::read_to_string(data_dir.join("name"))
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_else(|_| "dualrec device".into()),
+        None => device_name(&data_dir),
     };
     offer_recovery(&identity, &args.out, args.yes);
     let input = match (args.input_file, args.input) {
@@ -162,8 +194,17 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
             o.peer_chunks,
             if o.ended_together { "both devices" } else { "this device only" }
         );
-        println!("recording: {}", o.recording.display());
-        println!("evidence:  {}", o.evidence.display());
+        let full = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+        let (recording, evidence) = (full(&o.recording), full(&o.evidence));
+        println!("recording: {}", recording.display());
+        println!("evidence:  {}", evidence.display());
+        println!(
+            "To check it: dualrec verify {} --evidence <the other device's evidence.log>",
+            recording.display()
+        );
+        println!(
+            "Keep both files. The other device has its own recording and evidence of this meeting."
+        );
         Ok(())
     })
 }
