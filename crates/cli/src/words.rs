@@ -2,6 +2,7 @@
 //! reports, typed, is worded here and only here. Names come from other devices and are
 //! untrusted: they pass through [`safe`] before they reach a terminal.
 
+use dualrec_net::PairingFailure;
 use dualrec_proof::EndReason;
 use dualrec_session::{Device, Progress, Question, SessionError};
 
@@ -48,11 +49,7 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
             safe(&device.name)
         )),
         Progress::Paired { device } => note(format!("paired with {}", safe(&device.name))),
-        Progress::PairingFailed { device, reason } => warn(format!(
-            "pairing with {} did not complete ({}); still looking",
-            safe(&device.name),
-            safe(reason)
-        )),
+        Progress::PairingFailed { device, why } => warn(pairing_failed(device, why)),
         Progress::Proposing => note("proposing the session".into()),
         Progress::Started { session, peer } => {
             note(format!("session {session} started with {}", safe(&peer.name)))
@@ -101,6 +98,28 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
             safe(&evidence.display().to_string())
         )),
         _ => None,
+    }
+}
+
+fn pairing_failed(device: &Device, why: &PairingFailure) -> String {
+    let name = safe(&device.name);
+    match why {
+        PairingFailure::DeclinedThere => format!(
+            "{name}'s screen showed a different code, or the person there said no. Do not \
+             continue with that device: someone may be interfering. Still looking."
+        ),
+        PairingFailure::DeclinedHere => {
+            format!("not paired with {name}: the code was not confirmed here. Still looking.")
+        }
+        PairingFailure::CommitmentMismatch => format!(
+            "pairing with {name} failed a security check: do not continue; someone may be \
+             interfering. Still looking."
+        ),
+        PairingFailure::Busy => format!("{name} is busy with another device. Still looking."),
+        other => format!(
+            "pairing with {name} did not complete ({}); still looking",
+            safe(&other.to_string())
+        ),
     }
 }
 

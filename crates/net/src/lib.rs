@@ -19,7 +19,8 @@ mod trust;
 
 pub use error::NetError;
 pub use node::{
-    DEFAULT_PORT, NodeConfig, NodeEvent, NodeHandle, ip_port, parse_address, start, typeable,
+    DEFAULT_PORT, NodeConfig, NodeEvent, NodeHandle, PairingFailure, ip_port, parse_address, start,
+    typeable,
 };
 pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commitment};
 pub use trust::{TrustedDevice, TrustedDevices};

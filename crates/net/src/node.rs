@@ -64,6 +64,33 @@ pub struct NodeConfig {
     pub request_timeout: Duration,
 }
 
+/// Why a pairing did not complete.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PairingFailure {
+    /// The other person said the codes differ (or did not confirm them).
+    #[error("the other person did not confirm the code")]
+    DeclinedThere,
+    /// The person here said the codes differ (or the device was not the chosen one).
+    #[error("the code was not confirmed here")]
+    DeclinedHere,
+    /// The other device is pairing or recording with another device.
+    #[error("{BUSY}")]
+    Busy,
+    /// The other device's reveal did not match its commitment: someone may be interfering.
+    #[error("the other device's reveal does not match its commitment")]
+    CommitmentMismatch,
+    /// The other device refused (its words, untrusted).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The link failed during pairing.
+    #[error("the link failed: {0}")]
+    Link(String),
+    /// Both said yes, but the device could not be remembered here.
+    #[error("the device could not be remembered: {0}")]
+    NotRemembered(String),
+}
+
 /// What the node tells the application.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -80,7 +107,7 @@ pub enum NodeEvent {
     /// Both people confirmed: the device is remembered.
     Paired { peer: PublicKey, name: String },
     /// Pairing did not complete.
-    PairingFailed { peer: PublicKey, reason: String },
+    PairingFailed { peer: PublicKey, why: PairingFailure },
     /// A confirmed device sent a session message (proposal, checkpoint, stop); answer it
     /// with [`NodeHandle::respond`]. Its content is unchecked: the application checks
     /// signatures and chain before storing anything.
@@ -719,7 +746,7 @@ impl Node {
                     return; // one pairing at a time with a device
                 }
                 if self.busy_for(peer) {
-                    let failed = NodeEvent::PairingFailed { peer: key, reason: BUSY.into() };
+                    let failed = NodeEvent::PairingFailed { peer: key, why: PairingFailure::Busy };
                     self.emit(failed).await;
                     return;
                 }
@@ -789,16 +816,14 @@ impl Node {
             match self.trusted.trust(key, &name) {
                 Ok(()) => self.emit(NodeEvent::Paired { peer: key, name }).await,
                 Err(e) => {
-                    self.emit(NodeEvent::PairingFailed { peer: key, reason: e.to_string() }).await
+                    let why = PairingFailure::NotRemembered(e.to_string());
+                    self.emit(NodeEvent::PairingFailed { peer: key, why }).await
                 }
             }
         } else {
-            let reason = if ours {
-                "the other person did not confirm the code"
-            } else {
-                "the code was not confirmed here"
-            };
-            self.emit(NodeEvent::PairingFailed { peer: key, reason: reason.into() }).await;
+            let why =
+                if ours { PairingFailure::DeclinedThere } else { PairingFailure::DeclinedHere };
+            self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
         }
     }
 
@@ -928,11 +953,8 @@ impl Node {
                     ) => {
                         self.pairings.remove(&peer);
                         if let Some(key) = peer_key(&peer) {
-                            self.emit(NodeEvent::PairingFailed {
-                                peer: key,
-                                reason: error.to_string(),
-                            })
-                            .await;
+                            let why = PairingFailure::Link(error.to_string());
+                            self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
                         }
                     }
                     _ => {}
@@ -990,8 +1012,8 @@ impl Node {
                     }
                     Err(e) => {
                         self.respond(channel, Response::Refused { reason: e.to_string() });
-                        self.emit(NodeEvent::PairingFailed { peer: key, reason: e.to_string() })
-                            .await;
+                        let why = PairingFailure::CommitmentMismatch;
+                        self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
                     }
                 },
                 _ => self.respond(
@@ -1100,11 +1122,12 @@ impl Node {
                     return;
                 }
                 if let Some(key) = key {
-                    let reason = match r {
-                        Response::Refused { reason } => reason,
-                        _ => "unexpected answer".into(),
+                    let why = match r {
+                        Response::Refused { reason } if reason == BUSY => PairingFailure::Busy,
+                        Response::Refused { reason } => PairingFailure::Refused(reason),
+                        _ => PairingFailure::Refused("an unexpected answer".into()),
                     };
-                    self.emit(NodeEvent::PairingFailed { peer: key, reason }).await;
+                    self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
                 }
             }
             _ => {}

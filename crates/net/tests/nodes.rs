@@ -523,7 +523,7 @@ async fn a_device_pairing_or_recording_with_another_answers_busy() {
     c.pair(a.key()).await.expect("C asks");
     let failed = next(&mut rc, "C refused", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
     assert!(
-        matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")),
+        matches!(&failed, NodeEvent::PairingFailed { why: dualrec_net::PairingFailure::Busy, .. }),
         "{failed:?}"
     );
     b.confirm(a.key(), true).await.expect("B yes");
@@ -533,7 +533,10 @@ async fn a_device_pairing_or_recording_with_another_answers_busy() {
     a.set_busy(Some(b.key())).await.expect("busy");
     c.pair(a.key()).await.expect("C asks again");
     let failed = next(&mut rc, "C refused", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
-    assert!(matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")));
+    assert!(matches!(
+        &failed,
+        NodeEvent::PairingFailed { why: dualrec_net::PairingFailure::Busy, .. }
+    ));
     a.set_busy(None).await.expect("free");
     c.pair(a.key()).await.expect("C asks a third time");
     next(&mut rc, "code on C", |e| matches!(e, NodeEvent::PairingCode { .. })).await;
@@ -542,7 +545,7 @@ async fn a_device_pairing_or_recording_with_another_answers_busy() {
     let failed =
         next(&mut ra, "A refuses itself", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
     assert!(
-        matches!(&failed, NodeEvent::PairingFailed { reason, .. } if reason.contains("busy")),
+        matches!(&failed, NodeEvent::PairingFailed { why: dualrec_net::PairingFailure::Busy, .. }),
         "{failed:?}"
     );
 }

@@ -99,8 +99,8 @@ pub enum SessionError {
     Handshake(#[from] dualrec_protocol::HandshakeError),
     /// Pairing with the chosen device failed (`reason` from the network) and there is no
     /// person to choose again.
-    #[error("pairing with {name} failed: {reason}")]
-    PairingFailed { name: String, reason: String },
+    #[error("pairing with {name} failed: {why}")]
+    PairingFailed { name: String, why: dualrec_net::PairingFailure },
     /// The network node stopped.
     #[error("the network stopped")]
     NetworkStopped,
@@ -268,13 +268,13 @@ async fn on_find_event(
             tell(status, Progress::Paired { device: Device::new(&peer, &name) }).await;
             return Ok(Some((peer, name)));
         }
-        NodeEvent::PairingFailed { peer, reason } if finder.chosen() == Some(peer) => {
+        NodeEvent::PairingFailed { peer, why } if finder.chosen() == Some(peer) => {
             let name = finder.name_of(&peer);
             if config.assume_yes || config.with.is_some() {
-                return Err(SessionError::PairingFailed { name, reason });
+                return Err(SessionError::PairingFailed { name, why });
             }
             let device = Device::new(&peer, &name);
-            tell(status, Progress::PairingFailed { device, reason }).await;
+            tell(status, Progress::PairingFailed { device, why }).await;
             finder.unchoose();
         }
         _ => {}

@@ -47,8 +47,8 @@ pub enum Progress {
     PairingCode { code: String, device: Device, unchecked: bool },
     /// Both people confirmed the code.
     Paired { device: Device },
-    /// Pairing did not complete (`reason` from the network, untrusted); still looking.
-    PairingFailed { device: Device, reason: String },
+    /// Pairing did not complete; still looking.
+    PairingFailed { device: Device, why: dualrec_net::PairingFailure },
     /// This device proposes the session; the other person is asked to agree.
     Proposing,
     /// The session is co-signed and started.
