@@ -1002,59 +1002,79 @@ impl Node {
                 self.pairings.insert(peer, Pairing::Answered(r));
                 self.respond(channel, Response::PairNonce { nonce });
             }
-            Request::PairReveal { nonce } => match self.pairings.remove(&peer) {
-                Some(Pairing::Answered(r)) => match r.on_reveal(&nonce) {
-                    Ok(code) => {
-                        self.pairings
-                            .insert(peer, Pairing::Shown { code, ours: None, theirs: None });
-                        self.respond(channel, Response::PairRevealed);
-                        self.emit(NodeEvent::PairingCode { peer: key, code }).await;
-                    }
-                    Err(e) => {
-                        self.respond(channel, Response::Refused { reason: e.to_string() });
-                        let why = PairingFailure::CommitmentMismatch;
-                        self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
-                    }
-                },
-                _ => self.respond(
-                    channel,
-                    Response::Refused { reason: "no pairing in progress".into() },
-                ),
-            },
-            Request::PairConfirm { accepted } => match self.pairings.get_mut(&peer) {
-                Some(Pairing::Shown { ours, theirs, .. }) => {
-                    *theirs = Some(accepted);
-                    let ours = *ours;
-                    let response = match ours {
-                        Some(mine) => Response::PairConfirm { accepted: mine },
-                        // Our person has not answered: our own PairConfirm follows.
-                        None => Response::Refused { reason: NOT_ANSWERED_YET.into() },
-                    };
-                    self.respond(channel, response);
-                    self.finish_pairing(peer, ours, Some(accepted)).await;
-                }
-                _ => self.respond(channel, Response::Refused { reason: "no code shown".into() }),
-            },
-            other => {
-                if self.trusted.is_trusted(&key) {
-                    let id = self.next_inbound;
-                    self.next_inbound += 1;
-                    self.inbound.insert(id, channel);
-                    self.emit(NodeEvent::Inbound {
-                        peer: key,
-                        request: Box::new(other),
-                        reply: RequestId(id),
-                    })
-                    .await;
-                } else {
-                    self.respond(
-                        channel,
-                        Response::Refused { reason: "this device has not been paired".into() },
-                    );
-                    self.emit(NodeEvent::RefusedUntrusted { peer: key }).await;
-                }
+            Request::PairReveal { nonce } => self.on_reveal(peer, key, nonce, channel).await,
+            Request::PairConfirm { accepted } => {
+                self.on_confirm(peer, accepted, channel).await;
+            }
+            other => self.hand_on(key, other, channel).await,
+        }
+    }
+
+    /// Pairing step 3 from the initiator: the code both screens show, if the reveal
+    /// matches its commitment.
+    async fn on_reveal(
+        &mut self,
+        peer: PeerId,
+        key: PublicKey,
+        nonce: [u8; 32],
+        channel: ResponseChannel<Response>,
+    ) {
+        let Some(Pairing::Answered(r)) = self.pairings.remove(&peer) else {
+            let reason = "no pairing in progress".into();
+            return self.respond(channel, Response::Refused { reason });
+        };
+        match r.on_reveal(&nonce) {
+            Ok(code) => {
+                self.pairings.insert(peer, Pairing::Shown { code, ours: None, theirs: None });
+                self.respond(channel, Response::PairRevealed);
+                self.emit(NodeEvent::PairingCode { peer: key, code }).await;
+            }
+            Err(e) => {
+                self.respond(channel, Response::Refused { reason: e.to_string() });
+                let why = PairingFailure::CommitmentMismatch;
+                self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
             }
         }
+    }
+
+    /// The other person's answer to the code.
+    async fn on_confirm(
+        &mut self,
+        peer: PeerId,
+        accepted: bool,
+        channel: ResponseChannel<Response>,
+    ) {
+        let Some(Pairing::Shown { ours, theirs, .. }) = self.pairings.get_mut(&peer) else {
+            return self.respond(channel, Response::Refused { reason: "no code shown".into() });
+        };
+        *theirs = Some(accepted);
+        let ours = *ours;
+        let response = match ours {
+            Some(mine) => Response::PairConfirm { accepted: mine },
+            // Our person has not answered: our own PairConfirm follows.
+            None => Response::Refused { reason: NOT_ANSWERED_YET.into() },
+        };
+        self.respond(channel, response);
+        self.finish_pairing(peer, ours, Some(accepted)).await;
+    }
+
+    /// A session request: handed to the application from a confirmed device only.
+    async fn hand_on(
+        &mut self,
+        key: PublicKey,
+        request: Request,
+        channel: ResponseChannel<Response>,
+    ) {
+        if !self.trusted.is_trusted(&key) {
+            let reason = "this device has not been paired".into();
+            self.respond(channel, Response::Refused { reason });
+            return self.emit(NodeEvent::RefusedUntrusted { peer: key }).await;
+        }
+        let id = self.next_inbound;
+        self.next_inbound += 1;
+        self.inbound.insert(id, channel);
+        let reply = RequestId(id);
+        self.emit(NodeEvent::Inbound { peer: key, request: Box::new(request), reply }).await;
     }
 
     async fn on_response(&mut self, peer: PeerId, id: OutboundRequestId, response: Response) {

@@ -156,3 +156,36 @@ fn kill_minus_nine_mid_append_loses_at_most_the_last_chunk() {
         .count();
     assert_eq!(verified, c.entries.len(), "every surviving record still verifies");
 }
+
+/// A running session reads back only the tail of its log, from an offset it kept: the
+/// records from there on, whatever came before, and nothing of a torn record.
+#[test]
+fn the_tail_from_a_record_boundary_holds_exactly_the_records_written_since() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("evidence.log");
+    let sim = dualrec_proof::sim::simulate(&dualrec_proof::sim::SimConfig {
+        chunks: 6,
+        ..Default::default()
+    });
+    let records = &sim.logs[0];
+    let mut log = dualrec_proof::EvidenceLog::create(&path).expect("create");
+    let mut offsets = Vec::new();
+    for r in records {
+        offsets.push(log.len());
+        log.append_synced(std::slice::from_ref(r)).expect("append");
+        assert_eq!(log.len(), offsets[offsets.len() - 1] + r.framed_len(), "framed_len is exact");
+    }
+    for (i, &at) in offsets.iter().enumerate() {
+        let tail = dualrec_proof::read_log_tail(&path, at).expect("tail");
+        assert_eq!(tail, records[i..].to_vec(), "from record {i}");
+    }
+    // Half a record at the end (a crash mid-append) is not part of the tail.
+    drop(log);
+    let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+    std::io::Write::write_all(&mut f, &[9, 0, 0, 0, 1, 2]).expect("torn");
+    let last = offsets[offsets.len() - 1];
+    assert_eq!(
+        dualrec_proof::read_log_tail(&path, last).expect("tail"),
+        records[records.len() - 1..]
+    );
+}

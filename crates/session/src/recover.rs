@@ -160,99 +160,26 @@ pub fn recover(dir: &Path, identity: &Identity) -> Result<Recovery, SessionError
     if part.ended {
         return Ok(Recovery::AlreadyFinished { session });
     }
-
     let (rec_path, kept_path) = (dir.join(RECORDING), dir.join(INTERRUPTED));
     // The source of truth is the interrupted file, once it has been set aside.
-    let source = if kept_path.is_file() { &kept_path } else { &rec_path };
-    let bytes = std::fs::read(source).map_err(|e| {
+    let source = if kept_path.is_file() { kept_path.clone() } else { rec_path.clone() };
+    let bytes = std::fs::read(&source).map_err(|e| {
         not_a_session(dir, format!("cannot read the recording {}: {e}", source.display()))
     })?;
     let file = read_recording(&bytes)?;
-    let recording_torn_bytes = file.truncated.map_or(0, |t| t.bytes);
     if file.tags.session() != Some(session) || file.tags.producer() != Some(identity.public()) {
         return Err(not_a_session(
             dir,
             "the recording does not belong to this session and device (its tags say otherwise)",
         ));
     }
-
-    // Replay the chain over the recording: it must agree with every logged checkpoint.
-    let me = identity.public();
-    let per_chunk = part.start.audio.packets_per_chunk() as usize;
-    let mut chain = ChainState::new(&part.start, &me);
-    let mut digester = ChunkDigester::new();
-    let last_time = part.checkpoints.last().map(|c| c.time);
     let now = crate::now();
-    let late = Timestamp {
-        wall_ms: now,
-        // The monotonic clock died with the process: continue it by the wall clock.
-        mono_ms: last_time.map_or(0, |t| t.mono_ms + now.saturating_sub(t.wall_ms)),
-    };
-    let mut fresh = Vec::new();
-    for range in dualrec_media::chunk_ranges(file.packets.len(), per_chunk) {
-        for p in &file.packets[range] {
-            digester.push(&p.data, packet_samples(&p.data)?);
-        }
-        let cp = chain.commit(&mut digester, late);
-        match part.checkpoints.get(cp.index as usize) {
-            Some(logged) if Checkpoint { time: logged.time, ..cp } == *logged => {}
-            Some(_) => {
-                return Err(not_a_session(
-                    dir,
-                    format!(
-                        "chunk {} of the recording differs from its signed checkpoint; nothing was changed",
-                        cp.index
-                    ),
-                ));
-            }
-            None => fresh.push(cp),
-        }
-    }
-    let committed_before = part.checkpoints.len() as u64;
-    if committed_before > chain.chunks() {
-        return Err(not_a_session(
-            dir,
-            format!(
-                "the log commits {committed_before} chunks but the recording holds only {}; nothing was changed",
-                chain.chunks()
-            ),
-        ));
-    }
+    let (chain, fresh) = replay(dir, identity, &part, &file, now)?;
+    let interrupted = (!((file.ended || file.packets.is_empty()) && source == rec_path))
+        .then(|| kept_path.clone());
+    let finished_sha256 = finish_file(dir, &bytes, &file, &source, (&rec_path, &kept_path))?;
 
-    // The recording: set the interrupted file aside (kept as it is) and write the finished
-    // one beside it. A recording whose end page was written needs nothing.
-    let mut interrupted = None;
-    let finished_sha256 = if (file.ended || file.packets.is_empty()) && source == &rec_path {
-        // Ended cleanly, or nothing but the headers was ever written: nothing to finish.
-        dualrec_proof::sha256(&bytes)
-    } else {
-        if source == &rec_path {
-            std::fs::rename(&rec_path, &kept_path)?;
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        interrupted = Some(kept_path.clone());
-        if rec_path.exists() {
-            // A recovery that stopped after writing the finished file: it is derived from
-            // the kept one, so check it rather than trust it.
-            let again = std::fs::read(&rec_path)?;
-            let finished = read_recording(&again)?;
-            if !finished.ended || finished.packets != file.packets {
-                return Err(not_a_session(
-                    dir,
-                    format!(
-                        "{} exists but is not the finished form of {}; move it away and run recover again",
-                        rec_path.display(),
-                        kept_path.display()
-                    ),
-                ));
-            }
-            dualrec_proof::sha256(&again)
-        } else {
-            // `bytes` and `file` are what was read from the interrupted file.
-            finish_interrupted(&bytes, &file, &rec_path)?.sha256
-        }
-    };
-
+    let me = identity.public();
     let mut records: Vec<LogRecord> =
         fresh.into_iter().map(|cp| LogRecord::Checkpoint(cp.sign(identity))).collect();
     let end = EndRecord {
@@ -275,8 +202,91 @@ pub fn recover(dir: &Path, identity: &Identity) -> Result<Recovery, SessionError
         evidence: log_path,
         interrupted,
         chunks: chain.chunks(),
-        committed_before,
-        recording_torn_bytes,
+        committed_before: part.checkpoints.len() as u64,
+        recording_torn_bytes: file.truncated.map_or(0, |t| t.bytes),
         log_torn_bytes,
     }))
+}
+
+/// Replays the chain over the recording: it must agree with every logged checkpoint.
+/// Returns the chain and the checkpoints of whole chunks the crash kept out of the log,
+/// committed now (late: their time continues the session clock by the wall clock).
+fn replay(
+    dir: &Path,
+    identity: &Identity,
+    part: &OwnPart,
+    file: &dualrec_media::RecordingFile,
+    now: u64,
+) -> Result<(ChainState, Vec<Checkpoint>), SessionError> {
+    let per_chunk = part.start.audio.packets_per_chunk() as usize;
+    let mut chain = ChainState::new(&part.start, &identity.public());
+    let mut digester = ChunkDigester::new();
+    let last_time = part.checkpoints.last().map(|c| c.time);
+    let late = Timestamp {
+        wall_ms: now,
+        // The monotonic clock died with the process: continue it by the wall clock.
+        mono_ms: last_time.map_or(0, |t| t.mono_ms + now.saturating_sub(t.wall_ms)),
+    };
+    let mut fresh = Vec::new();
+    for range in dualrec_media::chunk_ranges(file.packets.len(), per_chunk) {
+        for p in &file.packets[range] {
+            digester.push(&p.data, packet_samples(&p.data)?);
+        }
+        let cp = chain.commit(&mut digester, late);
+        match part.checkpoints.get(cp.index as usize) {
+            Some(logged) if Checkpoint { time: logged.time, ..cp } == *logged => {}
+            Some(_) => {
+                let detail = format!(
+                    "chunk {} of the recording differs from its signed checkpoint; nothing was changed",
+                    cp.index
+                );
+                return Err(not_a_session(dir, detail));
+            }
+            None => fresh.push(cp),
+        }
+    }
+    let committed_before = part.checkpoints.len() as u64;
+    if committed_before > chain.chunks() {
+        let detail = format!(
+            "the log commits {committed_before} chunks but the recording holds only {}; nothing was changed",
+            chain.chunks()
+        );
+        return Err(not_a_session(dir, detail));
+    }
+    Ok((chain, fresh))
+}
+
+/// The finished recording's SHA-256: the interrupted file is set aside, kept as it is,
+/// and the finished one written beside it. A recording whose end page was written (or
+/// that holds nothing but its headers) needs nothing.
+fn finish_file(
+    dir: &Path,
+    bytes: &[u8],
+    file: &dualrec_media::RecordingFile,
+    source: &Path,
+    (rec_path, kept_path): (&Path, &Path),
+) -> Result<dualrec_proof::Digest, SessionError> {
+    if (file.ended || file.packets.is_empty()) && source == rec_path {
+        return Ok(dualrec_proof::sha256(bytes));
+    }
+    if source == rec_path {
+        std::fs::rename(rec_path, kept_path)?;
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    if !rec_path.exists() {
+        return Ok(finish_interrupted(bytes, file, rec_path)?.sha256);
+    }
+    // A recovery that stopped after writing the finished file: it is derived from the
+    // kept one, so check it rather than trust it.
+    let again = std::fs::read(rec_path)?;
+    let finished = read_recording(&again)?;
+    if !finished.ended || finished.packets != file.packets {
+        let detail = format!(
+            "{} exists but is not the finished form of {}; move it away and run recover again",
+            rec_path.display(),
+            kept_path.display()
+        );
+        return Err(not_a_session(dir, detail));
+    }
+    Ok(dualrec_proof::sha256(&again))
 }
