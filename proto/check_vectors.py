@@ -604,11 +604,31 @@ def verify_vector(v, threshold=10000):
     for lst in any_d.values():
         lst.sort()
     shapes = shapes_of([(cp["count"], cp["samples"]) for vs in versions.values() for _, cp in vs], audio["chunk"])
+    own = [f for e in valid_ends for f in e["record"]["finals"]
+           if f[0] == producer and producer in [s for s, _ in e["sigs"]]]
+    own_distinct = []
+    for f in own:
+        if f not in own_distinct:
+            own_distinct.append(f)
+    own_account = own_distinct[0] if len(own_distinct) == 1 else None
+    matches = [(si, keys[s_[1]]) for si, s_ in enumerate(segs) if s_[0] == "match"]
+
+    def uncovered(si):
+        before = next((i for sj, i in reversed(matches) if sj < si), None)
+        after = next((i for sj, i in matches if sj > si), None)
+        lower = 0 if before is None else before + 1
+        bound = after if after is not None else (own_account[1] if own_account is not None else None)
+        return bound is None or bound - 1 >= lower
+
     left = {}
     for si, s_ in enumerate(segs):
         if s_[0] != "gap":
             continue
         a, b = s_[2]
+        if not s_[1] and uncovered(si):
+            # no chunk the evidence holds lies here, though the chain has indices here
+            left[si] = ([(a, b)], False)
+            continue
         leftover, resigned, unk, q = [], False, a, a
         while q < b:
             hit = next(((any_d[(d, n)], n) for d, n in al.tried(shapes, q, b) if (d, n) in any_d), None)
@@ -634,14 +654,6 @@ def verify_vector(v, threshold=10000):
         if unk < b:
             leftover.append((unk, b))
         left[si] = (leftover, resigned)
-    own = [f for e in valid_ends for f in e["record"]["finals"]
-           if f[0] == producer and producer in [s for s, _ in e["sigs"]]]
-    own_distinct = []
-    for f in own:
-        if f not in own_distinct:
-            own_distinct.append(f)
-    own_account = own_distinct[0] if len(own_distinct) == 1 else None
-    matches = [(si, keys[s_[1]]) for si, s_ in enumerate(segs) if s_[0] == "match"]
     first_m = matches[0][0] if matches else None
     last_m = matches[-1][0] if matches else None
     per_chunk = audio["chunk"] // audio["frame"]

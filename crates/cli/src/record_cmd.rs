@@ -68,26 +68,20 @@ fn ask_yes_no(question: &str, default_yes: bool) -> bool {
     }
 }
 
-/// Sessions this device left unfinished (a crash, a power cut) are finished before a new
-/// one starts, with the person's consent (`--yes` consents).
-fn offer_recovery(identity: &Identity, out: &std::path::Path, yes: bool) {
-    for dir in dualrec_session::unfinished_sessions(out, identity) {
-        println!(
-            "An unfinished session was found in {} (interrupted, perhaps by a crash).",
-            dir.display()
-        );
-        if !yes
-            && !ask_yes_no(
-                "Finish it now so it can be verified? Nothing recorded is changed. [Y/n] ",
-                true,
-            )
-        {
-            println!("Left as it is; `dualrec recover {}` finishes it later.", dir.display());
-            continue;
-        }
-        if let Err(e) = crate::recover_cmd::recover_one(identity, &dir) {
-            println!("Could not finish it ({e:#}); it is left as it is.");
-        }
+/// A session this device left unfinished (a crash, a power cut) and could not rejoin is
+/// finished alone, with the person's consent (`--yes` consents).
+fn offer_recovery(identity: &Identity, dir: &std::path::Path, yes: bool) {
+    if !yes
+        && !ask_yes_no(
+            "Finish it now so it can be verified? Nothing recorded is changed. [Y/n] ",
+            true,
+        )
+    {
+        println!("Left as it is; `dualrec recover {}` finishes it later.", dir.display());
+        return;
+    }
+    if let Err(e) = crate::recover_cmd::recover_one(identity, dir) {
+        println!("Could not finish it ({e:#}); it is left as it is.");
     }
 }
 
@@ -128,28 +122,69 @@ fn device_name(data_dir: &std::path::Path) -> String {
 pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let (identity, _) = Identity::load_or_create(&dualrec_session::identity_path(&data_dir))?;
-    let name = match args.name {
+    let id_path = dualrec_session::identity_path(&data_dir);
+    let (identity, _) = Identity::load_or_create(&id_path)?;
+    let name = match args.name.clone() {
         Some(n) => n,
         None => device_name(&data_dir),
     };
-    offer_recovery(&identity, &args.out, args.yes);
-    let input = match (args.input_file, args.input) {
-        (Some(f), _) => Input::Wav(f),
-        (None, dev) => Input::Microphone(dev),
+    let config = session_config(name, data_dir, &args);
+    let rt = tokio::runtime::Runtime::new()?;
+    // A meeting this device left in the middle (a crash, a power cut): rejoined if the
+    // other device is still in it, else finished alone.
+    for dir in dualrec_session::unfinished_sessions(&args.out, &identity) {
+        println!("This device stopped in the middle of a meeting ({}).", dir.display());
+        let again = args.yes
+            || ask_yes_no("Rejoin it now, if the other device is still recording? [Y/n] ", true);
+        if again {
+            let me = Identity::load(&id_path)?;
+            let rejoined = rt.block_on(with_view(|status, stop| {
+                dualrec_session::rejoin(me, config.clone(), &dir, status, stop)
+            }));
+            match rejoined {
+                Ok(Some(o)) => return summary(&o),
+                Ok(None) => println!("The other device did not come back to the meeting."),
+                Err(e) => println!("It could not be rejoined ({e})."),
+            }
+        }
+        offer_recovery(&identity, &dir, args.yes);
+    }
+    let outcome = rt.block_on(with_view(|status, stop| {
+        let ask: dualrec_session::Ask =
+            std::sync::Arc::new(|q| ask_yes_no(&crate::words::question(&q), false));
+        dualrec_session::run(identity, config, ask, status, stop)
+    }));
+    match outcome {
+        Err(dualrec_session::SessionError::Cancelled) => {
+            println!("Stopped before the meeting began. Nothing was recorded.");
+            Ok(())
+        }
+        // One plain sentence with the next step, printed once.
+        Err(e) => match crate::words::session_error(&e) {
+            Some(sentence) => anyhow::bail!("{sentence}"),
+            None => Err(e.into()),
+        },
+        Ok(o) => summary(&o),
+    }
+}
+
+fn session_config(name: String, data_dir: PathBuf, args: &RecordArgs) -> SessionConfig {
+    let input = match (&args.input_file, &args.input) {
+        (Some(f), _) => Input::Wav(f.clone()),
+        (None, dev) => Input::Microphone(dev.clone()),
     };
     let port = dualrec_net::DEFAULT_PORT;
-    let listen = args
-        .listen
-        .map(|l| vec![l])
-        .unwrap_or_else(|| vec![format!("/ip4/0.0.0.0/tcp/{port}"), format!("/ip6/::/tcp/{port}")]);
+    let listen =
+        args.listen.clone().map(|l| vec![l]).unwrap_or_else(|| {
+            vec![format!("/ip4/0.0.0.0/tcp/{port}"), format!("/ip6/::/tcp/{port}")]
+        });
     // No announcing when the other device's address is typed, or when listening on
     // loopback only (tests, and nothing could find it anyway).
     let mdns = args.connect.is_none() && !listen.iter().all(|l| is_loopback(l));
-    let config = SessionConfig {
+    SessionConfig {
         name,
         data_dir,
-        out_dir: args.out,
+        out_dir: args.out.clone(),
         input,
         duration: args.duration,
         listen,
@@ -157,54 +192,51 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
         mdns,
         assume_yes: args.yes,
         with: args.with.clone(),
-    };
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async move {
-        let (status_tx, status) = tokio::sync::mpsc::channel(256);
-        let (stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
-        let on_ctrl_c = stop_tx.clone();
-        // Every Ctrl-C: the first stops the recording, a later one stops waiting for the
-        // other device at the end.
-        tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                let _ = on_ctrl_c.try_send(());
-            }
-        });
-        let ask: dualrec_session::Ask =
-            std::sync::Arc::new(|q| ask_yes_no(&crate::words::question(&q), false));
-        let printer = tokio::spawn(crate::live::show(status, stop_tx));
-        let outcome = dualrec_session::run(identity, config, ask, status_tx, stop_rx).await;
-        let _ = printer.await;
-        let o = match outcome {
-            Err(dualrec_session::SessionError::Cancelled) => {
-                println!("Stopped before the meeting began. Nothing was recorded.");
-                return Ok(());
-            }
-            // One plain sentence with the next step, printed once.
-            Err(e) => match crate::words::session_error(&e) {
-                Some(sentence) => anyhow::bail!("{sentence}"),
-                None => return Err(e.into()),
-            },
-            Ok(o) => o,
-        };
-        println!(
-            "done: {} chunks recorded, {} witnessed by the other device, {} of theirs witnessed here; end signed by {}",
-            o.chunks,
-            o.witnessed,
-            o.peer_chunks,
-            if o.ended_together { "both devices" } else { "this device only" }
-        );
-        let full = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
-        let (recording, evidence) = (full(&o.recording), full(&o.evidence));
-        println!("recording: {}", recording.display());
-        println!("evidence:  {}", evidence.display());
-        println!(
-            "To check it: dualrec verify {} --evidence <the other device's evidence.log>",
-            recording.display()
-        );
-        println!(
-            "Keep both files. The other device has its own recording and evidence of this meeting."
-        );
-        Ok(())
-    })
+    }
+}
+
+/// Runs a session with its progress shown (live view or plain lines); every Ctrl-C asks
+/// it to stop (the first stops the recording, a later one stops waiting at the end).
+async fn with_view<F, T>(
+    session: impl FnOnce(dualrec_session::Status, tokio::sync::mpsc::Receiver<()>) -> F,
+) -> T
+where
+    F: std::future::Future<Output = T>,
+{
+    let (status_tx, status) = tokio::sync::mpsc::channel(256);
+    let (stop_tx, stop_rx) = tokio::sync::mpsc::channel(1);
+    let on_ctrl_c = stop_tx.clone();
+    let ctrl_c = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            let _ = on_ctrl_c.try_send(());
+        }
+    });
+    let printer = tokio::spawn(crate::live::show(status, stop_tx));
+    let outcome = session(status_tx, stop_rx).await;
+    let _ = printer.await;
+    ctrl_c.abort();
+    outcome
+}
+
+/// What a finished session produced, with absolute paths and what to do next.
+fn summary(o: &dualrec_session::SessionOutcome) -> anyhow::Result<()> {
+    println!(
+        "done: {} chunks recorded, {} witnessed by the other device, {} of theirs witnessed here; end signed by {}",
+        o.chunks,
+        o.witnessed,
+        o.peer_chunks,
+        if o.ended_together { "both devices" } else { "this device only" }
+    );
+    let full = |p: &std::path::Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+    let (recording, evidence) = (full(&o.recording), full(&o.evidence));
+    println!("recording: {}", recording.display());
+    println!("evidence:  {}", evidence.display());
+    println!(
+        "To check it: dualrec verify {} --evidence <the other device's evidence.log>",
+        recording.display()
+    );
+    println!(
+        "Keep both files. The other device has its own recording and evidence of this meeting."
+    );
+    Ok(())
 }

@@ -51,6 +51,11 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
         Progress::Paired { device } => note(format!("paired with {}", safe(&device.name))),
         Progress::PairingFailed { device, why } => warn(pairing_failed(device, why)),
         Progress::Proposing => note("proposing the session".into()),
+        Progress::Rejoining { session, peer } => note(format!(
+            "this device stopped in the middle of meeting {session} with {}; waiting up to 30 s \
+             for it, to carry on recording in the same meeting",
+            safe(&peer.name)
+        )),
         Progress::Started { session, peer } => {
             note(format!("session {session} started with {}", safe(&peer.name)))
         }

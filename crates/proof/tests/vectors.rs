@@ -1216,6 +1216,35 @@ fn more_verify_vectors(sim: &SimSession) {
         &[silent.logs[1].clone()],
         false,
     );
+    // SPEC §9.5: the witness stopped hearing after chunk 2 and holds no end; chunks 3..=5
+    // are the same silence as 1..=2. That audio is not covered, never "duplicate".
+    let quiet_end = simulate(&SimConfig {
+        chunks: 6,
+        packet_bytes: 6,
+        seed: 4,
+        silence: Some(1..6),
+        end: false,
+        ..SimConfig::default()
+    });
+    let producer = quiet_end.identities[0].public();
+    let late: Vec<_> = quiet_end.own_checkpoints(0).iter().skip(3).map(|c| c.hash()).collect();
+    let witness: Vec<LogRecord> = quiet_end.logs[1]
+        .iter()
+        .filter(|r| match r {
+            LogRecord::Checkpoint(c) => !(c.signer == producer && c.body.index >= 3),
+            LogRecord::Receipt(r) => !late.contains(&r.body.checkpoint),
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    verify_vector(
+        "verify-silence-beyond-the-evidence",
+        "the witness holds chunks 0..=2 and no end; chunks 3..=5 repeat the silence of 1..=2: not covered by the evidence, not duplicates",
+        &quiet_end,
+        &quiet_end.recordings[0],
+        &[witness],
+        false,
+    );
 }
 
 #[test]

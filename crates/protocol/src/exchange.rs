@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dualrec_proof::{
-    CaptureGap, Checkpoint, CheckpointError, Identity, LogRecord, PeerChain, PublicKey, Receipt,
-    Signed, StartRecord, Timestamp,
+    CaptureGap, Checkpoint, CheckpointError, Identity, LogEntry, LogRecord, PeerChain, PublicKey,
+    Receipt, Signed, StartRecord, Timestamp,
 };
 
 use crate::wire::{CompactCheckpoint, CompactGap, CompactReceipt, LiveFrame};
@@ -58,7 +58,9 @@ pub struct Exchange {
     spilled_from: Option<u64>,
     window: usize,
     committed: u64,
-    receipted: u64,
+    /// Indices of this device's checkpoints the peer has receipted (each counted once,
+    /// however often it is receipted again).
+    receipted: std::collections::BTreeSet<u64>,
     /// This device's capture gaps: sent when made and again whenever the link comes back
     /// (there is no receipt for them; they are few).
     own_gaps: Vec<Signed<CaptureGap>>,
@@ -77,10 +79,59 @@ impl Exchange {
             spilled_from: None,
             window: window.max(2),
             committed: 0,
-            receipted: 0,
+            receipted: std::collections::BTreeSet::new(),
             own_gaps: Vec::new(),
             peer_gaps: std::collections::HashSet::new(),
         }
+    }
+
+    /// The exchange of a meeting this device rejoins after its program ended (SPEC §12.7),
+    /// rebuilt from its log: the peer's chain from the checkpoints held, the peer's gaps
+    /// held, this device's gaps, and its checkpoints the peer has not receipted, pending;
+    /// those beyond the window wait in the log, from the returned offset on.
+    pub fn resume(
+        start: &StartRecord,
+        own: PublicKey,
+        peer: PublicKey,
+        window: usize,
+        entries: &[LogEntry],
+    ) -> (Exchange, Option<u64>) {
+        let mut x = Exchange::new(start, own, peer, window);
+        let mut receipted = std::collections::HashSet::new();
+        let mut mine: Vec<(u64, Signed<Checkpoint>)> = Vec::new();
+        for e in entries {
+            match &e.value {
+                LogRecord::Checkpoint(c) if c.signer == own && c.body.session == x.session => {
+                    mine.push((e.offset, *c))
+                }
+                LogRecord::Checkpoint(c) if c.signer == peer => {
+                    let _ = x.peer.accept(c);
+                }
+                LogRecord::Receipt(r) if r.signer == peer => {
+                    receipted.insert(r.body.checkpoint);
+                }
+                LogRecord::Gap(g) if g.signer == own => x.own_gaps.push(*g),
+                LogRecord::Gap(g) if g.signer == peer => {
+                    x.peer_gaps.insert(g.signature.0);
+                }
+                _ => {}
+            }
+        }
+        mine.sort_by_key(|(_, c)| c.body.index);
+        mine.dedup_by_key(|(_, c)| c.body.index);
+        x.committed = mine.len() as u64;
+        let mut spill = None;
+        for (offset, cp) in mine {
+            if receipted.contains(&cp.hash()) {
+                x.receipted.insert(cp.body.index);
+            } else if x.pending.len() < x.window && x.spilled_from.is_none() {
+                x.pending.insert(cp.body.index, Pending { checkpoint: cp, last_sent: None });
+            } else {
+                x.spilled_from.get_or_insert(cp.body.index);
+                spill.get_or_insert(offset);
+            }
+        }
+        (x, spill)
     }
 
     /// A capture gap of this device, just logged: the frame to send now.
@@ -154,7 +205,7 @@ impl Exchange {
                     return Err(ExchangeError::BadReceipt { index });
                 }
                 self.pending.remove(&index);
-                self.receipted += 1;
+                self.receipted.insert(index);
                 Ok(Handled { store: vec![LogRecord::Receipt(r)], reply: None })
             }
             LiveFrame::Gap(c) => {
@@ -223,7 +274,11 @@ impl Exchange {
         let Some(from) = self.spilled_from else { return };
         let mut wanted: Vec<_> = checkpoints
             .into_iter()
-            .filter(|c| c.signer == self.own && c.body.index >= from)
+            .filter(|c| {
+                c.signer == self.own
+                    && c.body.index >= from
+                    && !self.receipted.contains(&c.body.index)
+            })
             .collect();
         wanted.sort_by_key(|c| c.body.index);
         wanted.dedup_by_key(|c| c.body.index);
@@ -244,7 +299,7 @@ impl Exchange {
 
     /// Of those, how many the peer has receipted.
     pub fn receipted(&self) -> u64 {
-        self.receipted
+        self.receipted.len() as u64
     }
 
     /// The peer's checkpoints witnessed (checked and stored) here.

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use dualrec_proof::{
     CaptureGap, ChainState, Checkpoint, ChunkDigester, CoSigned, Digest, EndReason, EndRecord,
-    Identity, LogRecord, PartyFinal, PartySignature, PublicKey, SessionId, Signed, StartRecord,
-    Timestamp,
+    Identity, LogEntry, LogRecord, PartyFinal, PartySignature, PublicKey, SessionId, Signed,
+    StartRecord, Timestamp,
 };
 
 use crate::exchange::{Exchange, ExchangeError};
@@ -312,6 +312,51 @@ impl Meeting {
             ended_together: false,
             actions: VecDeque::new(),
         }
+    }
+
+    /// The meeting this device rejoins after its program ended without its end (a crash,
+    /// a power cut; SPEC §12.7), from the evidence log as it was left (`entries`, whose
+    /// length is `log_len` bytes): its own chain continues after its last checkpoint, and
+    /// each party's exchange is rebuilt (see [`Exchange::resume`]). The links are down
+    /// until they come up. Packets of the recording after the last checkpoint are fed
+    /// again as [`Input::Packet`]s, then the silence for the time it was away.
+    pub fn resume(
+        identity: Identity,
+        start: CoSigned<StartRecord>,
+        entries: &[LogEntry],
+        log_len: u64,
+        config: MeetingConfig,
+    ) -> Meeting {
+        let me = identity.public();
+        let mut m = Meeting::new(identity, start, log_len, config);
+        let last = entries
+            .iter()
+            .filter_map(|e| match &e.value {
+                LogRecord::Checkpoint(c) if c.signer == me => Some(c.body),
+                _ => None,
+            })
+            .max_by_key(|c| c.index);
+        if let Some(last) = last {
+            m.chain = ChainState::resume(&last);
+        }
+        let start = m.start.record.clone();
+        for (key, p) in &mut m.parties {
+            let (exchange, spill) = Exchange::resume(&start, me, *key, m.config.window, entries);
+            p.exchange = exchange;
+            p.spill_at = spill;
+            p.link_up = false;
+            p.up_since = None;
+            p.end = entries.iter().find_map(|e| match &e.value {
+                LogRecord::End(co)
+                    if co.record.finals.iter().any(|f| f.party == *key)
+                        && co.signatures.iter().any(|s| s.signer == me) =>
+                {
+                    Some(co.clone())
+                }
+                _ => None,
+            });
+        }
+        m
     }
 
     /// The next action to execute, in order.

@@ -1,5 +1,6 @@
 //! A deterministic simulator: two or three [`Meeting`]s joined by simulated links that
-//! lose, delay, reorder, duplicate and corrupt messages and break for a while, on a
+//! lose, delay, reorder (requests; the live stream is one ordered stream each way),
+//! duplicate and corrupt messages and break for a while, on a
 //! simulated clock with skew; the people stop when they like. Property tests run it over
 //! many random schedules and check what must hold whatever the network does:
 //!
@@ -13,10 +14,11 @@
 use std::collections::{BTreeMap, BinaryHeap};
 use std::time::Duration;
 
-use dualrec_proof::sim::{SIM_EPOCH_MS, log_bytes, sim_identity};
+use dualrec_proof::sim::{SILENT_PACKET, SIM_EPOCH_MS, log_bytes, sim_identity};
 use dualrec_proof::{
-    AudioParams, AxisState, ChunkStatus, CoSigned, EndReason, Identity, LogRecord, Packet, Party,
-    PublicKey, Recording, SessionId, StartRecord, Timestamp, Verifier, VerifyOptions, read_log,
+    AudioParams, AxisState, ChunkStatus, CoSigned, EndReason, Identity, LogEntry, LogRecord,
+    Packet, Party, PublicKey, Recording, SessionId, StartRecord, Timestamp, Verifier,
+    VerifyOptions, read_log,
 };
 use dualrec_protocol::{
     Action, Input, LiveFrame, Meeting, MeetingConfig, Request, RequestId, Response,
@@ -48,6 +50,9 @@ struct Schedule {
     skew_ppm: Vec<i64>,
     window: usize,
     seed: u64,
+    /// A device's program dies (kill -9, power cut) and is started again: (party, at ms,
+    /// down for ms). Its log and its recording up to the last whole chunk survive.
+    crash: Option<(usize, u64, u64)>,
 }
 
 enum Msg {
@@ -64,6 +69,8 @@ struct Device {
     /// Capture was asked to stop; it ends at the next frame.
     stopping: bool,
     skew_ppm: i64,
+    /// Its program is not running: nothing reaches it.
+    down: bool,
 }
 
 struct Net {
@@ -77,6 +84,9 @@ struct Net {
     next_request: u64,
     /// When each party truly first held each other party's checkpoint k: (holder, producer, k).
     stored_at: BTreeMap<(usize, usize, u64), u64>,
+    /// The live stream is one TCP stream each way (SPEC §12.1): its frames arrive in the
+    /// order sent, whatever the delay; requests, on streams of their own, may overtake.
+    live_fifo: BTreeMap<(usize, usize), u64>,
 }
 
 impl Net {
@@ -148,6 +158,7 @@ impl Sim {
                     capturing: true,
                     stopping: false,
                     skew_ppm: s.skew_ppm[i],
+                    down: false,
                 }
             })
             .collect();
@@ -160,6 +171,7 @@ impl Sim {
             requests: BTreeMap::new(),
             next_request: 0,
             stored_at: BTreeMap::new(),
+            live_fifo: BTreeMap::new(),
         };
         let mut sim = Sim { s, keys, devices, net };
         sim.schedule_link_changes();
@@ -192,6 +204,9 @@ impl Sim {
     }
 
     fn handle(&mut self, i: usize, input: Input) {
+        if self.devices[i].down {
+            return;
+        }
         let now = clock(&self.devices[i], self.net.now);
         self.devices[i].meeting.handle(input, now);
         self.execute(i);
@@ -269,6 +284,9 @@ impl Sim {
         let b = self.index_of(&to);
         let from_key = self.keys[from];
         for when in self.deliveries(from, b) {
+            let last = self.net.live_fifo.entry((from, b)).or_insert(0);
+            let when = when.max(*last);
+            *last = when;
             let frame = if self.net.random() < self.s.corrupt { corrupt(frame) } else { frame };
             self.net.at(when, b, Msg::Input(Box::new(Input::Frame { from: from_key, frame })));
         }
@@ -298,12 +316,86 @@ impl Sim {
         }
     }
 
+    /// The device's program dies: what it synced stays; the page of the chunk in progress
+    /// is lost; every link to it breaks.
+    fn crash(&mut self, i: usize) {
+        let d = &mut self.devices[i];
+        d.down = true;
+        let whole = d.meeting.summary().chunks as usize * 50;
+        d.packets.truncate(whole);
+        // The system closes a dead program's connections: the others notice at once.
+        for j in (0..self.devices.len()).filter(|&j| j != i) {
+            let peer = self.keys[i];
+            let at = self.net.now + FRAME_MS;
+            self.net.at(at, j, Msg::Input(Box::new(Input::LinkDown { peer })));
+        }
+    }
+
+    /// Started again: the meeting resumes from the log, the packets after its last
+    /// checkpoint go in again, then silence for the time it was away (a capture gap).
+    fn restart(&mut self, i: usize) {
+        let d = &mut self.devices[i];
+        let mut offset = 16u64;
+        let entries: Vec<LogEntry> = d
+            .records
+            .iter()
+            .enumerate()
+            .map(|(n, r)| {
+                let e = LogEntry { record: n as u64, offset, value: r.clone() };
+                offset += r.framed_len();
+                e
+            })
+            .collect();
+        let id = sim_identity(9, i as u8);
+        let mut config = MeetingConfig::default();
+        config.window = self.s.window;
+        let start = d.meeting.start().clone();
+        d.meeting = Meeting::resume(id, start, &entries, offset, config);
+        d.down = false;
+        let committed = d.meeting.summary().chunks as usize * 50;
+        let again: Vec<Packet> = d.packets.split_off(committed);
+        for p in again {
+            self.handle(i, Input::Packet { data: p.data, samples: 960 });
+        }
+        let d = &self.devices[i];
+        let now_ms = clock(d, self.net.now).mono_ms;
+        let first_sample = d.packets.len() as u64 * 960;
+        let frames = (now_ms * 48).saturating_sub(first_sample) / 960;
+        if frames > 0 {
+            self.handle(i, Input::Gap { first_sample, samples: frames * 960 });
+            for _ in 0..frames {
+                self.handle(i, Input::Packet { data: SILENT_PACKET.to_vec(), samples: 960 });
+            }
+        }
+        for j in (0..self.devices.len()).filter(|&j| j != i) {
+            let at = self.net.now + NOTICE_UP_MS;
+            let (me, peer) = (self.keys[i], self.keys[j]);
+            self.net.at(at, j, Msg::Input(Box::new(Input::LinkUp { peer: me })));
+            self.net.at(at, i, Msg::Input(Box::new(Input::LinkUp { peer })));
+        }
+    }
+
     /// One frame of audio time: capture, deliveries, timers.
     fn step(&mut self) {
+        if let Some((i, at, down_for)) = self.s.crash {
+            if self.net.now == at {
+                self.crash(i);
+            }
+            if self.net.now == at + down_for {
+                self.restart(i);
+            }
+        }
         for i in 0..self.devices.len() {
             self.capture(i);
         }
-        if self.net.now == self.s.stop_at {
+        // Party 0's person presses stop (once its program runs, if it was down then).
+        let stop_0 = match self.s.crash {
+            Some((0, at, down_for)) if (at..at + down_for).contains(&self.s.stop_at) => {
+                at + down_for + FRAME_MS
+            }
+            _ => self.s.stop_at,
+        };
+        if self.net.now == stop_0 {
             self.handle(0, Input::Stop { reason: EndReason::Stopped });
         }
         // The others' people stop too, half a minute later, if nothing stopped them.
@@ -345,7 +437,7 @@ impl Sim {
 
     fn capture(&mut self, i: usize) {
         let d = &mut self.devices[i];
-        if !d.capturing {
+        if !d.capturing || d.down {
             return;
         }
         if d.stopping {
@@ -506,6 +598,7 @@ fn schedule() -> impl Strategy<Value = Schedule> {
         prop::collection::vec(-100i64..100, 3),
         6usize..40,
         any::<u64>(),
+        prop::option::weighted(0.4, (0usize..3, 0.0..1.0f64, 300u64..25_000)),
     )
         .prop_map(
             |(
@@ -517,6 +610,7 @@ fn schedule() -> impl Strategy<Value = Schedule> {
                 skew_ppm,
                 window,
                 seed,
+                crash,
             )| {
                 let pairs = [(0, 1), (1, 2), (0, 2)];
                 let outages = outs
@@ -526,9 +620,18 @@ fn schedule() -> impl Strategy<Value = Schedule> {
                         (a, b, from, from + len)
                     })
                     .collect();
+                let stop_at = frames * FRAME_MS;
+                // A crash while recording, at a frame boundary.
+                let crash = crash.map(|(party, when, down_for)| {
+                    let at = (1_000 + (when * (stop_at.saturating_sub(1_000)) as f64) as u64)
+                        / FRAME_MS
+                        * FRAME_MS;
+                    (party % parties, at.min(stop_at - FRAME_MS), down_for / FRAME_MS * FRAME_MS)
+                });
                 Schedule {
                     parties,
-                    stop_at: frames * FRAME_MS,
+                    stop_at,
+                    crash,
                     outages,
                     loss,
                     duplicate,
@@ -570,6 +673,7 @@ fn a_quiet_meeting_of_three_is_witnessed_live_and_ended_together() {
         skew_ppm: vec![0, 50, -50],
         window: 300,
         seed: 1,
+        crash: None,
     };
     let mut sim = Sim::new(s);
     sim.run();
@@ -596,6 +700,7 @@ fn a_long_outage_is_delivered_from_the_log_and_shows_as_late() {
         skew_ppm: vec![0, 0],
         window: 4,
         seed: 2,
+        crash: None,
     };
     let mut sim = Sim::new(s);
     sim.run();
@@ -624,6 +729,7 @@ fn a_link_down_at_the_end_ends_alone_after_the_grace() {
         skew_ppm: vec![0, 0],
         window: 300,
         seed: 3,
+        crash: None,
     };
     let mut sim = Sim::new(s);
     sim.run();
@@ -631,4 +737,42 @@ fn a_link_down_at_the_end_ends_alone_after_the_grace() {
     let summary = sim.devices[0].meeting.summary();
     assert!(!summary.ended_together);
     assert!(summary.parties[0].receipted < summary.chunks);
+}
+
+/// A device killed mid-meeting and started again 12 s later rejoins it: its recording
+/// continues with silence for the time it was away (a signed capture gap), every second
+/// is witnessed and the end is signed by both.
+#[test]
+fn a_device_killed_mid_meeting_rejoins_and_its_recording_verifies_whole() {
+    let s = Schedule {
+        parties: 2,
+        stop_at: 40_000,
+        outages: Vec::new(),
+        loss: 0.0,
+        duplicate: 0.0,
+        corrupt: 0.0,
+        jitter_ms: 10,
+        skew_ppm: vec![0, 20],
+        window: 300,
+        seed: 4,
+        crash: Some((1, 10_020, 12_000)),
+    };
+    let mut sim = Sim::new(s);
+    sim.run();
+    check(&sim);
+    for d in &sim.devices {
+        let summary = d.meeting.summary();
+        assert!(summary.ended_together, "{summary:?}");
+        assert_eq!(summary.parties[0].receipted, summary.chunks);
+    }
+    let gaps: Vec<_> = sim.devices[0]
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            LogRecord::Gap(g) if g.signer == sim.keys[1] => Some(g.body.samples),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gaps.len(), 1, "the time away is one signed gap, held by the other device too");
+    assert!((11 * 48_000..14 * 48_000).contains(&gaps[0]), "{gaps:?}");
 }

@@ -3,7 +3,7 @@
 //! is done here, in order. No decision about the meeting is taken in this file.
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dualrec_audio::{AudioEvent, EncoderConfig, Pacing, Recorder, Sink, Stopper};
 use dualrec_media::{OpusHead, OpusTags, RecordingWriter};
@@ -43,7 +43,10 @@ struct Io {
     node: NodeHandle,
     log: EvidenceLog,
     writer: Option<RecordingWriter>,
-    stopper: Stopper,
+    /// Stops the recorder, once it is open.
+    stopper: Option<Stopper>,
+    /// The meeting asked capture to stop (perhaps before the recorder was open).
+    stop_asked: bool,
     status: Status,
     dir: PathBuf,
     /// The session clock starts at the co-signed start (SPEC §7.2).
@@ -54,9 +57,45 @@ struct Io {
     earlier: Earlier,
     peak: f32,
     packets: u64,
+    /// Samples of the recording before this program's recorder began (a rejoin): its
+    /// input count starts again at zero, the file's end granule must not.
+    input_offset: u64,
 }
 
 impl Io {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        me: PublicKey,
+        peer: PublicKey,
+        node: NodeHandle,
+        log: EvidenceLog,
+        writer: RecordingWriter,
+        earlier: Earlier,
+        status: &Status,
+        dir: &Path,
+        t0: Instant,
+    ) -> (Io, mpsc::Receiver<Answer>) {
+        let (answers, answers_rx) = mpsc::channel(16);
+        let io = Io {
+            me,
+            peer,
+            node,
+            log,
+            writer: Some(writer),
+            stopper: None,
+            stop_asked: false,
+            status: status.clone(),
+            dir: dir.to_owned(),
+            t0,
+            answers,
+            earlier,
+            peak: 0.0,
+            packets: 0,
+            input_offset: 0,
+        };
+        (io, answers_rx)
+    }
+
     fn now(&self) -> Timestamp {
         Timestamp { wall_ms: wall_ms(), mono_ms: self.t0.elapsed().as_millis() as u64 }
     }
@@ -106,6 +145,11 @@ struct Sources {
     audio_ended: bool,
 }
 
+/// The recording and the log of a meeting in `dir`.
+fn paths(dir: &Path) -> (PathBuf, PathBuf) {
+    (dir.join("recording.opus"), dir.join("evidence.log"))
+}
+
 /// Records the meeting into `dir` until it is over.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn run_meeting(
@@ -119,40 +163,129 @@ pub(crate) async fn run_meeting(
     status: &Status,
     stop: &mut mpsc::Receiver<()>,
 ) -> Result<SessionOutcome, SessionError> {
-    let (rec_path, log_path) = (dir.join("recording.opus"), dir.join("evidence.log"));
+    let (rec_path, log_path) = paths(dir);
     let mut log = EvidenceLog::create(&log_path)?;
     log.append_synced(&[LogRecord::Start(start.clone())])?;
     let (audio_tx, audio) = mpsc::channel(AUDIO_QUEUE);
     let recorder = open_recorder(config, ToMeeting(audio_tx))?;
     let me = identity.public();
     let writer = open_writer(&rec_path, &start.record, me, recorder.pre_skip())?;
-    let source = recorder.description().to_owned();
-    tell(status, Progress::Recording { dir: dir.to_owned(), source }).await;
-    let (answers_tx, answers) = mpsc::channel(16);
     let earlier = Earlier::scan(
         Identity::from_seed(&identity.seed()),
         peer,
         &config.out_dir,
         start.record.session,
     );
-    let mut io = Io {
-        earlier,
-        me,
-        peer,
-        node,
-        writer: Some(writer),
-        stopper: recorder.stopper(),
-        status: status.clone(),
-        dir: dir.to_owned(),
-        t0,
-        answers: answers_tx,
-        peak: 0.0,
-        packets: 0,
-        log,
-    };
+    let (mut io, answers) = Io::new(me, peer, node, log, writer, earlier, status, dir, t0);
+    io.stopper = Some(recorder.stopper());
     let meeting_config = MeetingConfig::with_duration(config.duration);
-    let mut meeting = Meeting::new(identity, start, io.log.len(), meeting_config);
-    let mut sources = Sources { audio, events, answers, audio_ended: false };
+    let meeting = Meeting::new(identity, start, io.log.len(), meeting_config);
+    let sources = Sources { audio, events, answers, audio_ended: false };
+    run(meeting, io, (recorder, sources), stop).await
+}
+
+/// What rejoining a meeting found on disk: its log as the program left it (opened, so
+/// locked) and its recording as the crash left it (set aside, kept unchanged).
+pub(crate) struct Rejoin {
+    pub(crate) log: EvidenceLog,
+    pub(crate) entries: Vec<dualrec_proof::LogEntry>,
+    pub(crate) start: CoSigned<StartRecord>,
+    pub(crate) file: dualrec_media::RecordingFile,
+}
+
+/// Rejoins the meeting in `dir` after this device's program ended without its end
+/// (SPEC §12.7): a new recording holding the old one's packets, then silence for the
+/// time away, then the microphone again; the meeting's state rebuilt from the log.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn rejoin_meeting(
+    dir: &Path,
+    identity: Identity,
+    config: &SessionConfig,
+    r: Rejoin,
+    node: NodeHandle,
+    events: mpsc::Receiver<NodeEvent>,
+    peer: PublicKey,
+    status: &Status,
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<SessionOutcome, SessionError> {
+    let (rec_path, _) = paths(dir);
+    let me = identity.public();
+    let session = r.start.record.session;
+    let serial = u32::from_le_bytes([session.0[0], session.0[1], session.0[2], session.0[3]]);
+    let mut writer = RecordingWriter::create(&rec_path, r.file.head, &r.file.tags, serial)?;
+    let per_chunk = r.start.record.audio.packets_per_chunk() as usize;
+    let earlier =
+        Earlier::scan(Identity::from_seed(&identity.seed()), peer, &config.out_dir, session);
+    let meeting_config = MeetingConfig::with_duration(config.duration);
+    let mut meeting =
+        Meeting::resume(identity, r.start.clone(), &r.entries, r.log.len(), meeting_config);
+    // The packets the log commits are copied as they are, a page per chunk.
+    let committed = meeting.summary().chunks as usize * per_chunk;
+    for chunk in dualrec_media::chunk_ranges(committed.min(r.file.packets.len()), per_chunk) {
+        for p in &r.file.packets[chunk] {
+            writer.write_packet(&p.data)?;
+        }
+        writer.end_chunk()?;
+    }
+    let mono_now = resumed_clock(&r.entries, me);
+    let t0 =
+        Instant::now().checked_sub(Duration::from_millis(mono_now)).unwrap_or_else(Instant::now);
+    let (mut io, answers) = Io::new(me, peer, node, r.log, writer, earlier, status, dir, t0);
+    // The rest of the old recording, then the silence while this device was away.
+    for p in r.file.packets.iter().skip(committed) {
+        let samples = dualrec_media::packet_samples(&p.data)?;
+        meeting.handle(Input::Packet { data: p.data.clone(), samples }, io.now());
+    }
+    let position = r.file.packets.len() as u64 * 960;
+    let frames = (io.now().mono_ms * 48).saturating_sub(position) / 960;
+    if frames > 0 {
+        meeting.handle(Input::Gap { first_sample: position, samples: frames * 960 }, io.now());
+        for _ in 0..frames {
+            let data = dualrec_proof::sim::SILENT_PACKET.to_vec();
+            meeting.handle(Input::Packet { data, samples: 960 }, io.now());
+        }
+    }
+    meeting.handle(Input::LinkUp { peer }, io.now());
+    execute(&mut meeting, &mut io).await?;
+    let (audio_tx, audio) = mpsc::channel(AUDIO_QUEUE);
+    let recorder = open_recorder(config, ToMeeting(audio_tx))?;
+    if io.stop_asked {
+        // The agreed length passed while this device was away.
+        recorder.stop();
+    }
+    // The new encoder's look-ahead is audio of the file, the old one's is counted once.
+    let before = (r.file.packets.len() as u64 + frames) * 960;
+    io.input_offset =
+        (before + u64::from(recorder.pre_skip())).saturating_sub(u64::from(r.file.head.pre_skip));
+    io.stopper = Some(recorder.stopper());
+    let sources = Sources { audio, events, answers, audio_ended: false };
+    run(meeting, io, (recorder, sources), stop).await
+}
+
+/// The session clock of a meeting whose program ended: it continues from this device's
+/// latest record by the wall clock since (as SPEC §12.6 does for a late receipt).
+fn resumed_clock(entries: &[dualrec_proof::LogEntry], me: PublicKey) -> u64 {
+    let latest = entries
+        .iter()
+        .filter_map(|e| match &e.value {
+            LogRecord::Checkpoint(c) if c.signer == me => Some(c.body.time),
+            LogRecord::Receipt(r) if r.signer == me => Some(r.body.time),
+            LogRecord::Gap(g) if g.signer == me => Some(g.body.time),
+            _ => None,
+        })
+        .max_by_key(|t| t.mono_ms);
+    latest.map_or(0, |t| t.mono_ms + wall_ms().saturating_sub(t.wall_ms))
+}
+
+/// Drives the meeting to its end, then says where its files are.
+async fn run(
+    mut meeting: Meeting,
+    mut io: Io,
+    (recorder, mut sources): (Recorder, Sources),
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<SessionOutcome, SessionError> {
+    let source = recorder.description().to_owned();
+    tell(&io.status, Progress::Recording { dir: io.dir.clone(), source }).await;
     let driven = drive(&mut meeting, &mut io, &mut sources, stop).await;
     // The recorder stops when dropped; its queue goes first, so its thread cannot be
     // waiting on a full one.
@@ -161,13 +294,15 @@ pub(crate) async fn run_meeting(
     driven?;
     io.node.shutdown().await;
     let summary = meeting.summary();
-    let party = summary.parties.iter().find(|p| p.key == peer);
-    tell(status, Progress::Saved { recording: rec_path.clone(), evidence: log_path.clone() }).await;
+    let party = summary.parties.iter().find(|p| p.key == io.peer);
+    let (recording, evidence) = paths(&io.dir);
+    let saved = Progress::Saved { recording: recording.clone(), evidence: evidence.clone() };
+    tell(&io.status, saved).await;
     Ok(SessionOutcome {
         session: summary.session,
-        dir: dir.to_owned(),
-        recording: rec_path,
-        evidence: log_path,
+        dir: io.dir.clone(),
+        recording,
+        evidence,
         chunks: summary.chunks,
         witnessed: party.map_or(0, |p| p.receipted),
         peer_chunks: party.map_or(0, |p| p.witnessed),
@@ -240,10 +375,12 @@ async fn audio_input(io: &mut Io, ev: AudioEvent) -> Option<Input> {
             Some(Input::Gap { first_sample: position, samples })
         }
         AudioEvent::Finished { input_samples } => {
+            let input_samples = input_samples + io.input_offset;
             Some(Input::CaptureEnded { input_samples, failed: false })
         }
         AudioEvent::Failed { error, input_samples } => {
             tell(&io.status, Progress::CaptureFailed { detail: error.to_string() }).await;
+            let input_samples = input_samples + io.input_offset;
             Some(Input::CaptureEnded { input_samples, failed: true })
         }
         _ => None,
@@ -299,7 +436,12 @@ async fn execute(meeting: &mut Meeting, io: &mut Io) -> Result<(), SessionError>
             Action::Respond { id, response } => {
                 let _ = io.node.respond(id, response).await;
             }
-            Action::StopCapture => io.stopper.stop(),
+            Action::StopCapture => {
+                io.stop_asked = true;
+                if let Some(s) = &io.stopper {
+                    s.stop();
+                }
+            }
             Action::FinishRecording { input_samples } => {
                 let writer = io.writer.take().ok_or(SessionError::AudioEnded)?;
                 let finished = writer.finish(input_samples)?;

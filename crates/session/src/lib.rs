@@ -21,6 +21,7 @@ mod find;
 mod preflight;
 mod progress;
 mod recover;
+mod rejoin;
 
 pub use find::{FoundDevice, names_device};
 pub use progress::{Device, Progress, Status};
@@ -49,7 +50,7 @@ pub enum Input {
 }
 
 /// Everything a session needs to know.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SessionConfig {
     pub name: String,
     pub data_dir: PathBuf,
@@ -397,6 +398,65 @@ fn keep_dialling(node: NodeHandle, addr: String, status: Status) -> tokio::task:
     })
 }
 
+/// Starts the network node as `config` says, dialling a typed address until it answers.
+#[allow(clippy::type_complexity)]
+fn start_node(
+    identity: &Identity,
+    config: &SessionConfig,
+    status: &Status,
+) -> Result<
+    (NodeHandle, mpsc::Receiver<NodeEvent>, Option<tokio::task::JoinHandle<()>>),
+    SessionError,
+> {
+    let trusted = TrustedDevices::load(&trusted_devices_path(&config.data_dir))?;
+    let node_config = NodeConfig {
+        name: config.name.clone(),
+        listen: config.listen.clone(),
+        mdns: config.mdns,
+        trusted,
+        request_timeout: Duration::from_secs(3),
+    };
+    let (node, events) = dualrec_net::start(identity, node_config)?;
+    let redial =
+        config.connect.clone().map(|addr| keep_dialling(node.clone(), addr, status.clone()));
+    Ok((node, events, redial))
+}
+
+/// Rejoins the meeting in `dir` that this device's program left without its end (a crash,
+/// a power cut), if the other device is still in it and comes back within 30 s (SPEC
+/// §12.7): the same session goes on, and the recording continues with silence for the
+/// time away, said in a signed capture gap. `Ok(None)`: the other device did not come
+/// back (or the person stopped waiting); nothing was changed, and the session can be
+/// finished alone with [`recover`].
+pub async fn rejoin(
+    identity: Identity,
+    config: SessionConfig,
+    dir: &Path,
+    status: Status,
+    mut stop: mpsc::Receiver<()>,
+) -> Result<Option<SessionOutcome>, SessionError> {
+    preflight::check_folder(dir)?;
+    let (found, peer) = rejoin::open(dir, &identity)?;
+    let (node, mut events, redial) = start_node(&identity, &config, &status)?;
+    let name = found.start.record.parties.iter().find(|p| p.key == peer).map(|p| p.name.clone());
+    let device = Device::new(&peer, name.as_deref().unwrap_or_default());
+    tell(&status, Progress::Rejoining { session: found.start.record.session, peer: device }).await;
+    let back = rejoin::wait_for(peer, &node, &mut events, &mut stop).await;
+    if let Some(r) = redial {
+        r.abort();
+    }
+    if !back? {
+        node.shutdown().await;
+        return Ok(None);
+    }
+    rejoin::set_aside(dir)?;
+    let outcome = executor::rejoin_meeting(
+        dir, identity, &config, found, node, events, peer, &status, &mut stop,
+    )
+    .await?;
+    Ok(Some(outcome))
+}
+
 /// Agrees the co-signed start with the chosen device: the one with the smaller key
 /// proposes, the other consents; other devices are answered "busy" meanwhile.
 async fn agree_start(
@@ -457,17 +517,7 @@ pub async fn run(
     preflight::check_folder(&config.out_dir)?;
     let source = preflight::check_input(&config.input).await?;
     tell(&status, Progress::Ready { source, dir: config.out_dir.clone() }).await;
-    let trusted = TrustedDevices::load(&trusted_devices_path(&config.data_dir))?;
-    let node_config = NodeConfig {
-        name: config.name.clone(),
-        listen: config.listen.clone(),
-        mdns: config.mdns,
-        trusted,
-        request_timeout: Duration::from_secs(3),
-    };
-    let (node, mut events) = dualrec_net::start(&identity, node_config)?;
-    let redial =
-        config.connect.clone().map(|addr| keep_dialling(node.clone(), addr, status.clone()));
+    let (node, mut events, redial) = start_node(&identity, &config, &status)?;
 
     // Find the other device the person chose, and make sure it is confirmed.
     // Ctrl-C (or stop) before the meeting begins ends the program: nothing is queued to

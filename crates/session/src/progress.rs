@@ -51,6 +51,9 @@ pub enum Progress {
     PairingFailed { device: Device, why: dualrec_net::PairingFailure },
     /// This device proposes the session; the other person is asked to agree.
     Proposing,
+    /// This device's program ended in the middle of `session` with `peer`; it waits for
+    /// that device, to rejoin the meeting.
+    Rejoining { session: SessionId, peer: Device },
     /// The session is co-signed and started.
     Started { session: SessionId, peer: Device },
     /// The other device, once the session has started.

@@ -296,10 +296,30 @@ impl Work<'_> {
         }
         let first_match = segments.iter().position(|s| matches!(s, Segment::Match { .. }));
         let last_match = segments.iter().rposition(|s| matches!(s, Segment::Match { .. }));
+        let neighbours = |si: usize| {
+            let before = segments[..si].iter().rev().find_map(|s| match s {
+                Segment::Match { k, .. } => Some(keys[*k]),
+                Segment::Gap { .. } => None,
+            });
+            let after = segments[si + 1..].iter().find_map(|s| match s {
+                Segment::Match { k, .. } => Some(keys[*k]),
+                Segment::Gap { .. } => None,
+            });
+            (before, after)
+        };
+        let own_end = ends.own.as_ref().map(|f| f.chunks);
         // First every committed chunk found out of place, in any gap; then what is left.
+        // Audio where the evidence holds no chunk at all, though the chain has indices
+        // there, may be exactly those chunks (silence repeats): it is not scanned.
         let leftovers: Vec<(Vec<Range<usize>>, bool)> = segments
             .iter()
-            .map(|seg| match seg {
+            .enumerate()
+            .map(|(si, seg)| match seg {
+                Segment::Gap { chunks, packets }
+                    if chunks.is_empty() && uncovered_indices(neighbours(si), own_end) =>
+                {
+                    (vec![packets.clone()], false)
+                }
                 Segment::Gap { packets, .. } => {
                     self.found_elsewhere(primary, &pk, recording, packets.clone(), &any, &shapes)
                 }
@@ -310,14 +330,7 @@ impl Work<'_> {
             let Segment::Gap { chunks, packets } = seg else { continue };
             let outside = excerpt
                 && (first_match.is_none_or(|f| si < f) || last_match.is_none_or(|l| si > l));
-            let before = segments[..si].iter().rev().find_map(|s| match s {
-                Segment::Match { k, .. } => Some(keys[*k]),
-                Segment::Gap { .. } => None,
-            });
-            let after = segments[si + 1..].iter().find_map(|s| match s {
-                Segment::Match { k, .. } => Some(keys[*k]),
-                Segment::Gap { .. } => None,
-            });
+            let (before, after) = neighbours(si);
             let ctx =
                 GapCtx { primary, keys: &keys, hashes, recording, ends, before, after, outside };
             self.gap(&ctx, chunks.clone(), packets.clone(), leftovers[si].clone());
@@ -598,4 +611,15 @@ struct GapCtx<'p, 'a> {
     before: Option<u64>,
     after: Option<u64>,
     outside: bool,
+}
+
+/// Whether indices lie between the found chunks `before` and `after` (or after `before`
+/// up to the producer's own end account, or without bound when there is none): chunks no
+/// evidence given holds (SPEC §9.5).
+fn uncovered_indices((before, after): (Option<u64>, Option<u64>), own_end: Option<u64>) -> bool {
+    let lower = before.map_or(0, |b| b.saturating_add(1));
+    match (after, own_end) {
+        (Some(a), _) | (None, Some(a)) => a.checked_sub(1).is_some_and(|upper| upper >= lower),
+        (None, None) => true,
+    }
 }

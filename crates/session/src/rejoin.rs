@@ -1,0 +1,92 @@
+//! Rejoining a meeting this device's program left without its end (a crash, a power cut;
+//! SPEC §12.7): what is on disk is checked and set aside, the other device is waited for,
+//! and the meeting goes on in the same session, the time away a signed capture gap.
+
+use std::path::Path;
+use std::time::Duration;
+
+use dualrec_media::read_recording;
+use dualrec_net::{NodeEvent, NodeHandle};
+use dualrec_proof::{EvidenceLog, Identity, LogRecord, PublicKey};
+use tokio::sync::mpsc;
+
+use crate::SessionError;
+use crate::executor::Rejoin;
+
+/// How long a restarted device waits for the other one to come back to the meeting.
+pub(crate) const REJOIN_WAIT: Duration = Duration::from_secs(30);
+
+fn not_a_session(dir: &Path, detail: impl Into<String>) -> SessionError {
+    SessionError::NotASession { dir: dir.to_owned(), detail: detail.into() }
+}
+
+/// The recording as the program left it, kept unchanged beside the continued one.
+const INTERRUPTED: &str = "recording.interrupted.opus";
+
+/// Opens the meeting in `dir` for rejoining: its log (locked, a torn tail cut) and its
+/// recording as the program left it (read, not yet moved); the other party.
+pub(crate) fn open(dir: &Path, identity: &Identity) -> Result<(Rejoin, PublicKey), SessionError> {
+    let me = identity.public();
+    let (log, contents) = EvidenceLog::open_append(&dir.join("evidence.log"))?;
+    let entries = contents.entries;
+    let start = entries
+        .iter()
+        .find_map(|e| match &e.value {
+            LogRecord::Start(s) if s.verify().is_ok() => Some(s.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| not_a_session(dir, "its evidence log has no valid start record"))?;
+    let ended = entries.iter().any(|e| {
+        matches!(&e.value, LogRecord::End(co)
+            if co.record.finals.iter().any(|f| f.party == me)
+                && co.signatures.iter().any(|s| s.signer == me))
+    });
+    let others: Vec<PublicKey> =
+        start.record.parties.iter().map(|p| p.key).filter(|k| *k != me).collect();
+    if ended || !start.record.is_party(&me) || others.len() != 1 {
+        return Err(not_a_session(dir, "not an unfinished two-party meeting of this device"));
+    }
+    let (rec, kept) = (dir.join("recording.opus"), dir.join(INTERRUPTED));
+    if kept.exists() {
+        // Rejoined (or recovered) once already: only `recover` may sort that out.
+        return Err(not_a_session(dir, "it was interrupted twice; finish it with recover"));
+    }
+    let source = rec;
+    let bytes = std::fs::read(&source)
+        .map_err(|e| not_a_session(dir, format!("cannot read {}: {e}", source.display())))?;
+    let file = read_recording(&bytes)?;
+    if file.tags.session() != Some(start.record.session) || file.tags.producer() != Some(me) {
+        return Err(not_a_session(dir, "the recording is not this device's of this meeting"));
+    }
+    Ok((Rejoin { log, entries, start, file }, others[0]))
+}
+
+/// Waits until the other party is connected (it redials this device, or this device finds
+/// it); `None` when it is not back in time or the person stops waiting.
+pub(crate) async fn wait_for(
+    peer: PublicKey,
+    node: &NodeHandle,
+    events: &mut mpsc::Receiver<NodeEvent>,
+    stop: &mut mpsc::Receiver<()>,
+) -> Result<bool, SessionError> {
+    node.set_busy(Some(peer)).await?;
+    let until = tokio::time::Instant::now() + REJOIN_WAIT;
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev.ok_or(SessionError::NetworkStopped)? {
+                NodeEvent::Connected { peer: p, .. } if p == peer => return Ok(true),
+                _ => {}
+            },
+            _ = tokio::time::sleep_until(until) => return Ok(false),
+            Some(()) = stop.recv() => return Ok(false),
+        }
+    }
+}
+
+/// Sets the recording as the program left it aside, unchanged, once the other device is
+/// back: the continued recording takes its name.
+pub(crate) fn set_aside(dir: &Path) -> Result<(), SessionError> {
+    std::fs::rename(dir.join("recording.opus"), dir.join(INTERRUPTED))?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
