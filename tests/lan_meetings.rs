@@ -259,3 +259,35 @@ fn when_both_devices_move_to_new_addresses_they_find_each_other_again() {
         assert_eq!(v["axes"]["completeness"]["state"], "complete", "{v}");
     }
 }
+
+#[test]
+fn a_device_killed_mid_meeting_finds_its_partner_again_by_mdns_and_rejoins() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    tone(&d.join("a.wav"), 220.0, 40);
+    tone(&d.join("b.wav"), 330.0, 40);
+    let lan = Lan::new(2);
+    let spawn_one =
+        |i: usize| host_recorder(&lan, d, i, "out", "18s", &["--with", NAMES[partner(i)]]);
+    let (a, b) = (spawn_one(0), spawn_one(1));
+    std::thread::sleep(Duration::from_secs(8));
+    // A's program is killed; its person starts it again as before.
+    let killed = Command::new("kill").arg("-9").arg(a.id().to_string()).status();
+    assert!(killed.is_ok_and(|s| s.success()));
+    let _ = a.wait_with_output();
+    std::thread::sleep(Duration::from_secs(2));
+    let a = spawn_one(0);
+    let (oa, ob) = (a.wait_with_output().expect("A"), b.wait_with_output().expect("B"));
+    let (ta, tb) = (String::from_utf8_lossy(&oa.stdout), String::from_utf8_lossy(&ob.stdout));
+    assert!(oa.status.success() && ob.status.success(), "A:\n{ta}\nB:\n{tb}");
+    assert!(ta.contains("stopped in the middle of meeting"), "{ta}");
+    for t in [&ta, &tb] {
+        assert!(t.contains("end signed by both devices"), "{t}");
+    }
+    let (_, rec_a, _) = session_files(&d.join("out-A"));
+    let (_, _, log_b) = session_files(&d.join("out-B"));
+    let (_, v) = verify_json(&rec_a, &[&log_b]);
+    assert_eq!(v["axes"]["integrity"]["state"], "exact", "{v}");
+    assert_eq!(v["axes"]["completeness"]["state"], "complete", "{v}");
+    assert_eq!(v["totals"]["not_covered"], 0, "{v}");
+}
