@@ -14,7 +14,6 @@
 
 mod error;
 mod node;
-mod pairing;
 mod trust;
 
 pub use error::NetError;
@@ -22,5 +21,4 @@ pub use node::{
     DEFAULT_PORT, NodeConfig, NodeEvent, NodeHandle, PairingFailure, ip_port, parse_address, start,
     typeable,
 };
-pub use pairing::{PairingCode, PairingInitiator, PairingResponder, pairing_commitment};
 pub use trust::{TrustedDevice, TrustedDevices};

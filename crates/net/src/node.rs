@@ -13,10 +13,10 @@ use libp2p::{Multiaddr, PeerId, StreamProtocol, Swarm, identify, mdns, noise, tc
 use tokio::sync::{mpsc, oneshot};
 
 use crate::NetError;
-use crate::pairing::{PairingCode, PairingInitiator, PairingResponder};
 use crate::trust::{TrustedDevices, display_name};
 use dualrec_protocol::{
-    LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request, RequestId, Response, WIRE_VERSION,
+    LIVE_PROTOCOL, LiveFrame, PROTOCOL, PairingCode, PairingInitiator, PairingResponder, Request,
+    RequestId, Response, WIRE_VERSION,
 };
 
 /// A link with no answer to pings for this long is closed and redialled.

@@ -285,7 +285,7 @@ fn every_vector_file_checks_out() {
             // checks these files (this crate does not depend on it).
             "live" => assert!(v["frames"].is_array(), "a live vector has frames"),
             "fingerprint" => check_fingerprint(&v),
-            // The pairing code belongs to dualrec-net, whose tests/pairing.rs checks these.
+            // The pairing code belongs to dualrec-protocol, whose tests/pairing.rs checks these.
             "pairing" => assert!(v["expect"].is_object(), "a pairing vector has answers"),
             k => panic!("unknown kind {k}"),
         });

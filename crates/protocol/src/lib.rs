@@ -8,7 +8,9 @@
 //! - the [`Meeting`]: inputs (packets, frames, link changes, time, the person's stop) in,
 //!   actions (write, append, send, events) out, for any number of parties;
 //! - [`Catchup`]: finishing the witnessing of an earlier meeting the next time the devices
-//!   meet (§12.6).
+//!   meet (§12.6);
+//! - pairing by people: the commit-then-reveal short code (§13), as two small state
+//!   machines ([`PairingInitiator`], [`PairingResponder`]).
 //!
 //! The executor (`dualrec-session`) runs it on real audio, files and sockets; the
 //! simulator in `tests/` runs it on simulated ones, deterministically.
@@ -19,6 +21,7 @@ mod catchup;
 mod exchange;
 mod handshake;
 mod meeting;
+mod pairing;
 mod wire;
 
 pub use catchup::{Catchup, CatchupError};
@@ -26,6 +29,9 @@ pub use exchange::{Exchange, ExchangeError, Handled};
 pub use handshake::{HandshakeError, Proposal, acknowledge_stop, consent, end_countersigned};
 pub use meeting::{
     Action, Event, Input, Meeting, MeetingConfig, PartyState, Refusal, RequestId, Summary,
+};
+pub use pairing::{
+    PairingCode, PairingError, PairingInitiator, PairingResponder, pairing_commitment,
 };
 pub use wire::{
     CompactCheckpoint, CompactGap, CompactReceipt, LIVE_PROTOCOL, LiveFrame, PROTOCOL, Request,

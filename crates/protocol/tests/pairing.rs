@@ -1,13 +1,13 @@
 //! Pairing: both sides show the same code; a relay with its own keys makes them differ;
 //! a reveal that does not match the commitment is refused.
 
-use dualrec_net::{NetError, PairingCode, PairingInitiator, PairingResponder, TrustedDevices};
 use dualrec_proof::Identity;
+use dualrec_protocol::{PairingCode, PairingError, PairingInitiator, PairingResponder};
 
 fn run(
     a: &PairingInitiator,
     b: &mut PairingResponder,
-) -> (PairingCode, Result<PairingCode, NetError>) {
+) -> (PairingCode, Result<PairingCode, PairingError>) {
     let nonce_b = b.on_commit(a.commitment());
     let (nonce_a, code_a) = a.reveal(&nonce_b);
     (code_a, b.on_reveal(&nonce_a))
@@ -64,9 +64,9 @@ fn a_reveal_that_does_not_match_the_commitment_is_refused() {
     let nonce_b = b.on_commit(a.commitment());
     let (mut nonce_a, _) = a.reveal(&nonce_b);
     nonce_a[0] ^= 1; // a grinding attacker trying another nonce after seeing Bob's
-    assert!(matches!(b.on_reveal(&nonce_a), Err(NetError::CommitmentMismatch)));
+    assert!(matches!(b.on_reveal(&nonce_a), Err(PairingError::CommitmentMismatch)));
     let fresh = PairingResponder::new(bob.public(), alice.public());
-    assert!(matches!(fresh.on_reveal(&nonce_a), Err(NetError::Pairing(_))));
+    assert!(matches!(fresh.on_reveal(&nonce_a), Err(PairingError::RevealBeforeCommitment)));
 }
 
 #[test]
@@ -84,29 +84,6 @@ fn the_code_is_fixed_by_keys_and_nonces() {
 // Computed independently (Python, `cryptography` + hashlib) from SPEC §13.
 const COMMIT_VECTOR: &str = "3fb10ad1594ffaedda1bceb8ec9c450f13be8e2d62f1930c5b402814ba55869b";
 const CODE_VECTOR: u32 = 536_243;
-
-#[test]
-fn trusted_devices_are_remembered_and_forgotten() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("trusted-devices");
-    let mut t = TrustedDevices::load(&path).expect("empty");
-    let k = Identity::generate().public();
-    assert!(!t.is_trusted(&k));
-    t.trust(k, "Sam (social worker)").expect("save");
-    let again = TrustedDevices::load(&path).expect("load");
-    assert!(again.is_trusted(&k));
-    assert_eq!(again.devices()[0].name, "Sam (social worker)");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
-    }
-    let mut again = again;
-    assert!(again.forget(&k).expect("forget"));
-    assert!(!TrustedDevices::load(&path).expect("load").is_trusted(&k));
-    std::fs::write(&path, "not-a-key Sam\n").expect("write");
-    assert!(matches!(TrustedDevices::load(&path), Err(NetError::TrustStore { .. })));
-}
 
 /// proto/vectors/pairing-*.json (written by dualrec-proof's vector generator from the tags
 /// of SPEC §13) against this crate's pairing state machines.

@@ -10,14 +10,24 @@
 use dualrec_proof::{Digest, PublicKey, tagged_hash};
 use rand_core::RngCore as _;
 
-use crate::NetError;
-
 const COMMIT_TAG: &str = "dualrec/pair-commit/v1";
 const CODE_TAG: &str = "dualrec/pair-code/v1";
 
 /// The six digits both people compare.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct PairingCode(pub u32);
+
+/// Why a pairing step was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PairingError {
+    /// The initiator's reveal does not match its commitment: someone may be interfering.
+    #[error("the other device's reveal does not match its commitment")]
+    CommitmentMismatch,
+    /// A reveal came before any commitment.
+    #[error("a reveal came before the commitment")]
+    RevealBeforeCommitment,
+}
 
 impl std::fmt::Display for PairingCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,10 +106,10 @@ impl PairingResponder {
     }
 
     /// Step 3: check the reveal against the commitment; the code to show.
-    pub fn on_reveal(&self, initiator_nonce: &[u8; 32]) -> Result<PairingCode, NetError> {
-        let c = self.commitment.ok_or(NetError::Pairing("reveal before commitment"))?;
+    pub fn on_reveal(&self, initiator_nonce: &[u8; 32]) -> Result<PairingCode, PairingError> {
+        let c = self.commitment.ok_or(PairingError::RevealBeforeCommitment)?;
         if pairing_commitment(&self.peer, initiator_nonce) != c {
-            return Err(NetError::CommitmentMismatch);
+            return Err(PairingError::CommitmentMismatch);
         }
         Ok(code(&self.peer, &self.own, initiator_nonce, &self.nonce))
     }
