@@ -26,22 +26,67 @@ pub struct InputDevice {
 
 /// The inputs the default audio host knows about.
 pub fn list_input_devices() -> Result<Vec<InputDevice>, AudioError> {
-    let host = cpal::default_host();
-    let default_id = host.default_input_device().and_then(|d| d.id().ok()).map(|i| i.to_string());
-    let devices = host
-        .input_devices()
-        .map_err(|e| AudioError::Device { device: "(all)".into(), detail: e.to_string() })?;
-    Ok(devices
-        .map(|d| {
-            let name = d.to_string();
-            let id = d.id().map(|i| i.to_string()).unwrap_or_else(|_| name.clone());
-            let default_format = d
-                .default_input_config()
-                .ok()
-                .map(|c| (c.channels(), c.sample_rate(), c.sample_format().to_string()));
-            InputDevice { is_default: Some(&id) == default_id.as_ref(), id, name, default_format }
-        })
-        .collect())
+    quietly(|| {
+        let host = cpal::default_host();
+        let default_id =
+            host.default_input_device().and_then(|d| d.id().ok()).map(|i| i.to_string());
+        let devices = host
+            .input_devices()
+            .map_err(|e| AudioError::Device { device: "(all)".into(), detail: e.to_string() })?;
+        Ok(devices
+            .map(|d| {
+                let name = d.to_string();
+                let id = d.id().map(|i| i.to_string()).unwrap_or_else(|_| name.clone());
+                let default_format = d
+                    .default_input_config()
+                    .ok()
+                    .map(|c| (c.channels(), c.sample_rate(), c.sample_format().to_string()));
+                let is_default = Some(&id) == default_id.as_ref();
+                InputDevice { is_default, id, name, default_format }
+            })
+            .filter(InputDevice::hears_something)
+            .collect())
+    })
+}
+
+impl InputDevice {
+    /// A device that can deliver the room's sound now: not a sound-system plugin that
+    /// only converts rates or generates zeros, and not one that cannot be opened.
+    fn hears_something(&self) -> bool {
+        let plugin = matches!(
+            self.id.rsplit(':').next(),
+            Some(
+                "null"
+                    | "lavrate"
+                    | "samplerate"
+                    | "speexrate"
+                    | "upmix"
+                    | "vdownmix"
+                    | "jack"
+                    | "oss"
+            )
+        );
+        self.default_format.is_some() && !plugin
+    }
+}
+
+/// Runs `f` with this process's standard error sent to /dev/null: the sound system's
+/// libraries (ALSA, JACK) print their probing noise there, which is not for people.
+fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        let saved = rustix::io::dup(std::io::stderr().as_fd());
+        let null = std::fs::OpenOptions::new().write(true).open("/dev/null");
+        if let (Ok(saved), Ok(null)) = (saved, null)
+            && rustix::stdio::dup2_stderr(&null).is_ok()
+        {
+            let out = f();
+            let _ = rustix::stdio::dup2_stderr(&saved);
+            return out;
+        }
+    }
+    f()
 }
 
 /// If no audio arrives for this long, the device is taken to be gone.
@@ -52,15 +97,17 @@ pub(crate) fn start(
     config: EncoderConfig,
     sink: crate::Output,
 ) -> Result<Recorder, AudioError> {
-    let host = cpal::default_host();
-    let device = match name {
-        None => host.default_input_device().ok_or(AudioError::NoDevice(None))?,
-        Some(n) => host
-            .input_devices()
-            .map_err(|e| AudioError::Device { device: n.into(), detail: e.to_string() })?
-            .find(|d| d.id().is_ok_and(|i| i.to_string() == n) || d.to_string() == n)
-            .ok_or_else(|| AudioError::NoDevice(Some(n.into())))?,
-    };
+    let device = quietly(|| {
+        let host = cpal::default_host();
+        match name {
+            None => host.default_input_device().ok_or(AudioError::NoDevice(None)),
+            Some(n) => host
+                .input_devices()
+                .map_err(|e| AudioError::Device { device: n.into(), detail: e.to_string() })?
+                .find(|d| d.id().is_ok_and(|i| i.to_string() == n) || d.to_string() == n)
+                .ok_or_else(|| AudioError::NoDevice(Some(n.into()))),
+        }
+    })?;
     let device_name = device.to_string();
     let dev_err = |detail: String| AudioError::Device { device: device_name.clone(), detail };
     let supported = device.default_input_config().map_err(|e| dev_err(e.to_string()))?;
