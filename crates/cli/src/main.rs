@@ -47,9 +47,10 @@ enum Command {
         /// The name the other person sees (default: the one set with `dualrec id --name`).
         #[arg(long)]
         name: Option<String>,
-        /// Where sessions are written: OUT/<session-id>/recording.opus and evidence.log.
-        #[arg(long, value_name = "DIR", default_value = "recordings")]
-        out: PathBuf,
+        /// Where sessions are written: OUT/<session-id>/recording.opus and evidence.log
+        /// (default: the folder "dualrec recordings" in your home folder).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         /// The audio input by id (see `dualrec devices`); default: the default input.
         #[arg(long, value_name = "DEVICE", conflicts_with = "input_file")]
         input: Option<String>,
@@ -119,6 +120,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
     },
+}
+
+/// Where recordings go unless told: one folder in the person's home, the same whatever
+/// folder the terminal is in.
+fn recordings_dir() -> anyhow::Result<PathBuf> {
+    let home = std::env::var_os("HOME").context("HOME is not set; use --out")?;
+    Ok(PathBuf::from(home).join("dualrec recordings"))
 }
 
 fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
@@ -347,7 +355,10 @@ fn main() -> ExitCode {
                         d,
                         record_cmd::RecordArgs {
                             name: name.clone(),
-                            out: out.clone(),
+                            out: match out {
+                                Some(o) => o.clone(),
+                                None => recordings_dir()?,
+                            },
                             input: input.clone(),
                             input_file: input_file.clone(),
                             duration: *duration,
