@@ -163,17 +163,23 @@ fn cmd_id(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
     print_out(&out)
 }
 
-/// A card a person can hand to the other party: the name (their own choice), the
-/// fingerprint that identifies this device, a QR code of it, and how it is used.
-fn id_card(name: &str, fingerprint: &str) -> String {
-    let qr = qrcode::QrCode::new(format!("dualrec fingerprint {fingerprint}"))
+/// `text` as a QR code drawn with block characters (light on dark, as phones read it from
+/// a terminal); empty if it does not fit in one.
+pub(crate) fn qr_text(text: &str) -> String {
+    qrcode::QrCode::new(text)
         .map(|q| {
             q.render::<qrcode::render::unicode::Dense1x2>()
                 .dark_color(qrcode::render::unicode::Dense1x2::Light)
                 .light_color(qrcode::render::unicode::Dense1x2::Dark)
                 .build()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A card a person can hand to the other party: the name (their own choice), the
+/// fingerprint that identifies this device, a QR code of it, and how it is used.
+fn id_card(name: &str, fingerprint: &str) -> String {
+    let qr = qr_text(&format!("dualrec fingerprint {fingerprint}"));
     let name = report::safe(name);
     format!(
         "\nCard for the other party (show it, or read the fingerprint aloud):\n\n  {name}  (a name this device chose)\n  fingerprint {fingerprint}\n\n{qr}\n\n  To check later that a recording's other device was this one:\n  dualrec verify RECORDING --evidence LOG --expect \"{name}={fingerprint}\"\n"

@@ -131,12 +131,44 @@ fn pairing_failed(device: &Device, why: &PairingFailure) -> String {
 fn nothing_found(addresses: &[String]) -> String {
     let type_it = match addresses {
         [] => String::new(),
-        a => format!(" Or, on the other device, type this device's address: {}.", a.join(" or ")),
+        a => format!(
+            " Or, on the other device, type this device's address: {} (or scan it):\n{}",
+            a.join(" or "),
+            crate::qr_text(&a[0])
+        ),
     };
     format!(
         "no other device found yet. Both devices must be on the same network; guest Wi-Fi and \
          some office networks keep devices apart.{type_it}"
     )
+}
+
+/// Digits five lines high, so both people can compare the code across a table.
+fn big(code: &str) -> String {
+    const GLYPHS: [[&str; 5]; 10] = [
+        ["███", "█ █", "█ █", "█ █", "███"],
+        [" █ ", "██ ", " █ ", " █ ", "███"],
+        ["███", "  █", "███", "█  ", "███"],
+        ["███", "  █", "███", "  █", "███"],
+        ["█ █", "█ █", "███", "  █", "  █"],
+        ["███", "█  ", "███", "  █", "███"],
+        ["███", "█  ", "███", "█ █", "███"],
+        ["███", "  █", "  █", "  █", "  █"],
+        ["███", "█ █", "███", "█ █", "███"],
+        ["███", "█ █", "███", "  █", "███"],
+    ];
+    (0..5)
+        .map(|row| {
+            let cells: Vec<&str> = code
+                .chars()
+                .map(|c| match c.to_digit(10) {
+                    Some(d) => GLYPHS[d as usize][row],
+                    None => "   ",
+                })
+                .collect();
+            format!("    {}\n", cells.join(" "))
+        })
+        .collect()
 }
 
 /// A question for the person, ending in the answer it expects.
@@ -153,8 +185,9 @@ pub(crate) fn question(q: &Question) -> String {
         Question::SameCode { code, device } => {
             let name = safe(&device.name);
             format!(
-                "Pairing code {code} for {name} (fingerprint {}).\nDoes {name}'s screen show the same code? [y/N] ",
-                device.fingerprint
+                "Pairing code {code} for {name} (fingerprint {}):\n\n{}\nDoes {name}'s screen show the same code? [y/N] ",
+                device.fingerprint,
+                big(code)
             )
         }
         _ => "Continue? [y/N] ".into(),
@@ -183,4 +216,20 @@ pub(crate) fn session_error(e: &SessionError) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_is_drawn_big_and_the_address_as_a_qr_code() {
+        let device = Device { name: "Sam\u{1b}[2J".into(), fingerprint: "d537-7cad".into() };
+        let q = question(&Question::SameCode { code: "301 309".into(), device });
+        assert!(q.contains("Pairing code 301 309 for Sam\\u{1b}[2J"), "names are made safe: {q}");
+        assert_eq!(q.lines().filter(|l| l.contains('█')).count(), 5, "{q}");
+        assert!(q.contains("\n    ███ ███  █      ███ ███ ███\n"), "3 0 1, a gap, 3 0 9: {q}");
+        let hint = nothing_found(&["10.0.0.2:45277".into()]);
+        assert!(hint.contains("10.0.0.2:45277") && hint.lines().count() > 10, "{hint}");
+    }
 }
