@@ -51,6 +51,40 @@ pub struct Recovered {
     pub log_torn_bytes: u64,
 }
 
+/// The name for the next part a crash leaves: `recording.interrupted.opus`, then
+/// `recording.interrupted-2.opus`, … (a meeting rejoined and interrupted again).
+pub(crate) fn next_part(dir: &Path) -> PathBuf {
+    std::iter::once(dir.join(INTERRUPTED))
+        .chain((2..).map(|n| dir.join(format!("recording.interrupted-{n}.opus"))))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(INTERRUPTED))
+}
+
+/// The newest part a crash left, if any.
+fn newest_part(dir: &Path) -> Option<PathBuf> {
+    let first = dir.join(INTERRUPTED);
+    if !first.is_file() {
+        return None;
+    }
+    let later = (2..).map(|n| dir.join(format!("recording.interrupted-{n}.opus")));
+    Some(later.take_while(|p| p.is_file()).last().unwrap_or(first))
+}
+
+/// A recording continued after a rejoin and interrupted again (no end page) is the newest
+/// part: it is set aside, unchanged, like the first.
+fn set_aside_continued(dir: &Path, rec: &Path) -> Result<(), SessionError> {
+    if !rec.is_file() || newest_part(dir).is_none() {
+        return Ok(());
+    }
+    let ended =
+        std::fs::read(rec).ok().and_then(|b| read_recording(&b).ok()).is_some_and(|f| f.ended);
+    if !ended {
+        std::fs::rename(rec, next_part(dir))?;
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
 fn not_a_session(dir: &Path, detail: impl Into<String>) -> SessionError {
     SessionError::NotASession { dir: dir.to_owned(), detail: detail.into() }
 }
@@ -160,7 +194,9 @@ pub fn recover(dir: &Path, identity: &Identity) -> Result<Recovery, SessionError
     if part.ended {
         return Ok(Recovery::AlreadyFinished { session });
     }
-    let (rec_path, kept_path) = (dir.join(RECORDING), dir.join(INTERRUPTED));
+    let rec_path = dir.join(RECORDING);
+    set_aside_continued(dir, &rec_path)?;
+    let kept_path = newest_part(dir).unwrap_or_else(|| dir.join(INTERRUPTED));
     // The source of truth is the interrupted file, once it has been set aside.
     let source = if kept_path.is_file() { kept_path.clone() } else { rec_path.clone() };
     let bytes = std::fs::read(&source).map_err(|e| {

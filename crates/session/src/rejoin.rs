@@ -1,6 +1,8 @@
 //! Rejoining a meeting this device's program left without its end (a crash, a power cut;
 //! SPEC §12.7): what is on disk is checked and set aside, the other device is waited for,
-//! and the meeting goes on in the same session, the time away a signed capture gap.
+//! and the meeting goes on in the same session, the time away a signed capture gap. Each
+//! recording a crash leaves is kept unchanged as a part (`recording.interrupted.opus`,
+//! then `-2`, …); the continued recording holds them all.
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,9 +21,6 @@ pub(crate) const REJOIN_WAIT: Duration = Duration::from_secs(30);
 fn not_a_session(dir: &Path, detail: impl Into<String>) -> SessionError {
     SessionError::NotASession { dir: dir.to_owned(), detail: detail.into() }
 }
-
-/// The recording as the program left it, kept unchanged beside the continued one.
-const INTERRUPTED: &str = "recording.interrupted.opus";
 
 /// Opens the meeting in `dir` for rejoining: its log (locked, a torn tail cut) and its
 /// recording as the program left it (read, not yet moved); the other party.
@@ -46,12 +45,7 @@ pub(crate) fn open(dir: &Path, identity: &Identity) -> Result<(Rejoin, PublicKey
     if ended || !start.record.is_party(&me) || others.len() != 1 {
         return Err(not_a_session(dir, "not an unfinished two-party meeting of this device"));
     }
-    let (rec, kept) = (dir.join("recording.opus"), dir.join(INTERRUPTED));
-    if kept.exists() {
-        // Rejoined (or recovered) once already: only `recover` may sort that out.
-        return Err(not_a_session(dir, "it was interrupted twice; finish it with recover"));
-    }
-    let source = rec;
+    let source = dir.join("recording.opus");
     let bytes = std::fs::read(&source)
         .map_err(|e| not_a_session(dir, format!("cannot read {}: {e}", source.display())))?;
     let file = read_recording(&bytes)?;
@@ -86,7 +80,7 @@ pub(crate) async fn wait_for(
 /// Sets the recording as the program left it aside, unchanged, once the other device is
 /// back: the continued recording takes its name.
 pub(crate) fn set_aside(dir: &Path) -> Result<(), SessionError> {
-    std::fs::rename(dir.join("recording.opus"), dir.join(INTERRUPTED))?;
+    std::fs::rename(dir.join("recording.opus"), crate::recover::next_part(dir))?;
     std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
