@@ -177,7 +177,8 @@ pub(crate) fn question(q: &Question) -> String {
         Question::Record { device, remembered } => {
             let seen = if *remembered { "remembered" } else { "new" };
             format!(
-                "Record this meeting with {} (fingerprint {}, {seen})? [y/N] ",
+                "Record this meeting with {} (fingerprint {}, {seen})? Both of you must agree; \
+                 nothing is recorded until you both have. [y/N] ",
                 safe(&device.name),
                 device.fingerprint
             )
