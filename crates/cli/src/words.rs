@@ -215,6 +215,27 @@ pub(crate) fn session_error(e: &SessionError) -> Option<String> {
              another with --input (see `dualrec devices`).",
             safe(&a.to_string())
         ),
+        SessionError::Net(n) => format!(
+            "The network could not be used ({}). Check that this device is on a network and \
+             that no other dualrec is running; then start again.",
+            safe(&n.to_string())
+        ),
+        SessionError::Handshake(h) => format!(
+            "The other device did not agree to start ({}). Nothing was recorded. Start again \
+             on both devices.",
+            safe(&h.to_string())
+        ),
+        SessionError::PairingFailed { name, why } => format!(
+            "Pairing with {} did not complete ({}). Nothing was recorded. Start again on both \
+             devices and compare the codes.",
+            safe(name),
+            safe(&why.to_string())
+        ),
+        SessionError::SeveralDevices { found } => format!(
+            "Several devices answered ({}). Choose the one to record with: --with NAME or \
+             --with FINGERPRINT.",
+            found.iter().map(|(n, f)| format!("{} {f}", safe(n))).collect::<Vec<_>>().join(", ")
+        ),
         _ => return None,
     })
 }
