@@ -435,7 +435,7 @@ pub async fn rejoin(
     status: Status,
     mut stop: mpsc::Receiver<()>,
 ) -> Result<Option<SessionOutcome>, SessionError> {
-    preflight::check_folder(dir)?;
+    preflight::check_folder(dir, config.duration)?;
     let (found, peer) = rejoin::open(dir, &identity)?;
     let (node, mut events, redial) = start_node(&identity, &config, &status)?;
     let name = found.start.record.parties.iter().find(|p| p.key == peer).map(|p| p.name.clone());
@@ -514,7 +514,7 @@ pub async fn run(
     mut stop: mpsc::Receiver<()>,
 ) -> Result<SessionOutcome, SessionError> {
     // Before anyone is contacted: the folder and the input work.
-    preflight::check_folder(&config.out_dir)?;
+    preflight::check_folder(&config.out_dir, config.duration)?;
     let source = preflight::check_input(&config.input).await?;
     tell(&status, Progress::Ready { source, dir: config.out_dir.clone() }).await;
     let (node, mut events, redial) = start_node(&identity, &config, &status)?;

@@ -13,9 +13,16 @@ use crate::{BYTES_PER_MINUTE, Input, SessionError, free_bytes};
 /// How long the input may take to deliver its first sound.
 const FIRST_SOUND_WITHIN: Duration = Duration::from_secs(3);
 
-/// The folder `dir` can take a recording: it exists (or is made), a file can be written
-/// and synced in it, and it has room for a few minutes.
-pub(crate) fn check_folder(dir: &Path) -> Result<(), SessionError> {
+/// Bytes a recording of `expected` length needs, with a margin; at least three minutes'
+/// worth when the length is not known.
+fn room_needed(expected: Option<Duration>) -> u64 {
+    let minutes = expected.map_or(3, |d| d.as_secs().div_ceil(60) + 1).max(3);
+    minutes.saturating_mul(BYTES_PER_MINUTE).saturating_mul(5) / 4
+}
+
+/// The folder `dir` can take a recording of `expected` length (or a few minutes): it
+/// exists (or is made), a file can be written and synced in it, and it has the room.
+pub(crate) fn check_folder(dir: &Path, expected: Option<Duration>) -> Result<(), SessionError> {
     let unwritable = |source| SessionError::OutputFolder { dir: dir.to_owned(), source };
     std::fs::create_dir_all(dir).map_err(unwritable)?;
     let probe = dir.join(format!(".dualrec-write-check-{}", std::process::id()));
@@ -27,7 +34,7 @@ pub(crate) fn check_folder(dir: &Path) -> Result<(), SessionError> {
     let _ = std::fs::remove_file(&probe);
     written.map_err(unwritable)?;
     match free_bytes(dir) {
-        Some(free) if free < 3 * BYTES_PER_MINUTE => Err(SessionError::NoSpace {
+        Some(free) if free < room_needed(expected) => Err(SessionError::NoSpace {
             dir: dir.to_owned(),
             free_kib: free / 1024,
             per_minute_kib: BYTES_PER_MINUTE / 1024,
@@ -57,4 +64,19 @@ pub(crate) async fn check_input(input: &Input) -> Result<String, SessionError> {
     })
     .await
     .map_err(|_| SessionError::InputSilent { input: "the input".into() })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_room_asked_for_follows_the_agreed_length() {
+        assert_eq!(room_needed(None), 3 * BYTES_PER_MINUTE * 5 / 4);
+        assert_eq!(room_needed(Some(Duration::from_secs(30))), room_needed(None));
+        // Two hours: 121 minutes and a quarter more.
+        let two_hours = room_needed(Some(Duration::from_secs(7200)));
+        assert_eq!(two_hours, 121 * BYTES_PER_MINUTE * 5 / 4);
+        assert!(room_needed(Some(Duration::MAX)) > two_hours, "no overflow");
+    }
 }
