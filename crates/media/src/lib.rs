@@ -19,7 +19,7 @@ mod tags;
 mod writer;
 
 pub use error::MediaError;
-pub use opus_toc::packet_samples;
+pub use opus_toc::{SILENT_PACKET, packet_samples};
 pub use reader::{RecordingFile, Truncation, chunk_ranges, read_recording};
 pub use tags::{OpusHead, OpusTags, TAG_FORMAT, TAG_PRODUCER, TAG_SESSION};
 pub use writer::{FinishedRecording, RecordingWriter, finish_interrupted};

@@ -2,6 +2,10 @@
 
 use crate::MediaError;
 
+/// One 20 ms Opus packet of digital silence (CELT, fullband, mono, one frame): what a
+/// recording holds for time its device did not hear (SPEC §7.3, §12.7).
+pub const SILENT_PACKET: [u8; 3] = [0xf8, 0xff, 0xfe];
+
 /// Samples at 48 kHz that `packet` decodes to, or why it is not an Opus packet.
 pub fn packet_samples(packet: &[u8]) -> Result<u32, MediaError> {
     let bad = |detail: &str| MediaError::BadPacket { packet: 0, detail: detail.to_owned() };

@@ -236,15 +236,7 @@ pub(crate) async fn rejoin_meeting(
         let samples = dualrec_media::packet_samples(&p.data)?;
         meeting.handle(Input::Packet { data: p.data.clone(), samples }, io.now());
     }
-    let position = r.file.packets.len() as u64 * 960;
-    let frames = (io.now().mono_ms * 48).saturating_sub(position) / 960;
-    if frames > 0 {
-        meeting.handle(Input::Gap { first_sample: position, samples: frames * 960 }, io.now());
-        for _ in 0..frames {
-            let data = dualrec_proof::sim::SILENT_PACKET.to_vec();
-            meeting.handle(Input::Packet { data, samples: 960 }, io.now());
-        }
-    }
+    let silence = time_away(&mut meeting, &io, &r.start.record, &r.file);
     meeting.handle(Input::LinkUp { peer }, io.now());
     execute(&mut meeting, &mut io).await?;
     let (audio_tx, audio) = mpsc::channel(AUDIO_QUEUE);
@@ -254,12 +246,36 @@ pub(crate) async fn rejoin_meeting(
         recorder.stop();
     }
     // The new encoder's look-ahead is audio of the file, the old one's is counted once.
-    let before = (r.file.packets.len() as u64 + frames) * 960;
+    let frame = u64::from(r.start.record.audio.frame_samples);
+    let before = r.file.packets.len() as u64 * frame + silence;
     io.input_offset =
         (before + u64::from(recorder.pre_skip())).saturating_sub(u64::from(r.file.head.pre_skip));
     io.stopper = Some(recorder.stopper());
     let sources = Sources { audio, events, answers, audio_ended: false };
     run(meeting, io, (recorder, sources), stop).await
+}
+
+/// Silence for the time this device was away, from the end of what survived to the
+/// session time now, said in a signed capture gap (SPEC §12.7). Returns its samples.
+fn time_away(
+    meeting: &mut Meeting,
+    io: &Io,
+    start: &StartRecord,
+    file: &dualrec_media::RecordingFile,
+) -> u64 {
+    let audio = &start.audio;
+    let frame = u64::from(audio.frame_samples);
+    let position = file.packets.len() as u64 * frame;
+    let per_ms = u64::from(audio.sample_rate) / 1000;
+    let frames = (io.now().mono_ms * per_ms).saturating_sub(position) / frame;
+    if frames > 0 {
+        meeting.handle(Input::Gap { first_sample: position, samples: frames * frame }, io.now());
+        for _ in 0..frames {
+            let data = dualrec_media::SILENT_PACKET.to_vec();
+            meeting.handle(Input::Packet { data, samples: audio.frame_samples }, io.now());
+        }
+    }
+    frames * frame
 }
 
 /// The session clock of a meeting whose program ended: it continues from this device's
