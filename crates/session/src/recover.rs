@@ -85,32 +85,32 @@ fn set_aside_continued(dir: &Path, rec: &Path) -> Result<(), SessionError> {
     Ok(())
 }
 
-fn not_a_session(dir: &Path, detail: impl Into<String>) -> SessionError {
+pub(crate) fn not_a_session(dir: &Path, detail: impl Into<String>) -> SessionError {
     SessionError::NotASession { dir: dir.to_owned(), detail: detail.into() }
 }
 
 /// This device's part of a session log: the start it is a party of, its checkpoints, and
 /// whether it has signed an end.
-struct OwnPart {
-    start: StartRecord,
+pub(crate) struct OwnPart {
+    pub(crate) start: CoSigned<StartRecord>,
     checkpoints: Vec<Checkpoint>,
-    ended: bool,
+    pub(crate) ended: bool,
 }
 
-fn own_part(
+pub(crate) fn own_part(
     dir: &Path,
     identity: &Identity,
     records: impl Iterator<Item = LogRecord>,
 ) -> Result<OwnPart, SessionError> {
     let me = identity.public();
-    let mut start: Option<StartRecord> = None;
+    let mut start: Option<CoSigned<StartRecord>> = None;
     let mut checkpoints = Vec::new();
     let mut ended = false;
     for record in records {
         match record {
             LogRecord::Start(s) if start.is_none() => {
                 s.verify().map_err(|e| not_a_session(dir, format!("its start record: {e}")))?;
-                start = Some(s.record);
+                start = Some(s);
             }
             LogRecord::Checkpoint(c) if c.signer == me => checkpoints.push(c.body),
             LogRecord::End(e)
@@ -123,17 +123,17 @@ fn own_part(
         }
     }
     let start = start.ok_or_else(|| not_a_session(dir, "its evidence log has no start record"))?;
-    if !start.is_party(&me) {
+    if !start.record.is_party(&me) {
         return Err(not_a_session(
             dir,
             format!(
                 "this device ({}) is not a party of session {}; recover it on the device that recorded it",
                 me.fingerprint(),
-                start.session
+                start.record.session
             ),
         ));
     }
-    checkpoints.retain(|c| c.session == start.session);
+    checkpoints.retain(|c| c.session == start.record.session);
     Ok(OwnPart { start, checkpoints, ended })
 }
 
@@ -190,7 +190,7 @@ pub fn recover(dir: &Path, identity: &Identity) -> Result<Recovery, SessionError
     let (mut log, contents) = EvidenceLog::open_append(&log_path)?;
     let log_torn_bytes = contents.torn_tail.map_or(0, |t| t.bytes);
     let part = own_part(dir, identity, contents.entries.into_iter().map(|e| e.value))?;
-    let session = part.start.session;
+    let session = part.start.record.session;
     if part.ended {
         return Ok(Recovery::AlreadyFinished { session });
     }
@@ -254,8 +254,8 @@ fn replay(
     file: &dualrec_media::RecordingFile,
     now: u64,
 ) -> Result<(ChainState, Vec<Checkpoint>), SessionError> {
-    let per_chunk = part.start.audio.packets_per_chunk() as usize;
-    let mut chain = ChainState::new(&part.start, &identity.public());
+    let per_chunk = part.start.record.audio.packets_per_chunk() as usize;
+    let mut chain = ChainState::new(&part.start.record, &identity.public());
     let mut digester = ChunkDigester::new();
     let last_time = part.checkpoints.last().map(|c| c.time);
     let late = Timestamp {

@@ -9,18 +9,15 @@ use std::time::Duration;
 
 use dualrec_media::read_recording;
 use dualrec_net::{NodeEvent, NodeHandle};
-use dualrec_proof::{EvidenceLog, Identity, LogRecord, PublicKey};
+use dualrec_proof::{EvidenceLog, Identity, PublicKey};
 use tokio::sync::mpsc;
 
 use crate::SessionError;
 use crate::executor::Rejoin;
+use crate::recover::{not_a_session, own_part};
 
 /// How long a restarted device waits for the other one to come back to the meeting.
 pub(crate) const REJOIN_WAIT: Duration = Duration::from_secs(30);
-
-fn not_a_session(dir: &Path, detail: impl Into<String>) -> SessionError {
-    SessionError::NotASession { dir: dir.to_owned(), detail: detail.into() }
-}
 
 /// Opens the meeting in `dir` for rejoining: its log (locked, a torn tail cut) and its
 /// recording as the program left it (read, not yet moved); the other party.
@@ -28,21 +25,11 @@ pub(crate) fn open(dir: &Path, identity: &Identity) -> Result<(Rejoin, PublicKey
     let me = identity.public();
     let (log, contents) = EvidenceLog::open_append(&dir.join("evidence.log"))?;
     let entries = contents.entries;
-    let start = entries
-        .iter()
-        .find_map(|e| match &e.value {
-            LogRecord::Start(s) if s.verify().is_ok() => Some(s.clone()),
-            _ => None,
-        })
-        .ok_or_else(|| not_a_session(dir, "its evidence log has no valid start record"))?;
-    let ended = entries.iter().any(|e| {
-        matches!(&e.value, LogRecord::End(co)
-            if co.record.finals.iter().any(|f| f.party == me)
-                && co.signatures.iter().any(|s| s.signer == me))
-    });
+    let part = own_part(dir, identity, entries.iter().map(|e| e.value.clone()))?;
+    let start = part.start;
     let others: Vec<PublicKey> =
         start.record.parties.iter().map(|p| p.key).filter(|k| *k != me).collect();
-    if ended || !start.record.is_party(&me) || others.len() != 1 {
+    if part.ended || others.len() != 1 {
         return Err(not_a_session(dir, "not an unfinished two-party meeting of this device"));
     }
     let source = dir.join("recording.opus");
