@@ -56,6 +56,15 @@ pub struct Timestamp {
     pub mono_ms: u64,
 }
 
+impl Timestamp {
+    /// The session clock at wall clock `wall_ms`, continued from this reading by the wall
+    /// clock: for a program that ended, whose monotonic clock died with it (SPEC §12.6,
+    /// §12.7).
+    pub fn continued_to(self, wall_ms: u64) -> u64 {
+        self.mono_ms.saturating_add(wall_ms.saturating_sub(self.wall_ms))
+    }
+}
+
 /// How the audio is encoded and cut into chunks.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Encode, Decode, serde::Serialize)]
 pub struct AudioParams {

@@ -154,9 +154,7 @@ impl Catchup {
     /// since, never going back.
     pub fn time(&self, wall_ms: u64) -> Timestamp {
         let mono_ms = match self.clock {
-            Some(c) => {
-                c.mono_ms.saturating_add(wall_ms.saturating_sub(c.wall_ms)).max(c.mono_ms + 1)
-            }
+            Some(c) => c.continued_to(wall_ms).max(c.mono_ms + 1),
             None => 0,
         };
         Timestamp { wall_ms, mono_ms }

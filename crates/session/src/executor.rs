@@ -290,7 +290,7 @@ fn resumed_clock(entries: &[dualrec_proof::LogEntry], me: PublicKey) -> u64 {
             _ => None,
         })
         .max_by_key(|t| t.mono_ms);
-    latest.map_or(0, |t| t.mono_ms + wall_ms().saturating_sub(t.wall_ms))
+    latest.map_or(0, |t| t.continued_to(wall_ms()))
 }
 
 /// Drives the meeting to its end, then says where its files are.

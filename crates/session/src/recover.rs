@@ -261,7 +261,7 @@ fn replay(
     let late = Timestamp {
         wall_ms: now,
         // The monotonic clock died with the process: continue it by the wall clock.
-        mono_ms: last_time.map_or(0, |t| t.mono_ms + now.saturating_sub(t.wall_ms)),
+        mono_ms: last_time.map_or(0, |t| t.continued_to(now)),
     };
     let mut fresh = Vec::new();
     for range in dualrec_media::chunk_ranges(file.packets.len(), per_chunk) {
