@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -97,7 +98,42 @@ pub(crate) fn start(
     config: EncoderConfig,
     sink: crate::Output,
 ) -> Result<Recorder, AudioError> {
-    let device = quietly(|| {
+    let device = find_device(name)?;
+    let device_name = device.to_string();
+    let (stream_config, format, description) = choose_config(&device, &device_name)?;
+    let rate = stream_config.sample_rate;
+    let encoder = FrameEncoder::new(rate, config)?;
+    let pre_skip = encoder.pre_skip();
+    // Two seconds of mono input between the callback and the encoder.
+    let (producer, consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * 2);
+    let flags = Flags::default();
+    let capture_thread =
+        spawn_capture(device, &device_name, (stream_config, format), producer, &flags)?;
+    let (tx, events) = sink.split(config.channel_capacity);
+    let encoder_thread = spawn_encoder(encoder, tx, consumer, device_name, &flags)?;
+    Ok(Recorder {
+        events,
+        stop: flags.stop,
+        threads: vec![capture_thread, encoder_thread],
+        pre_skip,
+        description,
+    })
+}
+
+/// What the capture and encoder threads tell each other.
+#[derive(Default, Clone)]
+struct Flags {
+    /// The device failed or vanished.
+    lost: Arc<AtomicBool>,
+    /// The recorder was asked to stop.
+    stop: Arc<AtomicBool>,
+    /// The stream is closed: nothing more will arrive.
+    released: Arc<AtomicBool>,
+}
+
+/// The input `name` (by id or name), or the default one.
+fn find_device(name: Option<&str>) -> Result<cpal::Device, AudioError> {
+    quietly(|| {
         let host = cpal::default_host();
         match name {
             None => host.default_input_device().ok_or(AudioError::NoDevice(None)),
@@ -107,9 +143,15 @@ pub(crate) fn start(
                 .find(|d| d.id().is_ok_and(|i| i.to_string() == n) || d.to_string() == n)
                 .ok_or_else(|| AudioError::NoDevice(Some(n.into()))),
         }
-    })?;
-    let device_name = device.to_string();
-    let dev_err = |detail: String| AudioError::Device { device: device_name.clone(), detail };
+    })
+}
+
+/// The device's own format with 200 ms periods where it allows them, and a description.
+fn choose_config(
+    device: &cpal::Device,
+    device_name: &str,
+) -> Result<(cpal::StreamConfig, SampleFormat, String), AudioError> {
+    let dev_err = |detail: String| AudioError::Device { device: device_name.into(), detail };
     let supported = device.default_input_config().map_err(|e| dev_err(e.to_string()))?;
     let mut stream_config = supported.config();
     // Ask for 200 ms periods: a recorder needs no low latency, and small periods make
@@ -129,66 +171,85 @@ pub(crate) fn start(
         stream_config.buffer_size,
         supported.buffer_size()
     );
+    Ok((stream_config, format, description))
+}
 
-    let encoder = FrameEncoder::new(rate, config)?;
-    let pre_skip = encoder.pre_skip();
-    // Two seconds of mono input between the callback and the encoder.
-    let (producer, mut consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * 2);
-    let lost = Arc::new(AtomicBool::new(false));
-    let stop = Arc::new(AtomicBool::new(false));
-    let released = Arc::new(AtomicBool::new(false));
-
-    // The stream lives on its own thread (cpal streams need not be Send).
+/// The stream lives on its own thread (cpal streams need not be Send); returns once it
+/// plays, or why it could not.
+fn spawn_capture(
+    device: cpal::Device,
+    device_name: &str,
+    (stream_config, format): (cpal::StreamConfig, SampleFormat),
+    producer: rtrb::Producer<f32>,
+    flags: &Flags,
+) -> Result<JoinHandle<()>, AudioError> {
+    let dev_err = |detail: String| AudioError::Device { device: device_name.into(), detail };
+    let channels = usize::from(stream_config.channels.max(1));
     let (ready_tx, ready_rx) = sync_channel::<Result<(), AudioError>>(1);
-    let capture_thread = {
-        let (lost, stop, released) = (lost.clone(), stop.clone(), released.clone());
-        let device_name = device_name.clone();
-        std::thread::Builder::new()
-            .name("dualrec-capture".into())
-            .spawn(move || {
-                let built =
-                    build_stream(&device, &stream_config, format, channels, producer, lost.clone());
-                let stream = match built.and_then(|s| {
-                    s.play().map_err(|e| AudioError::Device {
-                        device: device_name.clone(),
-                        detail: e.to_string(),
-                    })?;
-                    Ok(s)
-                }) {
-                    Ok(s) => {
-                        let _ = ready_tx.send(Ok(()));
-                        s
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        released.store(true, Ordering::SeqCst);
-                        return;
-                    }
-                };
-                while !stop.load(Ordering::SeqCst) && !lost.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
+    let (flags, device_name) = (flags.clone(), device_name.to_owned());
+    let thread = std::thread::Builder::new()
+        .name("dualrec-capture".into())
+        .spawn(move || {
+            let built = build_stream(
+                &device,
+                &stream_config,
+                format,
+                channels,
+                producer,
+                flags.lost.clone(),
+            );
+            let stream = match built.and_then(|s| {
+                s.play().map_err(|e| AudioError::Device {
+                    device: device_name.clone(),
+                    detail: e.to_string(),
+                })?;
+                Ok(s)
+            }) {
+                Ok(s) => {
+                    let _ = ready_tx.send(Ok(()));
+                    s
                 }
-                drop(stream);
-                released.store(true, Ordering::SeqCst);
-            })
-            .map_err(|e| dev_err(e.to_string()))?
-    };
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    flags.released.store(true, Ordering::SeqCst);
+                    return;
+                }
+            };
+            while !flags.stop.load(Ordering::SeqCst) && !flags.lost.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            drop(stream);
+            flags.released.store(true, Ordering::SeqCst);
+        })
+        .map_err(|e| dev_err(e.to_string()))?;
     ready_rx.recv().map_err(|_| dev_err("the capture thread ended".into()))??;
+    Ok(thread)
+}
 
-    let (tx, events) = sink.split(config.channel_capacity);
-    let stop_enc = stop.clone();
+/// The encoder thread: drains the ring buffer into the pipeline until the stream is
+/// released after a stop, or the device goes quiet for good.
+fn spawn_encoder(
+    encoder: FrameEncoder,
+    tx: Box<dyn crate::Sink>,
+    mut consumer: rtrb::Consumer<f32>,
+    device_name: String,
+    flags: &Flags,
+) -> Result<JoinHandle<()>, AudioError> {
+    let flags = flags.clone();
     let mut last_data = Instant::now();
-    let encoder_thread = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name("dualrec-encode".into())
         .spawn(move || {
             run_pipeline(encoder, tx, move |buf| {
                 let avail = consumer.slots();
                 if avail == 0 {
-                    let gone =
-                        lost.load(Ordering::SeqCst) || last_data.elapsed() > SILENT_DEVICE_TIMEOUT;
+                    let gone = flags.lost.load(Ordering::SeqCst)
+                        || last_data.elapsed() > SILENT_DEVICE_TIMEOUT;
                     return if gone {
                         Step::Fail(AudioError::DeviceLost { device: device_name.clone() })
-                    } else if stop_enc.load(Ordering::SeqCst) && released.load(Ordering::SeqCst) {
+                    } else if flags.stop.load(Ordering::SeqCst)
+                        && flags.released.load(Ordering::SeqCst)
+                    {
                         Step::End
                     } else {
                         Step::Idle
@@ -204,15 +265,7 @@ pub(crate) fn start(
                 Step::Data
             });
         })
-        .map_err(|e| AudioError::Encoder(e.to_string()))?;
-
-    Ok(Recorder {
-        events,
-        stop,
-        threads: vec![capture_thread, encoder_thread],
-        pre_skip,
-        description,
-    })
+        .map_err(|e| AudioError::Encoder(e.to_string()))
 }
 
 fn build_stream(

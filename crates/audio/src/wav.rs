@@ -18,12 +18,10 @@ pub enum Pacing {
     AsFastAsPossible,
 }
 
-pub(crate) fn start(
-    path: &Path,
-    pacing: Pacing,
-    config: EncoderConfig,
-    sink: crate::Output,
-) -> Result<Recorder, AudioError> {
+type Reader = hound::WavReader<std::io::BufReader<std::fs::File>>;
+
+/// Opens a WAV file this program can read; whether its samples are float.
+fn open(path: &Path) -> Result<(Reader, bool), AudioError> {
     let fmt_err = |detail: String| AudioError::WavFormat { path: path.to_owned(), detail };
     let reader = hound::WavReader::open(path).map_err(|e| match e {
         hound::Error::IoError(io) => {
@@ -46,6 +44,37 @@ pub(crate) fn start(
         (hound::SampleFormat::Int, 8 | 16 | 24 | 32) => false,
         (f, b) => return Err(fmt_err(format!("{b}-bit {f:?} samples are not supported"))),
     };
+    Ok((reader, float))
+}
+
+/// Reads up to `wanted` interleaved samples and appends their mono mix to `buf`.
+fn downmix<S: hound::Sample>(
+    reader: &mut Reader,
+    wanted: usize,
+    channels: usize,
+    buf: &mut Vec<f32>,
+    to_f32: impl Fn(S) -> f32,
+) -> Result<(), hound::Error> {
+    let (mut got, mut acc) = (0usize, 0.0f32);
+    reader.samples::<S>().take(wanted).try_for_each(|s| {
+        acc += to_f32(s?);
+        got += 1;
+        if got.is_multiple_of(channels) {
+            buf.push(acc / channels as f32);
+            acc = 0.0;
+        }
+        Ok(())
+    })
+}
+
+pub(crate) fn start(
+    path: &Path,
+    pacing: Pacing,
+    config: EncoderConfig,
+    sink: crate::Output,
+) -> Result<Recorder, AudioError> {
+    let (reader, float) = open(path)?;
+    let spec = reader.spec();
     let encoder = FrameEncoder::new(spec.sample_rate, config)?;
     let pre_skip = encoder.pre_skip();
     let description = format!(
@@ -85,29 +114,12 @@ pub(crate) fn start(
                 }
                 // One iterator per 20 ms block; samples are interleaved.
                 let wanted = block * channels;
-                let mut got = 0usize;
-                let mut acc = 0.0f32;
-                let read: Result<(), hound::Error> = if float {
-                    reader.samples::<f32>().take(wanted).try_for_each(|s| {
-                        // NaN is the pipeline's loss marker: a NaN sample is silence.
-                        acc += s.map(|x| if x.is_nan() { 0.0 } else { x })?;
-                        got += 1;
-                        if got.is_multiple_of(channels) {
-                            buf.push(acc / channels as f32);
-                            acc = 0.0;
-                        }
-                        Ok(())
-                    })
+                let read = if float {
+                    // NaN is the pipeline's loss marker: a NaN sample is silence.
+                    let clean = |x: f32| if x.is_nan() { 0.0 } else { x };
+                    downmix(&mut reader, wanted, channels, buf, clean)
                 } else {
-                    reader.samples::<i32>().take(wanted).try_for_each(|s| {
-                        acc += s? as f32 * scale;
-                        got += 1;
-                        if got.is_multiple_of(channels) {
-                            buf.push(acc / channels as f32);
-                            acc = 0.0;
-                        }
-                        Ok(())
-                    })
+                    downmix(&mut reader, wanted, channels, buf, |x: i32| x as f32 * scale)
                 };
                 if let Err(e) = read {
                     return Step::Fail(AudioError::Wav {
