@@ -228,23 +228,7 @@ impl View {
         }
         frame.render_widget(Paragraph::new(Line::from(with)), rows[0]);
 
-        let link = if self.link_up {
-            let age = self.last_receipt.map_or_else(
-                || "no proof back yet".to_owned(),
-                |t| format!("last proof back {:.1} s ago", (now - t).as_secs_f32()),
-            );
-            Line::from(vec![
-                label("Link"),
-                Span::styled("● connected", Style::new().fg(Color::Green)),
-                Span::raw(format!(" · {age}")),
-            ])
-        } else {
-            Line::from(vec![
-                label("Link"),
-                Span::styled("○ not answering", Style::new().fg(Color::Yellow)),
-            ])
-        };
-        frame.render_widget(Paragraph::new(link), rows[1]);
+        frame.render_widget(Paragraph::new(self.link_line(now)), rows[1]);
 
         let db = 20.0 * self.level.max(1e-5).log10();
         let level_row =
@@ -278,27 +262,50 @@ impl View {
             rows[4],
         );
 
-        let warnings = self.warnings(now);
-        let warn_lines: Vec<Line<'_>> = if warnings.is_empty() {
-            vec![Line::styled("All is well.", Style::new().fg(Color::Green))]
-        } else {
-            warnings
-                .into_iter()
-                .map(|w| Line::styled(format!("⚠ {w}"), Style::new().fg(Color::Yellow).bold()))
-                .collect()
-        };
-        frame.render_widget(Paragraph::new(warn_lines), rows[5]);
+        frame.render_widget(Paragraph::new(self.warning_lines(now)), rows[5]);
+        frame.render_widget(Paragraph::new(self.message_lines()), rows[6]);
+        frame.render_widget(Paragraph::new(self.keys_line()), rows[7]);
+    }
 
-        let msgs: Vec<Line<'_>> = self
-            .messages
+    /// The link to the other device, and how long since a proof came back.
+    fn link_line(&self, now: Instant) -> Line<'static> {
+        let label = Span::styled(format!("{:<12}", "Link"), Style::new().bold());
+        if !self.link_up {
+            let state = Span::styled("○ not answering", Style::new().fg(Color::Yellow));
+            return Line::from(vec![label, state]);
+        }
+        let age = self.last_receipt.map_or_else(
+            || "no proof back yet".to_owned(),
+            |t| format!("last proof back {:.1} s ago", (now - t).as_secs_f32()),
+        );
+        Line::from(vec![
+            label,
+            Span::styled("● connected", Style::new().fg(Color::Green)),
+            Span::raw(format!(" · {age}")),
+        ])
+    }
+
+    /// The concerns of the moment, or that all is well.
+    fn warning_lines(&self, now: Instant) -> Vec<Line<'static>> {
+        let warnings = self.warnings(now);
+        if warnings.is_empty() {
+            return vec![Line::styled("All is well.", Style::new().fg(Color::Green))];
+        }
+        warnings
+            .into_iter()
+            .map(|w| Line::styled(format!("⚠ {w}"), Style::new().fg(Color::Yellow).bold()))
+            .collect()
+    }
+
+    /// The latest messages, timed from the start.
+    fn message_lines(&self) -> Vec<Line<'_>> {
+        self.messages
             .iter()
             .map(|(t, warning, m)| {
                 let style = if *warning { Style::new().fg(Color::Yellow) } else { Style::new() };
                 Line::styled(format!("[{}] {m}", clock(*t)), style)
             })
-            .collect();
-        frame.render_widget(Paragraph::new(msgs), rows[6]);
-        frame.render_widget(Paragraph::new(self.keys_line()), rows[7]);
+            .collect()
     }
 
     /// What the keys do now.
