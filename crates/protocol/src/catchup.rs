@@ -27,6 +27,9 @@ pub struct Catchup {
     unreceipted: Vec<Signed<Checkpoint>>,
     /// The peer's checkpoints held here, as a chain that new ones must continue.
     peer_chain: PeerChain,
+    /// The peer's checkpoints the log holds, not yet checked into `peer_chain`: that costs
+    /// a signature check each, and is done only if the peer asks something of this meeting.
+    peer_held: Vec<Signed<Checkpoint>>,
     /// This device's end as stored, when the peer has not signed it.
     own_end: Option<(EndRecord, PartySignature)>,
     /// The peer's end is held here, signed by both.
@@ -84,6 +87,7 @@ impl Catchup {
             .ok_or(CatchupError::NotBetween)?;
         let mut c = Catchup {
             peer_chain: PeerChain::new(&start, peer),
+            peer_held: Vec::new(),
             start,
             me,
             peer,
@@ -107,7 +111,7 @@ impl Catchup {
             match r {
                 LogRecord::Checkpoint(c) if c.signer == self.me => own.push(*c),
                 LogRecord::Checkpoint(c) if c.signer == self.peer => {
-                    let _ = self.peer_chain.accept(c);
+                    self.peer_held.push(*c);
                 }
                 // The log's records were checked before they were stored.
                 LogRecord::Receipt(r) if r.signer == self.peer => {
@@ -247,6 +251,9 @@ impl Catchup {
         cp: &Signed<Checkpoint>,
         time: Timestamp,
     ) -> Result<(Vec<LogRecord>, Response), Refusal> {
+        for held in std::mem::take(&mut self.peer_held) {
+            let _ = self.peer_chain.accept(&held);
+        }
         let new = self
             .peer_chain
             .accept(cp)
