@@ -27,7 +27,10 @@ fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_othe
 
     let (id_a, rec_a, log_a) = session_files(&d.join("out-A"));
     let (id_b, rec_b, log_b) = session_files(&d.join("out-B"));
-    assert_eq!(id_a, id_b, "both devices name the same session");
+    // Each folder names the other person and the same session.
+    assert!(id_a.contains(" with B (") && id_b.contains(" with A ("), "{id_a} / {id_b}");
+    let session = |id: &str| id.rsplit_once('(').map(|(_, s)| s.to_owned());
+    assert_eq!(session(&id_a), session(&id_b), "both devices name the same session");
     // Recordings and evidence are their owner's alone.
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -96,9 +96,27 @@ fn a_recorder_killed_mid_session_is_recovered_and_verifies_up_to_the_kill() {
     let spare_out = d.join("out-A-spare");
     copy_dir(&a_dir, &spare_out.join(a_dir.file_name().expect("name")));
 
+    // `list` shows it interrupted, with the command that finishes it.
+    let data_a = d.join("data-A");
+    let out_a = d.join("out-A");
+    let list = |what: &str| {
+        let (code, text) = run(&[
+            "--data-dir".as_ref(),
+            data_a.as_os_str(),
+            "list".as_ref(),
+            "--out".as_ref(),
+            out_a.as_os_str(),
+        ]);
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains("with \"B\" ("), "{what}: {text}");
+        text
+    };
+    let before = list("before recover");
+    assert!(before.contains("  interrupted\n"), "{before}");
+    assert!(before.contains(&format!("dualrec recover \"{}\"", a_dir.display())), "{before}");
+
     // Recover.
     let crashed = std::fs::read(a_dir.join("recording.opus")).expect("crashed recording");
-    let data_a = d.join("data-A");
     let (code, text) =
         run(&["--data-dir".as_ref(), data_a.as_os_str(), "recover".as_ref(), a_dir.as_os_str()]);
     assert_eq!(code, Some(0), "{text}");
@@ -106,6 +124,8 @@ fn a_recorder_killed_mid_session_is_recovered_and_verifies_up_to_the_kill() {
     let kept = a_dir.join("recording.interrupted.opus");
     assert_eq!(std::fs::read(&kept).expect("kept"), crashed, "the crashed file is kept unchanged");
     let recording = a_dir.join("recording.opus");
+    let after = list("after recover");
+    assert!(after.contains("  finished\n") && !after.contains("dualrec recover"), "{after}");
 
     // Outside tools accept the finished file.
     let info = std::process::Command::new("opusinfo")

@@ -79,7 +79,7 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
     let mut identities = Vec::new();
     for who in ["Parent", "Worker"] {
         let d = dir.join(format!("{who}-device"));
-        std::fs::create_dir_all(&d)?;
+        dualrec_proof::create_private_dir_all(&d)?;
         let path = dualrec_session::identity_path(&d);
         let (id, _) = Identity::load_or_create(&path)?;
         identities.push(id);

@@ -20,7 +20,7 @@ use ratatui::{Frame, TerminalOptions, Viewport};
 use tokio::sync::mpsc;
 
 /// Below this peak level (about -50 dBFS) the input counts as silent.
-const SILENT_PEAK: f32 = 0.003;
+const SILENT_PEAK: f32 = crate::words::HEARD_PEAK;
 /// Silence longer than this gets a warning: a muted or covered microphone.
 const SILENT_WARNING: Duration = Duration::from_secs(10);
 /// Witnessing this many seconds behind gets a warning.
@@ -67,6 +67,9 @@ pub(crate) enum Key {
     Yes,
     Other,
 }
+
+/// Width of the labels' column ("Other device" and a space).
+const LABEL: usize = 14;
 
 /// The state the view shows, built from the session's [`Progress`].
 #[derive(Debug)]
@@ -121,6 +124,9 @@ impl View {
     }
 
     pub(crate) fn apply(&mut self, p: Progress, now: Instant) {
+        if !matches!(p, Progress::Level(_) | Progress::Committed(_)) {
+            tracing::debug!(progress = ?p);
+        }
         match &p {
             Progress::PairingCode { code, .. } => self.code = Some(code.clone()),
             Progress::Peer { name, fingerprint } => {
@@ -158,10 +164,12 @@ impl View {
     }
 
     fn message(&mut self, now: Instant, warning: bool, text: String) {
-        if self.messages.len() == MESSAGES {
-            self.messages.pop_front();
+        for line in text.lines() {
+            if self.messages.len() == MESSAGES {
+                self.messages.pop_front();
+            }
+            self.messages.push_back((now - self.started, warning, line.to_owned()));
         }
-        self.messages.push_back((now - self.started, warning, text));
     }
 
     pub(crate) fn recording(&self) -> bool {
@@ -216,11 +224,11 @@ impl View {
             Constraint::Length(1), // their side
             Constraint::Length(2), // warnings
             Constraint::Min(1),    // messages
-            Constraint::Length(1), // keys
+            Constraint::Length(2), // keys
         ])
         .split(inner);
 
-        let label = |s: &'static str| Span::styled(format!("{s:<12}"), Style::new().bold());
+        let label = |s: &'static str| Span::styled(format!("{s:<LABEL$}"), Style::new().bold());
         let (name, fp) = self.peer.clone().unwrap_or_else(|| ("…".into(), String::new()));
         let mut with = vec![label("With"), Span::raw(name), Span::raw("  "), Span::raw(fp).dim()];
         if let Some(c) = &self.code {
@@ -231,8 +239,8 @@ impl View {
         frame.render_widget(Paragraph::new(self.link_line(now)), rows[1]);
 
         let db = 20.0 * self.level.max(1e-5).log10();
-        let level_row =
-            Layout::horizontal([Constraint::Length(12), Constraint::Min(10)]).split(rows[2]);
+        let level_row = Layout::horizontal([Constraint::Length(LABEL as u16), Constraint::Min(10)])
+            .split(rows[2]);
         frame.render_widget(Paragraph::new(Line::from(label("Input"))), level_row[0]);
         // The meter spans -60..0 dBFS.
         let ratio = f64::from(((db + 60.0) / 60.0).clamp(0.0, 1.0));
@@ -264,12 +272,15 @@ impl View {
 
         frame.render_widget(Paragraph::new(self.warning_lines(now)), rows[5]);
         frame.render_widget(Paragraph::new(self.message_lines()), rows[6]);
-        frame.render_widget(Paragraph::new(self.keys_line()), rows[7]);
+        frame.render_widget(
+            Paragraph::new(self.keys_line()).wrap(ratatui::widgets::Wrap { trim: true }),
+            rows[7],
+        );
     }
 
     /// The link to the other device, and how long since a proof came back.
     fn link_line(&self, now: Instant) -> Line<'static> {
-        let label = Span::styled(format!("{:<12}", "Link"), Style::new().bold());
+        let label = Span::styled(format!("{:<LABEL$}", "Link"), Style::new().bold());
         if !self.link_up {
             let state = Span::styled("○ not answering", Style::new().fg(Color::Yellow));
             return Line::from(vec![label, state]);
@@ -288,7 +299,7 @@ impl View {
     /// The concerns of the moment, or that all is well.
     fn warning_lines(&self, now: Instant) -> Vec<Line<'static>> {
         let warnings = self.warnings(now);
-        if warnings.is_empty() {
+        if warnings.is_empty() && !self.stopping {
             return vec![Line::styled("All is well.", Style::new().fg(Color::Green))];
         }
         warnings
@@ -319,7 +330,7 @@ impl View {
         } else if self.confirming {
             Line::styled(
                 format!(
-                    "Stop recording now? This also ends the recording on {other} device. Press y to stop, n to go on."
+                    "Stop recording now? This also ends the recording on {other} device. Press y to stop, any other key to go on."
                 ),
                 Style::new().fg(Color::Yellow).bold(),
             )
@@ -412,18 +423,50 @@ pub(crate) async fn show(mut progress: mpsc::Receiver<Progress>, stop: mpsc::Sen
 struct Plain {
     /// The kinds of concern current at the last look.
     current: Vec<std::mem::Discriminant<Concern>>,
+    /// A level meter is drawn on the current line (a terminal, during the sound check).
+    meter: bool,
 }
 
 impl Plain {
-    fn line(&self, view: &View, now: Instant, text: &str) {
+    fn line(&mut self, view: &View, now: Instant, text: &str) {
+        if std::mem::take(&mut self.meter) {
+            println!();
+        }
         println!("[{}] {text}", clock(now - view.started));
     }
 
-    fn print(&self, view: &View, p: &Progress, now: Instant) {
+    /// The sound check's level, redrawn in place on a terminal (nothing in a log).
+    fn level(&mut self, peak: f32) {
+        use std::io::Write as _;
+        if !std::io::stdout().is_terminal() {
+            return;
+        }
+        let db = 20.0 * peak.max(1e-5).log10();
+        let filled = (((db + 60.0) / 60.0).clamp(0.0, 1.0) * 30.0).round() as usize;
+        print!(
+            "\r        level {}{} {:>7}",
+            "█".repeat(filled),
+            "░".repeat(30 - filled),
+            crate::words::decibels(peak)
+        );
+        let _ = std::io::stdout().flush();
+        self.meter = true;
+    }
+
+    fn print(&mut self, view: &View, p: &Progress, now: Instant) {
+        if let Progress::Level(peak) = p
+            && !view.recording()
+        {
+            self.level(*peak);
+        }
         match crate::words::line(p) {
             Some((false, m)) => self.line(view, now, &m),
             Some((true, m)) => self.line(view, now, &format!("WARNING: {m}")),
             None => {}
+        }
+        // The live view says this on its keys line.
+        if let Progress::WaitingForWitness { .. } = p {
+            self.line(view, now, "Press Ctrl-C to finish without waiting.");
         }
     }
 
@@ -561,6 +604,57 @@ mod tests {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
         assert!(v.warnings(t0 + Duration::from_millis(65_400)).is_empty());
+    }
+
+    /// Every state the view can be in, drawn and kept as a golden snapshot: what a person
+    /// sees is reviewed when it changes.
+    #[test]
+    fn each_screen_state_matches_its_snapshot() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut v = recording_view(t0);
+        for s in 1..=30u64 {
+            v.apply(Progress::Level(0.25), at(s));
+            v.apply(Progress::Committed(s), at(s));
+            v.apply(Progress::Witnessed(s), at(s));
+            v.apply(Progress::PeerWitnessed(s), at(s));
+        }
+        insta::assert_snapshot!("recording", screen(&v, at(30)));
+        v.apply(Progress::Link { up: false }, at(31));
+        for s in 31..=40u64 {
+            v.apply(Progress::Level(0.0005), at(s));
+            v.apply(Progress::Committed(s), at(s));
+        }
+        v.apply(Progress::DiskLow { minutes: 9 }, at(40));
+        insta::assert_snapshot!("warnings", screen(&v, at(40)));
+        v.apply(Progress::Link { up: true }, at(41));
+        v.apply(Progress::Level(0.25), at(41));
+        v.apply(Progress::Witnessed(40), at(41));
+        assert!(!v.key(Key::Stop));
+        insta::assert_snapshot!("confirm-stop", screen(&v, at(41)));
+        assert!(v.key(Key::Yes));
+        v.apply(
+            Progress::Stopping { by_other: false, reason: dualrec_proof::EndReason::Stopped },
+            at(42),
+        );
+        v.apply(Progress::WaitingForWitness { unconfirmed: 2, up_to_secs: 42 }, at(42));
+        insta::assert_snapshot!("stopping", screen(&v, at(43)));
+        v.apply(
+            Progress::Saved {
+                recording: "out/x/recording.opus".into(),
+                evidence: "out/x/evidence.log".into(),
+            },
+            at(44),
+        );
+        insta::assert_snapshot!("stopped", screen(&v, at(44)));
+
+        let mut by_other = recording_view(t0);
+        by_other.apply(Progress::Committed(5), at(5));
+        by_other.apply(
+            Progress::Stopping { by_other: true, reason: dualrec_proof::EndReason::Stopped },
+            at(6),
+        );
+        insta::assert_snapshot!("stopped-by-the-other-person", screen(&by_other, at(6)));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod list_cmd;
 mod live;
 mod record_cmd;
 mod recover_cmd;
@@ -23,11 +24,15 @@ use dualrec_proof::{Identity, LogRecord, read_log};
 
 /// Record a meeting on two devices that witness each other, and check recordings later.
 #[derive(Debug, Parser)]
-#[command(name = "dualrec", version, about, long_about = None)]
+#[command(name = "dualrec", version = VERSION, about, long_about = None)]
 struct Cli {
     /// Where this device keeps its identity key and settings.
     #[arg(long, global = true, env = "DUALREC_DATA_DIR", value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Write a log for support to dualrec.log in the data folder (RUST_LOG chooses what;
+    /// -vv logs the network too).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -114,6 +119,18 @@ enum Command {
         /// The evidence log (evidence.log).
         log: PathBuf,
     },
+    /// List the meetings recorded on this device: when, with whom, how long, and whether
+    /// each finished.
+    List {
+        /// The recordings folder (default: where `record` puts them).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Print a shell completion script (e.g. `dualrec completions bash >
+    /// /etc/bash_completion.d/dualrec`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `dualrec man > dualrec.1`.
+    Man,
     /// Show the evidence core at work on two simulated devices (no sound card, no network).
     Demo {
         /// Keep the demo's files in this folder instead of a temporary one.
@@ -122,27 +139,74 @@ enum Command {
     },
 }
 
-/// Where recordings go unless told: one folder in the person's home, the same whatever
-/// folder the terminal is in.
+/// The version, with the evidence format it writes and the build it came from.
+const VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), " (evidence format 1, build ", env!("DUALREC_BUILD"), ")");
+
+/// Where recordings go unless told: one folder in the person's documents folder (their
+/// home folder where the platform names none), the same whatever folder the terminal is in.
 fn recordings_dir() -> anyhow::Result<PathBuf> {
-    let home = std::env::var_os("HOME").context("HOME is not set; use --out")?;
-    Ok(PathBuf::from(home).join("dualrec recordings"))
+    let dirs = directories::UserDirs::new().context("no home folder is known; use --out")?;
+    let base = dirs.document_dir().unwrap_or(dirs.home_dir());
+    Ok(base.join("dualrec recordings"))
 }
 
+/// The platform's per-user data folder for dualrec (`~/.local/share/dualrec` on Linux).
 fn data_dir(cli: &Cli) -> anyhow::Result<PathBuf> {
     if let Some(d) = &cli.data_dir {
         return Ok(d.clone());
     }
-    let base = match std::env::var_os("XDG_DATA_HOME") {
-        Some(x) if !x.is_empty() => PathBuf::from(x),
-        _ => PathBuf::from(std::env::var_os("HOME").context("HOME is not set; use --data-dir")?)
-            .join(".local/share"),
+    let dirs = directories::ProjectDirs::from("", "", "dualrec")
+        .context("no home folder is known; use --data-dir")?;
+    Ok(dirs.data_dir().to_owned())
+}
+
+/// With `-v` or `RUST_LOG`, a log for support in the data folder (private, appended);
+/// never on the screen the person is reading.
+fn start_log(cli: &Cli) -> anyhow::Result<()> {
+    let from_env = std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty());
+    let filter = match (cli.verbose, from_env) {
+        (_, Some(f)) => f,
+        (0, None) => return Ok(()),
+        (1, None) => "dualrec=debug,dualrec_session=debug,dualrec_net=debug".to_owned(),
+        (_, None) => "debug".to_owned(),
     };
-    Ok(base.join("dualrec"))
+    let dir = data_dir(cli)?;
+    dualrec_proof::create_private_dir_all(&dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("dualrec.log");
+    let file = dualrec_proof::private_file()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the log {}", path.display()))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    eprintln!("dualrec: writing a log to {}", path.display());
+    tracing::info!(version = VERSION, "started");
+    Ok(())
+}
+
+/// A completion script or the manual page, generated from the command line's definition.
+fn cmd_generate(command: &Command) -> anyhow::Result<()> {
+    use clap::CommandFactory as _;
+    let mut cmd = Cli::command();
+    let mut out = Vec::new();
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut cmd, "dualrec", &mut out)
+        }
+        _ => clap_mangen::Man::new(cmd).render(&mut out)?,
+    }
+    print_out(&String::from_utf8_lossy(&out))
 }
 
 fn cmd_id(dir: &Path, name: Option<String>) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    dualrec_proof::create_private_dir_all(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let (id, created) = Identity::load_or_create(&dir.join("identity.key"))?;
     let name_file = dir.join("name");
     if let Some(n) = name {
@@ -340,8 +404,20 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Err(e) = start_log(&cli) {
+        eprintln!("dualrec: {e:#}");
+        return ExitCode::from(2);
+    }
     // Ok(true): done / verified; Ok(false): verification found problems (exit 1).
     let result: anyhow::Result<bool> = match &cli.command {
+        Command::List { out } => {
+            let out = match out {
+                Some(o) => Ok(o.clone()),
+                None => recordings_dir(),
+            };
+            data_dir(&cli).and_then(|d| list_cmd::run(&d, &out?)).map(|()| true)
+        }
+        Command::Completions { .. } | Command::Man => cmd_generate(&cli.command).map(|()| true),
         Command::Id { name } => {
             data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true)
         }
@@ -390,6 +466,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
+            tracing::error!("{e:#}");
             eprintln!("dualrec: {e:#}");
             ExitCode::from(2)
         }

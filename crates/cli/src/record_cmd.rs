@@ -120,7 +120,7 @@ fn device_name(data_dir: &std::path::Path) -> String {
 }
 
 pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&data_dir)
+    dualrec_proof::create_private_dir_all(&data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let id_path = dualrec_session::identity_path(&data_dir);
     let (identity, _) = Identity::load_or_create(&id_path)?;

@@ -8,6 +8,14 @@ use dualrec_session::{Device, Progress, Question, SessionError};
 
 use crate::report::safe;
 
+/// A peak below this (-50 dBFS) is a muted or covered microphone, not a quiet room.
+pub(crate) const HEARD_PEAK: f32 = 0.003;
+
+/// A peak level (0.0 to 1.0) as dBFS: `-18 dB`.
+pub(crate) fn decibels(peak: f32) -> String {
+    format!("{:.0} dB", 20.0 * peak.max(1e-5).log10())
+}
+
 fn who(d: &Device) -> String {
     format!("{} ({})", safe(&d.name), d.fingerprint)
 }
@@ -17,9 +25,21 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
     let note = |s: String| Some((false, s));
     let warn = |s: String| Some((true, s));
     match p {
-        Progress::Ready { source, dir } => note(format!(
-            "ready: the input ({}) works, and recordings go to {}",
+        Progress::SoundCheck { source } => {
+            note(format!("checking the microphone ({}): please say something", safe(source)))
+        }
+        Progress::Ready { source, dir, loudest: Some(l) } if *l < HEARD_PEAK => warn(format!(
+            "the microphone ({}) heard almost nothing ({}): check it is not muted or covered. \
+             Recordings go to {}",
             safe(source),
+            decibels(*l),
+            safe(&dir.display().to_string())
+        )),
+        Progress::Ready { source, dir, loudest } => note(format!(
+            "ready: the {} ({}) works{}, and recordings go to {}",
+            if loudest.is_some() { "microphone" } else { "input" },
+            safe(source),
+            loudest.map(|l| format!(" and hears you ({})", decibels(l))).unwrap_or_default(),
             safe(&dir.display().to_string())
         )),
         Progress::Listening { address, this_machine_only: true } => {
@@ -85,9 +105,8 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
         }
         Progress::Stopping { .. } => note("stopping".into()),
         Progress::WaitingForWitness { unconfirmed, up_to_secs } => warn(format!(
-            "the recording is saved. The other device is not answering: waiting up to \
-             {up_to_secs} s for it to confirm the last {unconfirmed} seconds; press Ctrl-C to \
-             finish without it"
+            "saved; waiting up to {up_to_secs} s for the other device to confirm the last \
+             {unconfirmed} s"
         )),
         Progress::EndNotSigned { detail } => warn(match detail {
             Some(d) => format!("the other device did not sign the end ({}); ending alone", safe(d)),

@@ -49,6 +49,16 @@ pub fn private_file() -> std::fs::OpenOptions {
     opts
 }
 
+/// Creates `path` and any missing parents as folders only the owner can open (0700 on
+/// Unix); folders that exist are left as they are.
+pub fn create_private_dir_all(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
+}
+
 pub use verify::{
     Axes, Axis, AxisState, ChunkReport, ChunkStatus, ClockOffset, Damage, EndFacts, ExpectedParty,
     FileRegion, Finding, Packet, PartyFacts, Playback, REPORT_SCHEMA, Recording, RegionKind,

@@ -14,7 +14,8 @@ use crate::SessionError;
 pub(crate) struct Earlier {
     identity: Identity,
     peer: PublicKey,
-    out_dir: PathBuf,
+    /// Each earlier meeting with the peer, by the folder holding it.
+    folders: BTreeMap<SessionId, PathBuf>,
     current: SessionId,
     open: BTreeMap<SessionId, (Catchup, EvidenceLog)>,
     /// The meeting whose request is out.
@@ -36,10 +37,6 @@ fn session_of(request: &Request) -> Option<SessionId> {
     }
 }
 
-fn log_path(out_dir: &Path, session: SessionId) -> PathBuf {
-    out_dir.join(session.to_hex()).join("evidence.log")
-}
-
 impl Earlier {
     /// Opens every meeting under `out_dir` with `peer` that still has something of this
     /// device's to send. Logs another program holds, or that do not read, are left alone.
@@ -49,19 +46,10 @@ impl Earlier {
         out_dir: &Path,
         current: SessionId,
     ) -> Earlier {
-        let mut e = Earlier {
-            identity,
-            peer,
-            out_dir: out_dir.to_owned(),
-            current,
-            open: BTreeMap::new(),
-            asking: None,
-        };
-        let Ok(entries) = std::fs::read_dir(out_dir) else { return e };
-        let sessions: Vec<SessionId> = entries
-            .filter_map(Result::ok)
-            .filter_map(|d| SessionId::from_hex(&d.file_name().to_string_lossy()))
-            .collect();
+        let folders = crate::meetings::with_peer(out_dir, &peer).into_iter().collect();
+        let mut e =
+            Earlier { identity, peer, folders, current, open: BTreeMap::new(), asking: None };
+        let sessions: Vec<SessionId> = e.folders.keys().copied().collect();
         for session in sessions {
             let _ = e.open(session);
         }
@@ -75,10 +63,7 @@ impl Earlier {
             return None;
         }
         if !self.open.contains_key(&session) {
-            let path = log_path(&self.out_dir, session);
-            if !path.is_file() {
-                return None;
-            }
+            let path = self.folders.get(&session)?.join(crate::recover::EVIDENCE);
             let (log, contents) = EvidenceLog::open_append(&path).ok()?;
             let records: Vec<LogRecord> = contents.entries.into_iter().map(|e| e.value).collect();
             let catchup = Catchup::from_log(self.identity.public(), self.peer, &records).ok()?;

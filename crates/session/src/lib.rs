@@ -18,12 +18,14 @@
 mod earlier;
 mod executor;
 mod find;
+mod meetings;
 mod preflight;
 mod progress;
 mod recover;
 mod rejoin;
 
 pub use find::{FoundDevice, names_device};
+pub use meetings::{MeetingState, PastMeeting, folder_name, past_meetings};
 pub use progress::{Device, Progress, Status};
 pub use recover::{Recovered, Recovery, recover, unfinished_sessions};
 
@@ -515,8 +517,8 @@ pub async fn run(
 ) -> Result<SessionOutcome, SessionError> {
     // Before anyone is contacted: the folder and the input work.
     preflight::check_folder(&config.out_dir, config.duration)?;
-    let source = preflight::check_input(&config.input).await?;
-    tell(&status, Progress::Ready { source, dir: config.out_dir.clone() }).await;
+    let (source, loudest) = preflight::check_input(&config.input, &status).await?;
+    tell(&status, Progress::Ready { source, dir: config.out_dir.clone(), loudest }).await;
     let (node, mut events, redial) = start_node(&identity, &config, &status)?;
 
     // Find the other device the person chose, and make sure it is confirmed.
@@ -565,8 +567,7 @@ async fn record(
     status: Status,
     stop: &mut mpsc::Receiver<()>,
 ) -> Result<SessionOutcome, SessionError> {
-    let session = start.record.session;
-    std::fs::create_dir_all(&config.out_dir)?;
+    dualrec_proof::create_private_dir_all(&config.out_dir)?;
     if let Some(free) = free_bytes(&config.out_dir)
         && free < 3 * BYTES_PER_MINUTE
     {
@@ -576,12 +577,9 @@ async fn record(
             per_minute_kib: BYTES_PER_MINUTE / 1024,
         });
     }
-    let dir = config.out_dir.join(session.to_hex());
+    let dir = config.out_dir.join(folder_name(&start.record, &identity.public()));
     // The session's folder is the owner's alone, like the files in it.
-    let mut folder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
-    folder.recursive(true).create(&dir)?;
+    dualrec_proof::create_private_dir_all(&dir)?;
     let result = executor::run_meeting(
         &dir,
         identity,

@@ -4,11 +4,12 @@
 
 use std::io::Write as _;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dualrec_audio::{AudioEvent, EncoderConfig, Pacing, Recorder};
 
-use crate::{BYTES_PER_MINUTE, Input, SessionError, free_bytes};
+use crate::progress::update;
+use crate::{BYTES_PER_MINUTE, Input, Progress, SessionError, Status, free_bytes};
 
 /// How long the input may take to deliver its first sound.
 const FIRST_SOUND_WITHIN: Duration = Duration::from_secs(3);
@@ -24,7 +25,7 @@ fn room_needed(expected: Option<Duration>) -> u64 {
 /// exists (or is made), a file can be written and synced in it, and it has the room.
 pub(crate) fn check_folder(dir: &Path, expected: Option<Duration>) -> Result<(), SessionError> {
     let unwritable = |source| SessionError::OutputFolder { dir: dir.to_owned(), source };
-    std::fs::create_dir_all(dir).map_err(unwritable)?;
+    dualrec_proof::create_private_dir_all(dir).map_err(unwritable)?;
     let probe = dir.join(format!(".dualrec-write-check-{}", std::process::id()));
     let written = dualrec_proof::private_file()
         .write(true)
@@ -43,10 +44,22 @@ pub(crate) fn check_folder(dir: &Path, expected: Option<Duration>) -> Result<(),
     }
 }
 
-/// Opens the input and waits for its first packet; what it heard is dropped at once.
-/// Returns the input's description.
-pub(crate) async fn check_input(input: &Input) -> Result<String, SessionError> {
+/// How long a microphone is listened to before the meeting, at most.
+const SOUND_CHECK: Duration = Duration::from_secs(3);
+/// A peak this loud (-40 dBFS) is someone speaking, not the room's hiss: the sound check
+/// can end early.
+const SPEECH_PEAK: f32 = 0.01;
+
+/// Opens the input and waits for its first packet. A microphone is then listened to for
+/// up to [`SOUND_CHECK`] while the person says something, its level reported as
+/// [`Progress::Level`]; what it heard is dropped. Returns the input's description and, for
+/// a microphone, the loudest peak heard.
+pub(crate) async fn check_input(
+    input: &Input,
+    status: &Status,
+) -> Result<(String, Option<f32>), SessionError> {
     let input = input.clone();
+    let status = status.clone();
     tokio::task::spawn_blocking(move || {
         let enc = EncoderConfig::default();
         let recorder = match &input {
@@ -56,14 +69,43 @@ pub(crate) async fn check_input(input: &Input) -> Result<String, SessionError> {
             }
         };
         let source = recorder.description().to_owned();
-        match recorder.recv(FIRST_SOUND_WITHIN) {
-            Some(AudioEvent::Packet(_)) => Ok(source),
-            Some(AudioEvent::Failed { error, .. }) => Err(error.into()),
-            _ => Err(SessionError::InputSilent { input: source }),
+        let first = match recorder.recv(FIRST_SOUND_WITHIN) {
+            Some(AudioEvent::Packet(p)) => p.peak,
+            Some(AudioEvent::Failed { error, .. }) => return Err(error.into()),
+            _ => return Err(SessionError::InputSilent { input: source }),
+        };
+        if !matches!(input, Input::Microphone(_)) {
+            return Ok((source, None));
         }
+        update(&status, Progress::SoundCheck { source: source.clone() });
+        Ok((source, Some(sound_check(&recorder, first, &status))))
     })
     .await
     .map_err(|_| SessionError::InputSilent { input: "the input".into() })?
+}
+
+/// Listens until someone speaks (after a second at least) or [`SOUND_CHECK`] ends,
+/// reporting the level ten times a second; the loudest peak heard.
+fn sound_check(recorder: &Recorder, first: f32, status: &Status) -> f32 {
+    let started = Instant::now();
+    let (mut loudest, mut recent, mut packets) = (first, first, 1u32);
+    while started.elapsed() < SOUND_CHECK {
+        if loudest >= SPEECH_PEAK && started.elapsed() >= Duration::from_secs(1) {
+            break;
+        }
+        let Some(AudioEvent::Packet(p)) = recorder.recv(Duration::from_millis(200)) else {
+            continue;
+        };
+        loudest = loudest.max(p.peak);
+        recent = recent.max(p.peak);
+        packets += 1;
+        // A packet is 20 ms: one level per five.
+        if packets % 5 == 0 {
+            update(status, Progress::Level(recent));
+            recent = 0.0;
+        }
+    }
+    loudest
 }
 
 #[cfg(test)]

@@ -23,9 +23,13 @@ impl Device {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Progress {
+    /// The microphone `source` is open and listened to for a few seconds before anyone is
+    /// contacted: the person is asked to say something; [`Progress::Level`]s follow.
+    SoundCheck { source: String },
     /// The input delivers sound and the folder `dir` can take the recording: the checks
-    /// made before anyone is contacted passed.
-    Ready { source: String, dir: PathBuf },
+    /// made before anyone is contacted passed. `loudest`: the highest peak (0.0 to 1.0) the
+    /// microphone heard in its sound check (`None` for a file).
+    Ready { source: String, dir: PathBuf, loudest: Option<f32> },
     /// This device can be reached at `address` (typed on the other device), or, when
     /// `this_machine_only`, only from this machine.
     Listening { address: String, this_machine_only: bool },

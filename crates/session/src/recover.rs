@@ -22,7 +22,7 @@ use crate::SessionError;
 const RECORDING: &str = "recording.opus";
 /// The recording as a crash left it, kept unchanged by recovery.
 const INTERRUPTED: &str = "recording.interrupted.opus";
-const EVIDENCE: &str = "evidence.log";
+pub(crate) const EVIDENCE: &str = "evidence.log";
 
 /// What recovery found and did.
 #[derive(Debug, Clone, PartialEq, Eq)]
