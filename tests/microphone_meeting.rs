@@ -18,13 +18,10 @@ fn the_sound_check_hears_the_person_and_the_meeting_records_the_microphone() {
     let d = dir.path();
     tone(&d.join("b.wav"), 330.0, 30);
     let speech = d.join("speech.wav");
-    let spoken = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-w"])
-        .arg(&speech)
-        .arg("Hello, this is the parent. Can the microphone hear me? One, two, three.")
-        .status()
-        .expect("espeak-ng must be installed (.ci/setup installs it)");
-    assert!(spoken.success());
+    common::speak(
+        &speech,
+        "Hello, this is the parent. Can the microphone hear me? One, two, three.",
+    );
 
     let addr = free_addr();
     let b = spawn_recorder(d, "B", "8s", &["--listen", &addr]);

@@ -82,3 +82,14 @@ pub(crate) fn session_files(out: &Path) -> (String, PathBuf, PathBuf) {
     let id = dirs[0].file_name().expect("name").to_string_lossy().to_string();
     (id, dirs[0].join("recording.opus"), dirs[0].join("evidence.log"))
 }
+
+/// `text` spoken by espeak-ng into a WAV file at `path`.
+pub(crate) fn speak(path: &Path, text: &str) {
+    let spoken = Command::new("espeak-ng")
+        .args(["-v", "en-us", "-w"])
+        .arg(path)
+        .arg(text)
+        .status()
+        .expect("espeak-ng must be installed (.ci/setup installs it)");
+    assert!(spoken.success(), "espeak-ng failed");
+}

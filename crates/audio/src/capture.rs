@@ -166,10 +166,11 @@ fn choose_config(
     let rate = stream_config.sample_rate;
     let channels = usize::from(stream_config.channels.max(1));
     let format = supported.sample_format();
+    // For people: the device and what it records (the buffer is ours to worry about).
     let description = format!(
-        "{device_name}: {channels} ch {format} at {rate} Hz, buffer {:?} (device offers {:?})",
-        stream_config.buffer_size,
-        supported.buffer_size()
+        "{device_name} ({}, {} kHz)",
+        if channels == 1 { "mono".to_owned() } else { format!("{channels} channels") },
+        f64::from(rate) / 1000.0
     );
     Ok((stream_config, format, description))
 }

@@ -169,7 +169,7 @@ impl Recorder {
         self.pre_skip
     }
 
-    /// What is being recorded, for people ("default input: 2 ch f32 at 44100 Hz").
+    /// What is being recorded, for people ("Default Audio Device (2 channels, 48 kHz)").
     pub fn description(&self) -> &str {
         &self.description
     }

@@ -57,7 +57,7 @@ pub(crate) fn render(out: &Path, meetings: &[PastMeeting], when: impl Fn(u64) ->
 }
 
 /// `1 h 02 min 05 s`, `4 min 10 s`, `12 s`.
-fn length(seconds: u64) -> String {
+pub(crate) fn length(seconds: u64) -> String {
     let (h, m, s) = (seconds / 3600, (seconds / 60) % 60, seconds % 60);
     match (h, m) {
         (0, 0) => format!("{s} s"),

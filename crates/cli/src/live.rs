@@ -102,7 +102,53 @@ fn clock(d: Duration) -> String {
     }
 }
 
+/// What the view shows, as data: for the app's recording screen (the same state and the
+/// same words as the terminal's view).
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct LiveFacts {
+    /// `recording`, `stopping` or `stopped`.
+    state: &'static str,
+    elapsed: String,
+    committed: u64,
+    witnessed: u64,
+    peer_witnessed: u64,
+    link_up: bool,
+    /// Seconds since the last receipt came back.
+    last_proof_secs: Option<f32>,
+    level_db: f32,
+    /// The other device's name (made safe) and fingerprint.
+    peer: Option<(String, String)>,
+    warnings: Vec<String>,
+    messages: Vec<String>,
+}
+
 impl View {
+    /// The view's state at `now`, as data.
+    pub(crate) fn facts(&self, now: Instant) -> LiveFacts {
+        let state = match (self.stopped, self.stopping) {
+            (true, _) => "stopped",
+            (_, true) => "stopping",
+            _ => "recording",
+        };
+        LiveFacts {
+            state,
+            elapsed: clock(self.recording_since.map_or(Duration::ZERO, |t| now - t)),
+            committed: self.committed,
+            witnessed: self.witnessed,
+            peer_witnessed: self.peer_witnessed,
+            link_up: self.link_up,
+            last_proof_secs: self.last_receipt.map(|t| (now - t).as_secs_f32()),
+            level_db: 20.0 * self.level.max(1e-5).log10(),
+            peer: self.peer.clone(),
+            warnings: self.warnings(now).iter().map(ToString::to_string).collect(),
+            messages: self
+                .messages
+                .iter()
+                .map(|(t, _, m)| format!("[{}] {m}", clock(*t)))
+                .collect(),
+        }
+    }
+
     pub(crate) fn new(now: Instant) -> View {
         View {
             started: now,

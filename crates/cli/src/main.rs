@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout)]
 
+mod app;
 mod demo;
 mod list_cmd;
 mod live;
@@ -118,6 +119,24 @@ enum Command {
     Inspect {
         /// The evidence log (evidence.log).
         log: PathBuf,
+    },
+    /// Open the app: dualrec's interface in your web browser, on this computer only.
+    App {
+        /// Do not open a browser; only print the address (scripts, tests).
+        #[arg(long)]
+        no_open: bool,
+        /// The port on 127.0.0.1 (default: any free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Where recordings go (default: the folder "dualrec recordings" in your documents).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Listen on this address (host:port or multiaddr) for the other device.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Record a WAV file instead of the microphone (paced in real time).
+        #[arg(long, value_name = "WAV")]
+        input_file: Option<PathBuf>,
     },
     /// List the meetings recorded on this device: when, with whom, how long, and whether
     /// each finished.
@@ -417,6 +436,21 @@ fn main() -> ExitCode {
             };
             data_dir(&cli).and_then(|d| list_cmd::run(&d, &out?)).map(|()| true)
         }
+        Command::App { no_open, port, out, listen, input_file } => (|| {
+            let out_dir = match out {
+                Some(o) => o.clone(),
+                None => recordings_dir()?,
+            };
+            app::run(app::AppOptions {
+                data_dir: data_dir(&cli)?,
+                out_dir,
+                port: *port,
+                open_browser: !no_open,
+                listen: listen.clone(),
+                input_file: input_file.clone(),
+            })
+        })()
+        .map(|()| true),
         Command::Completions { .. } | Command::Man => cmd_generate(&cli.command).map(|()| true),
         Command::Id { name } => {
             data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true)

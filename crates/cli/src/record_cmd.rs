@@ -47,7 +47,7 @@ pub(crate) struct RecordArgs {
 }
 
 /// Whether a listen address is a loopback one (`127.x`, `::1`, `localhost`).
-fn is_loopback(addr: &str) -> bool {
+pub(crate) fn is_loopback(addr: &str) -> bool {
     addr.contains("127.0.0.")
         || addr.contains("/ip6/::1/")
         || addr.starts_with("[::1]")
@@ -168,7 +168,7 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
     }
 }
 
-fn session_config(name: String, data_dir: PathBuf, args: &RecordArgs) -> SessionConfig {
+pub(crate) fn session_config(name: String, data_dir: PathBuf, args: &RecordArgs) -> SessionConfig {
     let input = match (&args.input_file, &args.input) {
         (Some(f), _) => Input::Wav(f.clone()),
         (None, dev) => Input::Microphone(dev.clone()),

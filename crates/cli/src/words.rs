@@ -133,7 +133,11 @@ fn pairing_failed(device: &Device, why: &PairingFailure) -> String {
              continue with that device: someone may be interfering. Still looking."
         ),
         PairingFailure::DeclinedHere => {
-            format!("not paired with {name}: the code was not confirmed here. Still looking.")
+            format!(
+                "not paired with {name}: the code was not confirmed here. If the codes \
+                 differed, do not continue with that device: someone may be interfering. \
+                 Still looking."
+            )
         }
         PairingFailure::CommitmentMismatch => format!(
             "pairing with {name} failed a security check: do not continue; someone may be \

@@ -155,6 +155,13 @@ impl SessionError {
 /// evidence log (both devices' checkpoints and receipts).
 const BYTES_PER_MINUTE: u64 = 60 * (4_400 + 1_100);
 
+/// Hours of recording the file system that holds (or will hold) `dir` has room for;
+/// `None` when that cannot be told.
+pub fn hours_of_room(dir: &Path) -> Option<f64> {
+    let existing = dir.ancestors().find(|d| d.is_dir())?;
+    Some(free_bytes(existing)? as f64 / BYTES_PER_MINUTE as f64 / 60.0)
+}
+
 /// Free bytes for an unprivileged writer on the file system holding `dir`.
 fn free_bytes(dir: &Path) -> Option<u64> {
     let st = rustix::fs::statvfs(dir).ok()?;

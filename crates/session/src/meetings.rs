@@ -43,12 +43,18 @@ pub fn folder_name(start: &StartRecord, me: &PublicKey) -> String {
     }
 }
 
-/// `name` with only letters, digits, spaces, `-`, `_` and `.` (others become `_`),
+/// `name` with only letters, digits, spaces, `-`, `_`, `.`, `,` and `'` (others become `_`),
 /// trimmed, at most [`NAME_CHARS`] characters, never starting with a dot.
 fn safe_file_name(name: &str) -> String {
     let kept: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | ',' | '\'') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(NAME_CHARS)
         .collect();
     kept.trim().trim_start_matches('.').trim_end_matches('.').trim().to_owned()
@@ -177,6 +183,7 @@ mod tests {
         assert_eq!(safe_file_name("..hidden"), "hidden");
         assert_eq!(safe_file_name("\u{202e}evil\n"), "_evil_");
         assert_eq!(safe_file_name("Zoë Müller"), "Zoë Müller");
+        assert_eq!(safe_file_name("Sam, O'Neill"), "Sam, O'Neill");
         assert_eq!(safe_file_name(&"x".repeat(100)).chars().count(), NAME_CHARS);
     }
 }

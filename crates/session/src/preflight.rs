@@ -100,7 +100,7 @@ fn sound_check(recorder: &Recorder, first: f32, status: &Status) -> f32 {
         recent = recent.max(p.peak);
         packets += 1;
         // A packet is 20 ms: one level per five.
-        if packets % 5 == 0 {
+        if packets.is_multiple_of(5) {
             update(status, Progress::Level(recent));
             recent = 0.0;
         }

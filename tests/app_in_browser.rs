@@ -1,0 +1,331 @@
+//! `dualrec app` driven in a real browser (Debian's chromium through chromedriver): two
+//! app instances, each with its own data folder and the virtual microphone, go through the
+//! whole flow by clicks and typing — first run, ready, find by address, a code mismatch,
+//! pairing (the test reads the code on both pages), consent, recording, stop with
+//! confirmation, done, check → intact. Screenshots of every screen at desktop and phone
+//! width are kept in `target/tmp/app-screenshots/`, and each is checked not to overflow.
+
+mod common;
+#[path = "../crates/audio/tests/common/pulse.rs"]
+mod pulse;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// A child process killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One `dualrec app` with its own data and recordings folders; its URL from stdout.
+struct AppProcess {
+    child: Killed,
+    url: String,
+}
+
+fn start_app(pulse: &pulse::Pulse, d: &Path, who: &str, listen: &str) -> AppProcess {
+    let mut child = pulse
+        .cmd(env!("CARGO_BIN_EXE_dualrec"))
+        .arg("--data-dir")
+        .arg(d.join(format!("data-{who}")))
+        .args(["app", "--no-open", "--listen", listen, "--out"])
+        .arg(d.join(format!("out-{who}")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn dualrec app");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("url");
+    let url = first.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:") && url.contains("/open?secret="), "{url}");
+    AppProcess { child: Killed(child), url }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
+}
+
+async fn browser(driver: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": "/usr/bin/chromium", "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"]}),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::new(connector.clone()).capabilities(caps.clone()).connect(driver).await
+        {
+            Ok(c) => return c,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("chromedriver did not start a browser: {e}"),
+        }
+    }
+}
+
+/// Runs `script` (a JS expression) on the page.
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(&format!("return ({script});"), vec![]).await.expect("script")
+}
+
+/// Waits until the JS condition holds on the page.
+async fn until(c: &Client, condition: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while js(c, condition).await != Value::Bool(true) {
+        if Instant::now() > deadline {
+            let body = js(c, "document.body.innerText").await;
+            panic!("timed out waiting for {what} ({condition}); the page shows:\n{body}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+async fn screen_is(c: &Client, screen: &str) {
+    until(c, &format!("document.body.dataset.screen === '{screen}'"), screen).await;
+}
+
+async fn click(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+async fn text(c: &Client, id: &str) -> String {
+    js(c, &format!("document.getElementById('{id}').textContent"))
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("app-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshots folder");
+    dir
+}
+
+/// A screenshot at desktop and at phone width; nothing may be wider than the window.
+async fn shoot(c: &Client, name: &str) {
+    for (label, w, h) in [("desktop", 1200u32, 900u32), ("phone", 390, 844)] {
+        c.set_window_size(w, h).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(shots_dir().join(format!("{name}-{label}.png")), png).expect("write png");
+        let overflow = js(
+            c,
+            "[...document.querySelectorAll('body *')].filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > window.innerWidth + 1).map(e => e.id || e.tagName)",
+        )
+        .await;
+        assert_eq!(overflow, json!([]), "{name} at {label} width: these overflow the window");
+    }
+    c.set_window_size(1200, 900).await.expect("resize");
+}
+
+async fn first_run(c: &Client, url: &str, name: &str) {
+    c.goto(url).await.expect("open the app");
+    screen_is(c, "first_run").await;
+    shoot(c, &format!("1-first-run-{name}")).await;
+    c.find(Locator::Id("name")).await.expect("name").send_keys(name).await.expect("type");
+    click(c, "save-name").await;
+    screen_is(c, "ready").await;
+}
+
+/// Both pages through the consent question, to the pairing code; the codes as shown.
+async fn to_the_code(a: &Client, b: &Client, a_addr: &str) -> (String, String) {
+    click(a, "find").await;
+    screen_is(a, "find").await;
+    if js(b, "document.querySelector('details').open").await != json!(true) {
+        click(b, "connect-by-address").await;
+    }
+    let field = b.find(Locator::Id("address")).await.expect("address");
+    field.clear().await.expect("clear");
+    field.send_keys(a_addr).await.expect("type");
+    click(b, "connect").await;
+    for c in [a, b] {
+        until(c, "!document.getElementById('q-record').hidden", "the consent question").await;
+    }
+    shoot(a, "4-consent").await;
+    for c in [a, b] {
+        click(c, "q-yes").await;
+    }
+    for c in [b, a] {
+        until(c, "!document.getElementById('q-code').hidden", "the pairing code").await;
+    }
+    (text(a, "code").await, text(b, "code").await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_apps_in_a_browser_pair_record_stop_and_check() {
+    let pulse = pulse::Pulse::start();
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let driver_port = free_port();
+    let _driver = Killed(
+        std::process::Command::new("chromedriver")
+            .arg(format!("--port={driver_port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver must be installed (.ci/setup installs chromium-driver)"),
+    );
+    let driver = format!("http://127.0.0.1:{driver_port}");
+    let a_addr = common::free_addr();
+    let app_a = start_app(&pulse, d, "A", &a_addr);
+    let app_b = start_app(&pulse, d, "B", &common::free_addr());
+    // Someone speaks in the room, into the virtual microphone both apps hear.
+    let speech = d.join("speech.wav");
+    common::speak(
+        &speech,
+        "We are meeting today about the plan for the children. Everyone here agrees to the recording.",
+    );
+    let _speaker = Killed(
+        pulse
+            .cmd("sh")
+            .arg("-c")
+            .arg(format!("while true; do paplay '{}'; sleep 0.5; done", speech.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("paplay"),
+    );
+
+    let a = browser(&driver).await;
+    let b = browser(&driver).await;
+    first_run(&a, &app_a.url, "Parent").await;
+    first_run(&b, &app_b.url, "Sam, social worker").await;
+
+    // Ready: the microphone, its level moving as someone speaks, the room, the folder.
+    until(&a, "document.getElementById('level').value > -45", "the level meter to move").await;
+    assert!(!text(&a, "input").await.is_empty());
+    assert!(text(&a, "room").await.contains("hours of recording"), "{}", text(&a, "room").await);
+    assert!(text(&a, "folder").await.ends_with("out-A"));
+    shoot(&a, "2-ready").await;
+
+    // First attempt: the person on B sees a different code. Both pages say so.
+    let (code_a, code_b) = to_the_code(&a, &b, &a_addr).await;
+    assert_eq!(code_a, code_b, "both pages show the same code");
+    assert_eq!(code_a.chars().filter(char::is_ascii_digit).count(), 6, "{code_a}");
+    shoot(&a, "5-code").await;
+    click(&a, "same-code").await;
+    click(&b, "different-code").await;
+    for c in [&a, &b] {
+        until(c, "!document.getElementById('notice').hidden", "the mismatch warning").await;
+        let notice = text(c, "notice").await;
+        assert!(notice.contains("interfering"), "{notice}");
+    }
+    shoot(&a, "6-mismatch").await;
+    for c in [&a, &b] {
+        click(c, "cancel").await;
+        screen_is(c, "ready").await;
+    }
+
+    // Second attempt: the codes match; both record.
+    let (code_a, code_b) = to_the_code(&a, &b, &a_addr).await;
+    assert_eq!(code_a, code_b);
+    for c in [&a, &b] {
+        click(c, "same-code").await;
+    }
+    for c in [&a, &b] {
+        screen_is(c, "recording").await;
+    }
+    until(
+        &a,
+        "/confirmed ([5-9]|\\d\\d+) of/.test(document.getElementById('witnessed').textContent)",
+        "5 s witnessed",
+    )
+    .await;
+    assert_eq!(text(&a, "peer-name").await, "Sam, social worker");
+    assert!(text(&a, "link").await.starts_with("● connected"));
+    shoot(&a, "7-recording").await;
+    until(
+        &a,
+        "/confirmed (1\\d|[2-9]\\d) of/.test(document.getElementById('witnessed').textContent)",
+        "10 s witnessed",
+    )
+    .await;
+
+    // Stop asks first, and says what it means for the other person.
+    click(&a, "stop").await;
+    let question = text(&a, "confirm-text").await;
+    assert!(
+        question.contains("also ends the recording on Sam, social worker's device"),
+        "{question}"
+    );
+    shoot(&a, "8-confirm-stop").await;
+    click(&a, "stop-no").await;
+    assert_eq!(js(&a, "document.getElementById('confirm-stop').hidden").await, json!(true));
+    assert_eq!(js(&a, "document.body.dataset.screen").await, json!("recording"), "still recording");
+    click(&a, "stop").await;
+    click(&a, "stop-yes").await;
+    for c in [&a, &b] {
+        screen_is(c, "done").await;
+    }
+    let summary = text(&b, "done-summary").await;
+    assert!(summary.contains("signed by both devices"), "{summary}");
+    let messages = js(&b, "document.getElementById('messages').textContent").await;
+    assert!(
+        messages.as_str().unwrap_or("").contains("the other device stopped the session"),
+        "{messages}"
+    );
+    let recording = text(&a, "done-recording").await;
+    assert!(Path::new(&recording).is_file(), "{recording}");
+    shoot(&a, "9-done").await;
+
+    // Check it now: complete and unaltered.
+    click(&a, "check-now").await;
+    until(&a, "document.getElementById('report').textContent.length > 0", "the report").await;
+    let verdict = text(&a, "check-verdict").await;
+    assert!(
+        verdict.starts_with("Complete and unaltered"),
+        "{verdict}\n{}",
+        text(&a, "report").await
+    );
+    assert!(text(&a, "report").await.contains("Sam, social worker"));
+    shoot(&a, "10-check").await;
+
+    // Past meetings lists it; Quit closes the app and says so.
+    click(&a, "back-from-check").await;
+    click(&a, "home").await;
+    screen_is(&a, "ready").await;
+    click(&a, "show-meetings").await;
+    screen_is(&a, "meetings").await;
+    let listed = text(&a, "meeting-list").await;
+    assert!(
+        listed.contains("with Sam, social worker (") && listed.contains("finished"),
+        "{listed}"
+    );
+    shoot(&a, "11-meetings").await;
+    click(&a, "back").await;
+    for (c, mut app) in [(&a, app_a), (&b, app_b)] {
+        click(c, "quit").await;
+        screen_is(c, "closed").await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(s) = app.child.0.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "the app did not end after Quit");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(status.success());
+    }
+    shoot(&a, "12-closed").await;
+    let _ = a.close().await;
+    let _ = b.close().await;
+}
