@@ -8,6 +8,7 @@
 
 mod app;
 mod demo;
+mod export;
 mod list_cmd;
 mod live;
 mod record_cmd;
@@ -34,8 +35,9 @@ struct Cli {
     /// -vv logs the network too).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// Without one: the app, on a machine with a desktop; this help otherwise.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +140,15 @@ enum Command {
         #[arg(long, value_name = "WAV")]
         input_file: Option<PathBuf>,
     },
+    /// Put a meeting into one zip file for a solicitor: the recording, the evidence, the
+    /// check's report, and a note on how to check them again.
+    Export {
+        /// The meeting's folder (as `dualrec list` shows it).
+        dir: PathBuf,
+        /// Where to write the zip (default: "dualrec <meeting>.zip" in this folder).
+        #[arg(long, value_name = "FILE")]
+        to: Option<PathBuf>,
+    },
     /// List the meetings recorded on this device: when, with whom, how long, and whether
     /// each finished.
     List {
@@ -156,6 +167,12 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         keep: Option<PathBuf>,
     },
+}
+
+/// Whether a person sits at a desktop that can show a browser.
+fn has_desktop() -> bool {
+    let set = |v: &str| std::env::var_os(v).is_some_and(|x| !x.is_empty());
+    cfg!(any(windows, target_os = "macos")) || set("DISPLAY") || set("WAYLAND_DISPLAY")
 }
 
 /// The version, with the evidence format it writes and the build it came from.
@@ -428,7 +445,21 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     // Ok(true): done / verified; Ok(false): verification found problems (exit 1).
-    let result: anyhow::Result<bool> = match &cli.command {
+    let default_app;
+    let command = match &cli.command {
+        Some(c) => c,
+        None if has_desktop() => {
+            default_app =
+                Command::App { no_open: false, port: 0, out: None, listen: None, input_file: None };
+            &default_app
+        }
+        None => {
+            use clap::CommandFactory as _;
+            let _ = Cli::command().print_help();
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let result: anyhow::Result<bool> = match command {
         Command::List { out } => {
             let out = match out {
                 Some(o) => Ok(o.clone()),
@@ -451,7 +482,12 @@ fn main() -> ExitCode {
             })
         })()
         .map(|()| true),
-        Command::Completions { .. } | Command::Man => cmd_generate(&cli.command).map(|()| true),
+        Command::Export { dir, to } => export::run(dir, to.as_deref()).and_then(|path| {
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            print_out(&format!("Exported to {}\n", report::safe(&path.display().to_string())))
+                .map(|()| true)
+        }),
+        Command::Completions { .. } | Command::Man => cmd_generate(command).map(|()| true),
         Command::Id { name } => {
             data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true)
         }

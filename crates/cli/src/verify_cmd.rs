@@ -268,7 +268,7 @@ fn escape(s: &str) -> String {
 /// A self-contained page: the answer per axis, a timeline coloured and patterned by
 /// status with words on hover, and the full text report. (Issue #10 builds the court
 /// report on this.)
-fn html_report(report: &Report, recording: &Path) -> String {
+pub(crate) fn html_report(report: &Report, recording: &Path) -> String {
     let mut h = String::new();
     let verdict = match report.verdict {
         Verdict::Intact => "Complete, unaltered, every second witnessed live",

@@ -159,6 +159,11 @@ function renderDone() {
   setText($("done-summary"), d.seconds + " seconds recorded; " + d.witnessed + " confirmed by the other device; the end was signed by " + (d.ended_together ? "both devices." : "this device only."));
   setText($("done-recording"), d.recording);
   setText($("done-evidence"), d.evidence);
+  $("export").href = exportLink(d.folder);
+}
+
+function exportLink(folder) {
+  return "/api/export?folder=" + encodeURIComponent(folder);
 }
 
 async function showMeetings() {
@@ -189,6 +194,12 @@ async function showMeetings() {
     b.className = "check-meeting";
     b.addEventListener("click", () => check(m.folder));
     li.appendChild(b);
+    const a = document.createElement("a");
+    a.className = "button";
+    a.href = exportLink(m.folder);
+    a.setAttribute("download", "");
+    a.textContent = "Export for a solicitor";
+    li.appendChild(a);
     ul.appendChild(li);
   }
   local = "meetings";

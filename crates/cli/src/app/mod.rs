@@ -77,6 +77,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/stop", post(state::stop))
         .route("/api/check", post(state::check))
         .route("/api/meetings", get(state::meetings))
+        .route("/api/export", get(state::export))
         .route("/api/home", post(state::home))
         .route("/api/quit", post(state::quit))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::guard))

@@ -674,6 +674,35 @@ fn past_meetings(app: &App) -> Vec<dualrec_session::PastMeeting> {
     }
 }
 
+/// The export for a solicitor, as a download.
+pub(super) async fn export(
+    State(app): State<Arc<App>>,
+    axum::extract::Query(form): axum::extract::Query<CheckForm>,
+) -> Response {
+    let Some(dir) = meeting_dir(&app, &form.folder) else {
+        return conflict("That is not one of this device's meetings.");
+    };
+    match tokio::task::spawn_blocking(move || crate::export::export(&dir)).await {
+        Ok(Ok((name, bytes))) => (
+            [
+                (header::CONTENT_TYPE, "application/zip".to_owned()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => conflict(&format!("The meeting could not be exported: {e:#}")),
+        Err(_) => conflict("The export stopped unexpectedly."),
+    }
+}
+
+/// One of this device's meeting folders, named as the meetings list names it: the page
+/// never chooses a path.
+fn meeting_dir(app: &App, folder: &str) -> Option<PathBuf> {
+    past_meetings(app).into_iter().map(|m| m.dir).find(|d| d.display().to_string() == folder)
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct CheckForm {
     /// A meeting's folder, as the meetings list gives it.
@@ -683,12 +712,7 @@ pub(super) struct CheckForm {
 /// Checks one of this device's recordings against the evidence in its folder: what the
 /// other device signed (its receipts and the co-signed end) is in this device's log.
 pub(super) async fn check(State(app): State<Arc<App>>, Json(form): Json<CheckForm>) -> Response {
-    // Only a folder the meetings list names: the page never chooses a path.
-    let Some(dir) = past_meetings(&app)
-        .into_iter()
-        .map(|m| m.dir)
-        .find(|d| d.display().to_string() == form.folder)
-    else {
+    let Some(dir) = meeting_dir(&app, &form.folder) else {
         return conflict("That is not one of this device's meetings.");
     };
     let result = tokio::task::spawn_blocking(move || check_folder(&dir)).await;
