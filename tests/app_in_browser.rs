@@ -42,7 +42,10 @@ fn start_app(
     input: Option<&Path>,
 ) -> AppProcess {
     let mut cmd = pulse.cmd(env!("CARGO_BIN_EXE_dualrec"));
-    cmd.arg("--data-dir")
+    // -v: each app's log, shown when the test fails.
+    LOGS.lock().expect("logs").push(d.join(format!("data-{who}")).join("dualrec.log"));
+    cmd.arg("-v")
+        .arg("--data-dir")
         .arg(d.join(format!("data-{who}")))
         .args(["app", "--no-open", "--listen", listen, "--out"])
         .arg(d.join(format!("out-{who}")));
@@ -88,13 +91,37 @@ async fn js(c: &Client, script: &str) -> Value {
     c.execute(&format!("return ({script});"), vec![]).await.expect("script")
 }
 
+/// The apps' logs, for a failure's message.
+static LOGS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// The last events of each app's log (without the meter's levels).
+fn log_tails() -> String {
+    let logs = LOGS.lock().map(|l| l.clone()).unwrap_or_default();
+    logs.iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| {
+                    !l.contains("Level(") && !l.contains("Committed(") && !l.contains("Witnessed(")
+                })
+                .collect();
+            format!("== {}\n{}", p.display(), lines[lines.len().saturating_sub(25)..].join("\n"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Waits until the JS condition holds on the page.
 async fn until(c: &Client, condition: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(45);
     while js(c, condition).await != Value::Bool(true) {
         if Instant::now() > deadline {
             let body = js(c, "document.body.innerText").await;
-            panic!("timed out waiting for {what} ({condition}); the page shows:\n{body}");
+            panic!(
+                "timed out waiting for {what} ({condition}); the page shows:\n{body}\n{}",
+                log_tails()
+            );
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     }

@@ -198,6 +198,7 @@ async fn find_peer(
     events: &mut mpsc::Receiver<NodeEvent>,
     ask: &Ask,
     status: &Status,
+    early: &mut Option<EarlyProposal>,
 ) -> Result<(PublicKey, String), SessionError> {
     let mut finder = Finder::new(config.with.clone(), config.assume_yes);
     let stopped = || SessionError::NetworkStopped;
@@ -228,6 +229,25 @@ async fn find_peer(
                 }
                 continue;
             }
+        };
+        let ev = match ev {
+            // The other device learnt first that both confirmed, and already proposes the
+            // start: kept for `agree_start`, which would otherwise wait for it for ever.
+            NodeEvent::Inbound { peer, request, reply }
+                if matches!(*request, Request::Propose { .. }) =>
+            {
+                if let Some((_, _, old)) = early.replace((peer, *request, reply)) {
+                    let reason = "superseded by a later proposal".into();
+                    node.respond(old, Response::Refused { reason }).await?;
+                }
+                continue;
+            }
+            NodeEvent::Inbound { reply, .. } => {
+                let reason = "no meeting yet: this device is still choosing".into();
+                node.respond(reply, Response::Refused { reason }).await?;
+                continue;
+            }
+            ev => ev,
         };
         if let Some(found) = on_find_event(ev, &mut finder, node, ask, status, config).await? {
             return Ok(found);
@@ -468,6 +488,9 @@ pub async fn rejoin(
 
 /// Agrees the co-signed start with the chosen device: the one with the smaller key
 /// proposes, the other consents; other devices are answered "busy" meanwhile.
+/// A start proposal that came in before this device knew the pairing had finished.
+type EarlyProposal = (PublicKey, Request, dualrec_protocol::RequestId);
+
 async fn agree_start(
     identity: &Identity,
     config: &SessionConfig,
@@ -475,6 +498,7 @@ async fn agree_start(
     events: &mut mpsc::Receiver<NodeEvent>,
     peer: (PublicKey, &str),
     status: &Status,
+    early: Option<EarlyProposal>,
 ) -> Result<CoSigned<StartRecord>, SessionError> {
     let (peer, peer_name) = peer;
     if identity.public() < peer {
@@ -493,8 +517,17 @@ async fn agree_start(
         let answer = node.request(peer, proposal.request()).await?;
         return Ok(proposal.on_response(answer)?);
     }
+    let mut early = early.map(|(peer, request, reply)| NodeEvent::Inbound {
+        peer,
+        request: Box::new(request),
+        reply,
+    });
     loop {
-        match events.recv().await.ok_or(SessionError::NetworkStopped)? {
+        let event = match early.take() {
+            Some(e) => e,
+            None => events.recv().await.ok_or(SessionError::NetworkStopped)?,
+        };
+        match event {
             NodeEvent::Inbound { peer: from, request, reply } if from == peer => {
                 if let Request::Propose { start, signature } = *request {
                     let (response, co) =
@@ -531,8 +564,9 @@ pub async fn run(
     // Find the other device the person chose, and make sure it is confirmed.
     // Ctrl-C (or stop) before the meeting begins ends the program: nothing is queued to
     // fire once the other device appears.
+    let mut early = None;
     let found = tokio::select! {
-        found = find_peer(&config, &node, &mut events, &ask, &status) => found,
+        found = find_peer(&config, &node, &mut events, &ask, &status, &mut early) => found,
         Some(()) = stop.recv() => Err(SessionError::Cancelled),
     };
     if let Some(r) = redial {
@@ -548,7 +582,8 @@ pub async fn run(
     node.set_busy(Some(peer)).await?;
 
     let start =
-        agree_start(&identity, &config, &node, &mut events, (peer, &peer_name), &status).await?;
+        agree_start(&identity, &config, &node, &mut events, (peer, &peer_name), &status, early)
+            .await?;
     let session = start.record.session;
     let device = Device::new(&peer, &peer_name);
     tell(&status, Progress::Started { session, peer: device }).await;
