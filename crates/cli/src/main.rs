@@ -7,6 +7,7 @@
 #![allow(clippy::print_stdout)]
 
 mod app;
+mod compare_cmd;
 mod demo;
 mod export;
 mod list_cmd;
@@ -110,6 +111,18 @@ enum Command {
         /// device); repeat for each. Any other key is then a problem.
         #[arg(long, value_name = "NAME=FINGERPRINT", value_parser = verify_cmd::parse_expect)]
         expect: Vec<dualrec_proof::ExpectedParty>,
+    },
+    /// Check that two recordings of one meeting hold the same sound, second by second (the
+    /// acoustic cross-check). Exit 0: no second differs; 1: some do (named); 2: a recording
+    /// cannot be read.
+    Compare {
+        /// One party's recording.
+        a: PathBuf,
+        /// The other party's recording of the same meeting.
+        b: PathBuf,
+        /// Print every second as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Finish a session that a crash or power loss interrupted, so it can be verified.
     /// The recording as the crash left it is kept unchanged beside the finished one.
@@ -482,6 +495,7 @@ fn main() -> ExitCode {
             })
         })()
         .map(|()| true),
+        Command::Compare { a, b, json } => compare_cmd::run(a, b, *json),
         Command::Export { dir, to } => export::run(dir, to.as_deref()).and_then(|path| {
             let path = std::fs::canonicalize(&path).unwrap_or(path);
             print_out(&format!("Exported to {}\n", report::safe(&path.display().to_string())))
