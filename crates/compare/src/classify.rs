@@ -114,6 +114,23 @@ fn level(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> Level {
     }
 }
 
+/// How far above its room noise a side's loud frames are in `range` (95th percentile), dB.
+fn above_floor(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> f32 {
+    let start = range.start.max(0) as usize;
+    let end = (range.end.max(0) as usize).min(frames.len());
+    if end <= start {
+        return 0.0;
+    }
+    let mut db: Vec<f32> = frames.db[start..end].to_vec();
+    db.sort_by(f32::total_cmp);
+    db[(db.len() * 95 / 100).min(db.len() - 1)] - floor
+}
+
+/// Someone is clearly heard on one side (this far above its room noise, dB) ...
+const CLEARLY_HEARD: f32 = 25.0;
+/// ... while the other hears nothing above its own (a microphone in the same room would).
+const NOTHING_HEARD: f32 = 4.0;
+
 /// The lag at which the recordings first agree (the devices started capturing a little
 /// apart): the best over the first minute of seconds with sound on both sides.
 pub(crate) fn initial_lag(p: &Pair<'_>, seconds: usize) -> i64 {
@@ -199,6 +216,17 @@ fn one_second(
     };
     if missing(&p.missing_a, range.clone()) || missing(&p.missing_b, b_range.clone()) {
         return here(Class::CannotTell, Why::Damaged, None, t.lag);
+    }
+    // The second itself: clear sound on one side, nothing above the room's noise on the
+    // other (muted, or another room's silence).
+    let first = (s * FPS) as i64;
+    let ua = above_floor(p.a, p.floor_a, first..first + FPS as i64);
+    let ub = above_floor(p.b, p.floor_b, first + t.lag..first + t.lag + FPS as i64);
+    if ua >= CLEARLY_HEARD && ub < NOTHING_HEARD {
+        return here(Class::Different, Why::SilentIn("B"), None, t.lag);
+    }
+    if ub >= CLEARLY_HEARD && ua < NOTHING_HEARD {
+        return here(Class::Different, Why::SilentIn("A"), None, t.lag);
     }
     let (la, lb) = (level(p.a, p.floor_a, range.clone()), level(p.b, p.floor_b, b_range));
     match (la, lb) {

@@ -19,7 +19,7 @@ pub(crate) const BANDS: usize = EDGES.len() - 1;
 /// A recording's frames.
 #[derive(Debug)]
 pub(crate) struct Frames {
-    /// ln of each band's energy, per frame.
+    /// ln of each band's energy less the frame's mean over bands, per frame.
     pub(crate) bands: Vec<[f32; BANDS]>,
     /// Loudness per frame, dB relative to full scale.
     pub(crate) db: Vec<f32>,
@@ -63,7 +63,11 @@ pub(crate) fn frames(samples: &[f32]) -> Frames {
                 bands[*b] += c.norm_sqr();
             }
         }
-        out.bands.push(bands.map(|e| (e + 1e-9).ln()));
+        // The spectrum's shape, without the frame's loudness: two people talking at the
+        // same time in different rooms are loud together, but do not say the same sounds.
+        let logs = bands.map(|e| (e + 1e-9).ln());
+        let mean = logs.iter().sum::<f32>() / BANDS as f32;
+        out.bands.push(logs.map(|l| l - mean));
     }
     out
 }
