@@ -2,6 +2,7 @@
 
 use dualrec_media::RecordingFile;
 
+use crate::features::{Analyser, Frames};
 use crate::{CompareError, RATE};
 
 /// Samples per 20 ms packet at [`RATE`].
@@ -12,11 +13,11 @@ const DOWN: u64 = 48_000 / RATE as u64;
 /// would follow from a forged position otherwise).
 const MAX_SAMPLES: u64 = 12 * 3600 * RATE as u64;
 
-/// A recording as sound on the session's timeline.
-#[derive(Debug)]
+/// A recording's sound on the session's timeline, as frames.
 pub(crate) struct Decoded {
-    /// 16 kHz mono; sample 0 is the session's first sample.
-    pub(crate) samples: Vec<f32>,
+    pub(crate) frames: Frames,
+    /// Samples (16 kHz) from the session's first sample to the recording's end.
+    pub(crate) samples: u64,
     /// 20 ms steps (by packet) with no audio: damaged pages, or packets that do not decode.
     pub(crate) missing: Vec<bool>,
 }
@@ -38,24 +39,38 @@ pub(crate) fn decode(file: &RecordingFile, which: &'static str) -> Result<Decode
     if end > MAX_SAMPLES {
         return Err(CompareError::TooLong { which });
     }
-    let mut samples = vec![0.0f32; usize::try_from(end).unwrap_or(0)];
-    let mut missing = vec![true; samples.len() / PACKET + 1];
+    let mut analyser = Analyser::new();
+    // Samples given to the analyser so far; a packet further on leaves silence before it.
+    let mut done: u64 = 0;
+    let mut missing = vec![true; usize::try_from(end).unwrap_or(0) / PACKET + 1];
     let mut buf = vec![0.0f32; 2 * 5760];
+    let mut mono = Vec::with_capacity(5760);
     for p in &file.packets {
         let Ok(n) = decoder.decode_float(&p.data, &mut buf, false) else { continue };
+        mono.clear();
+        mono.extend((0..n).map(|i| if stereo { 0.5 * (buf[2 * i] + buf[2 * i + 1]) } else { buf[i] }));
         // Samples before the pre-skip are the encoder's warm-up, not sound.
-        let first = i64::try_from(p.position / DOWN).unwrap_or(i64::MAX);
-        let start = first - i64::try_from(pre_skip / DOWN).unwrap_or(0);
-        for i in 0..n {
-            let Ok(at) = usize::try_from(start + i as i64) else { continue };
-            let s = if stereo { 0.5 * (buf[2 * i] + buf[2 * i + 1]) } else { buf[i] };
-            if let Some(slot) = samples.get_mut(at) {
-                *slot = s;
-                if let Some(m) = missing.get_mut(at / PACKET) {
-                    *m = false;
-                }
+        let first = (p.position / DOWN) as i64 - (pre_skip / DOWN) as i64;
+        let skip = usize::try_from(-first).unwrap_or(0).min(n);
+        let start = first.max(0) as u64;
+        if start + (n - skip) as u64 <= done {
+            continue; // overlaps what was given already: a forged or repeated position
+        }
+        if start > done {
+            analyser.push(&vec![0.0; (start - done) as usize]);
+            done = start;
+        }
+        let from = skip + (done - start) as usize;
+        analyser.push(&mono[from..]);
+        let upto = start + (n - skip) as u64;
+        for step in (done as usize / PACKET)..(upto as usize).div_ceil(PACKET) {
+            if let Some(m) = missing.get_mut(step) {
+                *m = false;
             }
         }
+        done = upto;
     }
-    Ok(Decoded { samples, missing })
+    let frames = analyser.finish();
+    let samples = done;
+    Ok(Decoded { frames, samples, missing })
 }

@@ -31,34 +31,63 @@ impl Frames {
     }
 }
 
-/// The frames of `samples` (16 kHz).
-pub(crate) fn frames(samples: &[f32]) -> Frames {
-    let n = samples.len().saturating_sub(WINDOW) / HOP + usize::from(samples.len() >= WINDOW);
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fft = planner.plan_fft_forward(WINDOW);
-    let hann: Vec<f32> = (0..WINDOW)
-        .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / WINDOW as f32).cos())
-        .collect();
-    let bin_hz = RATE as f32 / WINDOW as f32;
-    let band_of: Vec<Option<usize>> = (0..=WINDOW / 2)
-        .map(|k| {
-            let hz = k as f32 * bin_hz;
-            EDGES.windows(2).position(|e| hz >= e[0] && hz < e[1])
-        })
-        .collect();
-    let mut input = fft.make_input_vec();
-    let mut spectrum = fft.make_output_vec();
-    let mut out = Frames { bands: Vec::with_capacity(n), db: Vec::with_capacity(n) };
-    for f in 0..n {
-        let frame = &samples[f * HOP..f * HOP + WINDOW];
-        for ((x, s), w) in input.iter_mut().zip(frame).zip(&hann) {
+/// Turns sound, pushed in order, into frames; keeps only the last window of samples, so a
+/// long recording takes the memory of its frames alone (about 80 bytes a frame).
+pub(crate) struct Analyser {
+    fft: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
+    hann: Vec<f32>,
+    band_of: Vec<Option<usize>>,
+    input: Vec<f32>,
+    spectrum: Vec<realfft::num_complex::Complex<f32>>,
+    /// Samples from the next frame's start on.
+    pending: Vec<f32>,
+    frames: Frames,
+}
+
+impl Analyser {
+    pub(crate) fn new() -> Analyser {
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(WINDOW);
+        let bin_hz = RATE as f32 / WINDOW as f32;
+        let band_of = (0..=WINDOW / 2)
+            .map(|k| {
+                let hz = k as f32 * bin_hz;
+                EDGES.windows(2).position(|e| hz >= e[0] && hz < e[1])
+            })
+            .collect();
+        Analyser {
+            hann: (0..WINDOW)
+                .map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / WINDOW as f32).cos())
+                .collect(),
+            band_of,
+            input: fft.make_input_vec(),
+            spectrum: fft.make_output_vec(),
+            fft,
+            pending: Vec::with_capacity(2 * WINDOW),
+            frames: Frames { bands: Vec::new(), db: Vec::new() },
+        }
+    }
+
+    /// The next samples (16 kHz).
+    pub(crate) fn push(&mut self, samples: &[f32]) {
+        self.pending.extend_from_slice(samples);
+        let mut used = 0;
+        while self.pending.len() - used >= WINDOW {
+            self.frame(used);
+            used += HOP;
+        }
+        self.pending.drain(..used);
+    }
+
+    fn frame(&mut self, at: usize) {
+        let frame = &self.pending[at..at + WINDOW];
+        for ((x, s), w) in self.input.iter_mut().zip(frame).zip(&self.hann) {
             *x = s * w;
         }
         let power: f32 = frame.iter().map(|s| s * s).sum::<f32>() / WINDOW as f32;
-        out.db.push(10.0 * (power + 1e-12).log10());
-        let _ = fft.process(&mut input, &mut spectrum);
+        self.frames.db.push(10.0 * (power + 1e-12).log10());
+        let _ = self.fft.process(&mut self.input, &mut self.spectrum);
         let mut bands = [0.0f32; BANDS];
-        for (c, band) in spectrum.iter().zip(&band_of) {
+        for (c, band) in self.spectrum.iter().zip(&self.band_of) {
             if let Some(b) = band {
                 bands[*b] += c.norm_sqr();
             }
@@ -67,7 +96,10 @@ pub(crate) fn frames(samples: &[f32]) -> Frames {
         // same time in different rooms are loud together, but do not say the same sounds.
         let logs = bands.map(|e| (e + 1e-9).ln());
         let mean = logs.iter().sum::<f32>() / BANDS as f32;
-        out.bands.push(logs.map(|l| l - mean));
+        self.frames.bands.push(logs.map(|l| l - mean));
     }
-    out
+
+    pub(crate) fn finish(self) -> Frames {
+        self.frames
+    }
 }

@@ -136,20 +136,28 @@ pub fn compare(a: &RecordingFile, b: &RecordingFile) -> Result<Comparison, Compa
         (Some(x), Some(y)) if x != y => return Err(CompareError::DifferentSessions { a: x, b: y }),
         (x, y) => x.or(y),
     };
-    let (da, db) = (decode::decode(a, "A")?, decode::decode(b, "B")?);
-    let (fa, fb) = (features::frames(&da.samples), features::frames(&db.samples));
+    // Each recording is decoded and analysed on its own thread: the two are independent.
+    let side = |file: &RecordingFile, which| decode::decode(file, which);
+    let (ra, rb) = std::thread::scope(|scope| {
+        let b_side = scope.spawn(|| side(b, "B"));
+        let a_side = side(a, "A");
+        (a_side, b_side.join())
+    });
+    let da = ra?;
+    let db = rb.unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+    let (fa, fb) = (&da.frames, &db.frames);
     let per_second =
         |m: &[bool]| -> Vec<bool> { m.chunks(50).map(|c| c.iter().any(|x| *x)).collect() };
     let pair = classify::Pair {
-        a: &fa,
-        b: &fb,
-        floor_a: classify::noise_floor(&fa),
-        floor_b: classify::noise_floor(&fb),
+        a: fa,
+        b: fb,
+        floor_a: classify::noise_floor(fa),
+        floor_b: classify::noise_floor(fb),
         missing_a: per_second(&da.missing),
         missing_b: per_second(&db.missing),
     };
-    let seconds_a = (da.samples.len() / RATE) as u64;
-    let seconds_b = (db.samples.len() / RATE) as u64;
+    let seconds_a = da.samples / RATE as u64;
+    let seconds_b = db.samples / RATE as u64;
     let overlap = seconds_a.min(seconds_b) as usize;
     let (seconds, jumps) = classify::classify(&pair, overlap);
     Ok(Comparison { session, seconds_a, seconds_b, seconds, jumps })
