@@ -3,8 +3,10 @@
 //!
 //! `cargo bench -p dualrec-compare --bench compare_speed` (HOURS=0.5 for a shorter pair).
 
+#![allow(clippy::print_stdout)]
+
 #[path = "../tests/common/rooms.rs"]
-#[allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+#[allow(unreachable_pub, clippy::unwrap_used)]
 mod rooms;
 
 use std::path::Path;

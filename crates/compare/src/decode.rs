@@ -48,7 +48,9 @@ pub(crate) fn decode(file: &RecordingFile, which: &'static str) -> Result<Decode
     for p in &file.packets {
         let Ok(n) = decoder.decode_float(&p.data, &mut buf, false) else { continue };
         mono.clear();
-        mono.extend((0..n).map(|i| if stereo { 0.5 * (buf[2 * i] + buf[2 * i + 1]) } else { buf[i] }));
+        mono.extend(
+            (0..n).map(|i| if stereo { 0.5 * (buf[2 * i] + buf[2 * i + 1]) } else { buf[i] }),
+        );
         // Samples before the pre-skip are the encoder's warm-up, not sound.
         let first = (p.position / DOWN) as i64 - (pre_skip / DOWN) as i64;
         let skip = usize::try_from(-first).unwrap_or(0).min(n);

@@ -114,3 +114,32 @@ fn recordings_of_different_meetings_are_refused_by_name() {
         "{text}"
     );
 }
+
+#[test]
+fn a_damaged_stretch_cannot_be_told_and_lengths_may_differ() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let room = conversation(d);
+    let short = d.join("short.wav");
+    sox(&[&room, &short, &"trim", &"0", &"30"]);
+    let (a, b) = microphones(d, &room, &short);
+    let ra = record(&a, &d.join("a.opus"), [7; 16]);
+    record(&b, &d.join("b.opus"), [7; 16]);
+    // A page in the middle of B's file is damaged (its checksum fails).
+    let mut bytes = std::fs::read(d.join("b.opus")).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    let rb = dualrec_media::read_recording(&bytes).expect("still readable");
+    assert!(!rb.damaged.is_empty(), "the page is damaged");
+    let c = compare(&ra, &rb).expect("compare");
+    let damaged: Vec<u64> = c
+        .seconds
+        .iter()
+        .filter(|s| s.why == dualrec_compare::Why::Damaged)
+        .map(|s| s.index)
+        .collect();
+    assert!(!damaged.is_empty(), "{}", show(&c));
+    assert_eq!(c.count(Class::Different), 0, "damage is not different sound:\n{}", show(&c));
+    // B is 30 s, A the whole conversation: the overlap is compared, the rest named.
+    assert!(c.seconds_a > c.seconds_b && c.seconds.len() as u64 == c.seconds_b, "{}", show(&c));
+}

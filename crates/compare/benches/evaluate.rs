@@ -1,0 +1,215 @@
+//! The acoustic cross-check's evaluation (issue #11): honest rooms (false alarms per hour)
+//! and doctored rooms (caught / missed / false alarms per case), printed as a table.
+//!
+//! `cargo bench -p dualrec-compare --bench evaluate` (ROOMS=20 by default; LINES=16 lines a
+//! room, about 2 minutes).
+
+#![allow(clippy::print_stdout)]
+
+#[path = "../tests/common/rooms.rs"]
+#[allow(unreachable_pub, clippy::unwrap_used)]
+mod rooms;
+
+use std::path::{Path, PathBuf};
+
+use dualrec_compare::{Class, Comparison, compare};
+use rooms::{LINES, conversation_of, microphone, record, sox, speak, splice};
+
+const VOICES: [&str; 8] = [
+    "en-us+m3",
+    "en-gb+f2",
+    "en-us+f3",
+    "en-gb+m1",
+    "en-us+m7",
+    "en-gb-x-rp+f4",
+    "en-us+m1",
+    "en-gb+f5",
+];
+
+/// A small deterministic generator: the same rooms every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 =
+            self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next()
+    }
+}
+
+/// Room `n`: two voices of its own, `lines` lines.
+fn room(d: &Path, n: usize, lines: usize, rng: &mut Lcg) -> (PathBuf, Vec<(f64, f64)>) {
+    let (v1, v2) = (VOICES[n % VOICES.len()], VOICES[(n * 3 + 1) % VOICES.len()]);
+    let script: Vec<(&str, &str)> = (0..lines)
+        .map(|i| (if i % 2 == 0 { v1 } else { v2 }, LINES[(i + n) % LINES.len()].1))
+        .collect();
+    let _ = rng.next();
+    conversation_of(d, &format!("room{n}"), &script, &[])
+}
+
+/// The room as two microphones hear it, with this room's own differences, encoded.
+fn mics(d: &Path, a_src: &Path, b_src: &Path, case: &str, rng: &mut Lcg) -> Comparison {
+    let lp = format!("{:.0}", rng.range(3000.0, 6500.0));
+    let rev = format!("{:.0}", rng.range(10.0, 80.0));
+    let gain = format!("{:.1}", rng.range(-15.0, -3.0));
+    let pad = format!("{:.3}", rng.range(0.005, 0.09));
+    let noise = format!("{:.4}", rng.range(0.002, 0.015));
+    let speed = format!("{:.6}", 1.0 + rng.range(-50e-6, 50e-6));
+    let a = microphone(
+        d,
+        a_src,
+        &format!("{case}-micA"),
+        &["highpass", "100", "reverb", "15"],
+        "0.003",
+        "1.0",
+    );
+    let b = microphone(
+        d,
+        b_src,
+        &format!("{case}-micB"),
+        &["pad", &pad, "lowpass", &lp, "reverb", &rev, "gain", &gain],
+        &noise,
+        &speed,
+    );
+    let ra = record(&a, &d.join(format!("{case}-a.opus")), [7; 16]);
+    let rb = record(&b, &d.join(format!("{case}-b.opus")), [7; 16]);
+    compare(&ra, &rb).expect("compare")
+}
+
+/// (caught, false-alarm seconds) for a doctored span `from..=to` (±1 s).
+fn judge(c: &Comparison, from: u64, to: u64) -> (bool, usize) {
+    let near = |i: u64| i + 1 >= from && i <= to + 1;
+    let different: Vec<u64> =
+        c.seconds.iter().filter(|s| s.class == Class::Different).map(|s| s.index).collect();
+    (different.iter().any(|i| near(*i)), different.iter().filter(|i| !near(**i)).count())
+}
+
+#[derive(Default)]
+struct Row {
+    tried: usize,
+    caught: usize,
+    false_alarms: usize,
+}
+
+fn main() {
+    let rooms_n: usize = std::env::var("ROOMS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
+    let lines: usize = std::env::var("LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let mut rng = Lcg(0x0064_7561_6c72_6563);
+    let (mut honest_seconds, mut honest_alarms, mut same, mut cannot) =
+        (0u64, 0usize, 0usize, 0usize);
+    let cases =
+        ["replaced phrase", "other voice", "3 s muted", "2 s cut", "5 % stretch", "another room"];
+    let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
+    for n in 0..rooms_n {
+        let (src, spans) = room(d, n, lines, &mut rng);
+        let c = mics(d, &src, &src, &format!("honest{n}"), &mut rng);
+        honest_seconds += c.seconds.len() as u64;
+        honest_alarms += c.count(Class::Different);
+        same += c.count(Class::Same);
+        cannot += c.count(Class::CannotTell);
+        // One doctored case per room, in turn; placed at a line (speech, not a pause).
+        let k = n % cases.len();
+        let (start, end) = spans[spans.len() / 2];
+        let at = start.floor();
+        let doctored = match k {
+            0 => {
+                let other = speak(
+                    d,
+                    &format!("other{n}"),
+                    VOICES[(n + 5) % 8],
+                    "they will not return home at all",
+                    165,
+                );
+                let fit = d.join(format!("other{n}-3.wav"));
+                sox(&[&other, &fit, &"pad", &"0", &"3", &"trim", &"0", &"3"]);
+                (
+                    splice(d, &src, at, at + 3.0, Some(&fit), &format!("replaced{n}")),
+                    at as u64,
+                    at as u64 + 2,
+                )
+            }
+            1 => {
+                let line = spans.len() / 2;
+                let script: Vec<(&str, &str)> = (0..lines)
+                    .map(|i| {
+                        (
+                            if i % 2 == 0 { VOICES[n % 8] } else { VOICES[(n * 3 + 1) % 8] },
+                            LINES[(i + n) % LINES.len()].1,
+                        )
+                    })
+                    .collect();
+                let other = VOICES[(n + 2) % 8];
+                let (f, _) = conversation_of(d, &format!("voice{n}"), &script, &[(line, other)]);
+                (f, start as u64, end as u64)
+            }
+            2 => {
+                let silence = d.join(format!("silence{n}.wav"));
+                sox(&[&"-n", &"-r", &"48000", &"-c", &"1", &silence, &"trim", &"0", &"3"]);
+                (
+                    splice(d, &src, at, at + 3.0, Some(&silence), &format!("muted{n}")),
+                    at as u64,
+                    at as u64 + 2,
+                )
+            }
+            3 => {
+                (splice(d, &src, at, at + 2.0, None, &format!("cut{n}")), at as u64, at as u64 + 2)
+            }
+            4 => {
+                let part = d.join(format!("part{n}.wav"));
+                sox(&[&src, &part, &"trim", &format!("{at}"), &"10"]);
+                let faster = d.join(format!("faster{n}.wav"));
+                sox(&[&part, &faster, &"tempo", &"1.05"]);
+                (
+                    splice(d, &src, at, at + 10.0, Some(&faster), &format!("stretched{n}")),
+                    at as u64 + 1,
+                    at as u64 + 10,
+                )
+            }
+            _ => {
+                let (other, _) = room(d, n + 1000, lines, &mut rng);
+                (other, 0, u64::MAX / 2)
+            }
+        };
+        let (file, from, to) = doctored;
+        let c = mics(d, &src, &file, &format!("case{n}"), &mut rng);
+        let (caught, alarms) = if k == 5 {
+            let diff = c.count(Class::Different);
+            (diff * 2 >= c.seconds.len() && c.count(Class::Same) == 0, 0)
+        } else {
+            judge(&c, from, to)
+        };
+        rows[k].tried += 1;
+        rows[k].caught += usize::from(caught);
+        rows[k].false_alarms += alarms;
+        eprintln!(
+            "room {n}: honest {} different of {} s; {} caught={caught} alarms={alarms}",
+            c.count(Class::Different),
+            c.seconds.len(),
+            cases[k]
+        );
+    }
+    let hours = honest_seconds as f64 / 3600.0;
+    println!(
+        "Honest rooms: {rooms_n}, {:.2} hours: {honest_alarms} seconds reported different ({:.1} per hour); {:.0} % same, {:.0} % cannot tell",
+        hours,
+        honest_alarms as f64 / hours,
+        100.0 * same as f64 / honest_seconds as f64,
+        100.0 * cannot as f64 / honest_seconds as f64
+    );
+    println!("| case | tried | caught | missed | false-alarm seconds |");
+    println!("|---|---|---|---|---|");
+    for (case, r) in cases.iter().zip(&rows) {
+        println!(
+            "| {case} | {} | {} | {} | {} |",
+            r.tried,
+            r.caught,
+            r.tried - r.caught,
+            r.false_alarms
+        );
+    }
+}
