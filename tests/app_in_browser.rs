@@ -388,6 +388,31 @@ async fn two_apps_in_a_browser_pair_record_stop_and_check() {
     );
     shoot(&a, "11-meetings").await;
     click(&a, "back").await;
+
+    // Check a recording the person chooses: B's, against A's evidence log.
+    click(&a, "show-check-files").await;
+    screen_is(&a, "check_files").await;
+    shoot(&a, "12-check-files").await;
+    let (_, rec_b, _) = common::session_files(&d.join("out-B"));
+    let log_a = Path::new(&recording).with_file_name("evidence.log");
+    let pick = |id: &'static str, path: PathBuf| {
+        let a = &a;
+        async move {
+            let input = a.find(Locator::Id(id)).await.expect("file input");
+            input.send_keys(&path.display().to_string()).await.expect("choose file");
+        }
+    };
+    pick("file-recording", rec_b).await;
+    pick("file-evidence", log_a).await;
+    click(&a, "check-files").await;
+    until(&a, "document.getElementById('report').textContent.length > 0", "the report").await;
+    let verdict = text(&a, "check-verdict").await;
+    assert!(
+        verdict.starts_with("Complete and unaltered"),
+        "{verdict}\n{}",
+        text(&a, "report").await
+    );
+    click(&a, "back-from-check").await;
     for (c, mut app) in [(&a, app_a), (&b, app_b)] {
         click(c, "quit").await;
         screen_is(c, "closed").await;
@@ -401,7 +426,7 @@ async fn two_apps_in_a_browser_pair_record_stop_and_check() {
         };
         assert!(status.success());
     }
-    shoot(&a, "12-closed").await;
+    shoot(&a, "13-closed").await;
     let _ = a.close().await;
     let _ = b.close().await;
 }

@@ -76,7 +76,7 @@ fn readme(folder: &str, logs: usize) -> String {
 }
 
 /// ASCII letters, digits, spaces, `-`, `_`, `.`, `(`, `)`; anything else becomes `_`.
-fn file_name_safe(name: &str) -> String {
+pub(crate) fn file_name_safe(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() || " -_.()".contains(c) { c } else { '_' })
         .collect()

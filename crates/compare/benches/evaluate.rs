@@ -187,7 +187,7 @@ fn main() {
         rows[k].caught += usize::from(caught);
         rows[k].false_alarms += alarms;
         eprintln!(
-            "room {n}: honest {} different of {} s; {} caught={caught} alarms={alarms}",
+            "room {n}: doctored pair {} different of {} s; {} caught={caught} alarms={alarms}",
             c.count(Class::Different),
             c.seconds.len(),
             cases[k]

@@ -207,11 +207,36 @@ async function showMeetings() {
 }
 
 async function check(folder) {
+  checking();
+  showReport(await post("/api/check", { folder }));
+}
+
+function checking() {
   setText($("check-verdict"), "Checking…");
+  $("check-verdict").className = "";
   setText($("report"), "");
   local = "check";
   render();
-  const r = await post("/api/check", { folder });
+}
+
+async function checkFiles() {
+  const form = new FormData();
+  form.append("recording", $("file-recording").files[0]);
+  for (const f of $("file-evidence").files) form.append("evidence", f);
+  checking();
+  const r = await fetch("/api/check-files", { method: "POST", body: form });
+  if (!r.ok) {
+    let why = "The files could not be checked (" + r.status + ").";
+    try { why = (await r.json()).error || why; } catch (_) { /* not JSON */ }
+    showError(why);
+    local = "check_files";
+    render();
+    return;
+  }
+  showReport(await r.json());
+}
+
+function showReport(r) {
   if (!r) { local = null; render(); return; }
   setText($("check-verdict"), r.intact ? "Complete and unaltered: all three checks hold." : "Not everything holds: read the report below.");
   $("check-verdict").className = r.intact ? "ok" : "warning";
@@ -237,6 +262,9 @@ function wire() {
   $("show-meetings").addEventListener("click", showMeetings);
   $("back").addEventListener("click", () => { local = null; render(); });
   $("back-from-check").addEventListener("click", () => { local = null; render(); });
+  $("show-check-files").addEventListener("click", () => { showError(""); local = "check_files"; render(); });
+  $("back-from-files").addEventListener("click", () => { local = null; render(); });
+  $("files-form").addEventListener("submit", (e) => { e.preventDefault(); checkFiles(); });
   $("quit").addEventListener("click", () => {
     const busy = state && (state.screen === "recording" || state.screen === "find");
     if (busy && !window.confirm("Quit dualrec? This stops the meeting on both devices.")) return;

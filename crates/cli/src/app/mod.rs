@@ -76,6 +76,11 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/cancel", post(state::cancel))
         .route("/api/stop", post(state::stop))
         .route("/api/check", post(state::check))
+        .route(
+            "/api/check-files",
+            post(state::check_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(state::MAX_UPLOAD)),
+        )
         .route("/api/meetings", get(state::meetings))
         .route("/api/export", get(state::export))
         .route("/api/home", post(state::home))

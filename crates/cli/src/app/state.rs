@@ -724,15 +724,81 @@ pub(super) async fn check(State(app): State<Arc<App>>, Json(form): Json<CheckFor
 }
 
 fn check_folder(dir: &Path) -> anyhow::Result<Value> {
-    let recording = dir.join("recording.opus");
-    let evidence: Vec<PathBuf> = vec![dir.join("evidence.log")];
+    check_files(&dir.join("recording.opus"), &[dir.join("evidence.log")])
+}
+
+fn check_files(recording: &Path, evidence: &[PathBuf]) -> anyhow::Result<Value> {
     let (report, _) = crate::verify_cmd::verify_files(
-        &recording,
-        &evidence,
+        recording,
+        evidence,
         dualrec_proof::VerifyOptions::default(),
     )?;
     Ok(json!({
         "intact": report.verdict == dualrec_proof::Verdict::Intact,
         "text": crate::report::render(&report),
     }))
+}
+
+/// The most a person may hand in at once: a day of recording and its logs.
+pub(super) const MAX_UPLOAD: usize = 2 << 30;
+/// Evidence logs handed in at once, at most.
+const MAX_LOGS: usize = 8;
+
+/// Checks a recording and evidence logs the person chose (or dropped) on the page. They
+/// are written to a private temporary folder under names of our own making, checked, and
+/// removed.
+pub(super) async fn check_upload(mut form: axum::extract::Multipart) -> Response {
+    let Ok(dir) = tempfile::tempdir() else { return conflict("No room for a temporary folder.") };
+    let mut recording = None;
+    let mut evidence = Vec::new();
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return conflict(&format!("The files did not arrive whole ({e}).")),
+        };
+        let kind = field.name().unwrap_or_default().to_owned();
+        let given = crate::export::file_name_safe(field.file_name().unwrap_or("file"));
+        let path = match kind.as_str() {
+            "recording" if recording.is_none() => dir.path().join(format!("recording-{given}")),
+            "evidence" if evidence.len() < MAX_LOGS => {
+                dir.path().join(format!("evidence-{}-{given}", evidence.len() + 1))
+            }
+            _ => {
+                return conflict("One recording and up to 8 evidence logs can be checked at once.");
+            }
+        };
+        if let Err(e) = save(field, &path).await {
+            return conflict(&format!("The file {given} could not be received ({e})."));
+        }
+        match kind.as_str() {
+            "recording" => recording = Some(path),
+            _ => evidence.push(path),
+        }
+    }
+    let Some(recording) = recording else { return conflict("Choose the recording to check.") };
+    if evidence.is_empty() {
+        return conflict("Choose at least one evidence log (the other device's, or this one's).");
+    }
+    let checked = tokio::task::spawn_blocking(move || {
+        let result = check_files(&recording, &evidence);
+        drop(dir);
+        result
+    })
+    .await;
+    match checked {
+        Ok(Ok(v)) => Json(v).into_response(),
+        Ok(Err(e)) => conflict(&format!("The recording could not be checked: {e:#}")),
+        Err(_) => conflict("The check stopped unexpectedly."),
+    }
+}
+
+/// One uploaded file, streamed to `path` (private).
+async fn save(mut field: axum::extract::multipart::Field<'_>, path: &Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut file = dualrec_proof::private_file().write(true).create_new(true).open(path)?;
+    while let Some(chunk) = field.chunk().await? {
+        file.write_all(&chunk)?;
+    }
+    Ok(())
 }
