@@ -56,6 +56,9 @@ fn reason(c: &Comparison, first: u64) -> String {
             "the same sound, but {} ms out of step with the rest of the meeting: sound was cut, inserted or stretched on one side",
             (to_ms - from_ms).abs()
         ),
+        Some(Why::OtherVoice) => {
+            "the same sounds at the same moments, but in a voice of another pitch: someone else speaking, or a changed voice".to_owned()
+        }
         _ => "the two recordings hold different sound".to_owned(),
     }
 }

@@ -40,14 +40,27 @@ impl Lcg {
     }
 }
 
-/// Room `n`: two voices of its own, `lines` lines.
-fn room(d: &Path, n: usize, lines: usize, rng: &mut Lcg) -> (PathBuf, Vec<(f64, f64)>) {
-    let (v1, v2) = (VOICES[n % VOICES.len()], VOICES[(n * 3 + 1) % VOICES.len()]);
+/// Room `n`: two voices of its own, `lines` lines; `elsewhere` gives another room (other
+/// voices, the lines in another order).
+fn room(d: &Path, n: usize, lines: usize, elsewhere: bool) -> (PathBuf, Vec<(f64, f64)>) {
+    if !elsewhere {
+        return conversation_of(d, &format!("room{n}"), &script_of(n, lines), &[]);
+    }
+    let (v1, v2) = (VOICES[(n + 3) % VOICES.len()], VOICES[(n * 3 + 4) % VOICES.len()]);
     let script: Vec<(&str, &str)> = (0..lines)
-        .map(|i| (if i % 2 == 0 { v1 } else { v2 }, LINES[(i + n) % LINES.len()].1))
+        .map(|i| {
+            (if i % 2 == 0 { v1 } else { v2 }, LINES[((lines - 1 - i) * 5 + n) % LINES.len()].1)
+        })
         .collect();
-    let _ = rng.next();
-    conversation_of(d, &format!("room{n}"), &script, &[])
+    conversation_of(d, &format!("elsewhere{n}"), &script, &[])
+}
+
+/// Room `n`'s script (as [`room`] speaks it).
+fn script_of(n: usize, lines: usize) -> Vec<(&'static str, &'static str)> {
+    let (v1, v2) = (VOICES[n % VOICES.len()], VOICES[(n * 3 + 1) % VOICES.len()]);
+    (0..lines)
+        .map(|i| (if i % 2 == 0 { v1 } else { v2 }, LINES[(i * 3 + n) % LINES.len()].1))
+        .collect()
 }
 
 /// The room as two microphones hear it, with this room's own differences, encoded.
@@ -106,7 +119,7 @@ fn main() {
         ["replaced phrase", "other voice", "3 s muted", "2 s cut", "5 % stretch", "another room"];
     let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
     for n in 0..rooms_n {
-        let (src, spans) = room(d, n, lines, &mut rng);
+        let (src, spans) = room(d, n, lines, false);
         let c = mics(d, &src, &src, &format!("honest{n}"), &mut rng);
         honest_seconds += c.seconds.len() as u64;
         honest_alarms += c.count(Class::Different);
@@ -134,17 +147,15 @@ fn main() {
                 )
             }
             1 => {
+                // The middle line said by someone else (a stand-in for a cloned voice).
                 let line = spans.len() / 2;
-                let script: Vec<(&str, &str)> = (0..lines)
-                    .map(|i| {
-                        (
-                            if i % 2 == 0 { VOICES[n % 8] } else { VOICES[(n * 3 + 1) % 8] },
-                            LINES[(i + n) % LINES.len()].1,
-                        )
-                    })
-                    .collect();
-                let other = VOICES[(n + 2) % 8];
-                let (f, _) = conversation_of(d, &format!("voice{n}"), &script, &[(line, other)]);
+                let shifted = VOICES[(n + 2) % VOICES.len()];
+                let (f, _) = conversation_of(
+                    d,
+                    &format!("voice{n}"),
+                    &script_of(n, lines),
+                    &[(line, shifted)],
+                );
                 (f, start as u64, end as u64)
             }
             2 => {
@@ -171,7 +182,7 @@ fn main() {
                 )
             }
             _ => {
-                let (other, _) = room(d, n + 1000, lines, &mut rng);
+                let (other, _) = room(d, n, lines, true);
                 (other, 0, u64::MAX / 2)
             }
         };

@@ -80,6 +80,12 @@ fn best(p: &Pair<'_>, range: std::ops::Range<i64>, around: i64, reach: i64) -> O
         .max_by(|x, y| x.0.total_cmp(&y.0))
 }
 
+/// The second's own frames.
+fn range_at(s: usize) -> std::ops::Range<i64> {
+    let first = (s * FPS) as i64;
+    first..first + FPS as i64
+}
+
 /// The 3 s window of frames around second `s`.
 fn window(s: usize) -> std::ops::Range<i64> {
     let first = (s * FPS) as i64;
@@ -113,6 +119,28 @@ fn level(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> Level {
         Level::Quiet
     }
 }
+
+/// Where both sides are voiced in the window at `lag`, how far apart their pitches are:
+/// the median of |log2(pitch A / pitch B)| (octaves), with at least 25 frame pairs.
+fn voice_gap(p: &Pair<'_>, range: std::ops::Range<i64>, lag: i64) -> Option<f32> {
+    let (na, nb) = (p.a.len() as i64, p.b.len() as i64);
+    let mut gaps: Vec<f32> = (range.start.max(0).max(-lag)..range.end.min(na).min(nb - lag))
+        .filter_map(|t| {
+            let a = p.a.pitch[t as usize]?;
+            let b = p.b.pitch[(t + lag) as usize]?;
+            Some((a / b).log2().abs())
+        })
+        .collect();
+    if gaps.len() < 25 {
+        return None;
+    }
+    gaps.sort_by(f32::total_cmp);
+    Some(gaps[gaps.len() / 2])
+}
+
+/// Pitches this far apart (octaves; about 4 semitones) are two voices, not one voice
+/// heard through two microphones (which hear the same pitch).
+const OTHER_VOICE: f32 = 0.33;
 
 /// How far above its room noise a side's loud frames are in `range` (95th percentile), dB.
 fn above_floor(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> f32 {
@@ -258,6 +286,9 @@ fn one_second(
     if (lag - reference).abs() < JUMP {
         t.moving.clear();
         t.settle(lag);
+        if voice_gap(p, range_at(s), lag).is_some_and(|g| g >= OTHER_VOICE) {
+            return here(Class::Different, Why::OtherVoice, Some(score), lag);
+        }
         return here(Class::Same, Why::Matches, Some(score), lag);
     }
     // The same sound, but not where the lag says: cut, inserted or stretched on one side.

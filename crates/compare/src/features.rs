@@ -23,6 +23,8 @@ pub(crate) struct Frames {
     pub(crate) bands: Vec<[f32; BANDS]>,
     /// Loudness per frame, dB relative to full scale.
     pub(crate) db: Vec<f32>,
+    /// The voice's pitch per frame, Hz, where the frame is clearly voiced.
+    pub(crate) pitch: Vec<Option<f32>>,
 }
 
 impl Frames {
@@ -42,7 +44,15 @@ pub(crate) struct Analyser {
     /// Samples from the next frame's start on.
     pending: Vec<f32>,
     frames: Frames,
+    ifft: std::sync::Arc<dyn realfft::ComplexToReal<f32>>,
+    lags: Vec<f32>,
 }
+
+/// Pitch is looked for between 70 and 400 Hz (periods in samples at 16 kHz).
+const SHORTEST_PERIOD: usize = RATE / 400;
+const LONGEST_PERIOD: usize = RATE / 70;
+/// A frame is voiced when its autocorrelation at the period is this share of its energy.
+const VOICED: f32 = 0.45;
 
 impl Analyser {
     pub(crate) fn new() -> Analyser {
@@ -63,7 +73,9 @@ impl Analyser {
             spectrum: fft.make_output_vec(),
             fft,
             pending: Vec::with_capacity(2 * WINDOW),
-            frames: Frames { bands: Vec::new(), db: Vec::new() },
+            frames: Frames { bands: Vec::new(), db: Vec::new(), pitch: Vec::new() },
+            ifft: RealFftPlanner::<f32>::new().plan_fft_inverse(WINDOW),
+            lags: vec![0.0; WINDOW],
         }
     }
 
@@ -92,11 +104,32 @@ impl Analyser {
                 bands[*b] += c.norm_sqr();
             }
         }
+        let pitch = self.pitch();
+        self.frames.pitch.push(pitch);
         // The spectrum's shape, without the frame's loudness: two people talking at the
         // same time in different rooms are loud together, but do not say the same sounds.
         let logs = bands.map(|e| (e + 1e-9).ln());
         let mean = logs.iter().sum::<f32>() / BANDS as f32;
         self.frames.bands.push(logs.map(|l| l - mean));
+    }
+
+    /// The frame's pitch from its autocorrelation (the inverse transform of its power
+    /// spectrum), if the frame is clearly voiced.
+    fn pitch(&mut self) -> Option<f32> {
+        let mut power: Vec<realfft::num_complex::Complex<f32>> = self
+            .spectrum
+            .iter()
+            .map(|c| realfft::num_complex::Complex::new(c.norm_sqr(), 0.0))
+            .collect();
+        self.ifft.process(&mut power, &mut self.lags).ok()?;
+        let energy = self.lags[0];
+        if energy <= 1e-9 {
+            return None;
+        }
+        let (period, peak) = (SHORTEST_PERIOD..=LONGEST_PERIOD)
+            .map(|l| (l, self.lags[l] * WINDOW as f32 / (WINDOW - l) as f32))
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        (peak / energy >= VOICED).then(|| RATE as f32 / period as f32)
     }
 
     pub(crate) fn finish(self) -> Frames {

@@ -69,6 +69,9 @@ pub enum Why {
     /// The same sound, but shifted against the rest of the meeting: sound was cut,
     /// inserted or stretched on one side here.
     Shifted { from_ms: i64, to_ms: i64 },
+    /// The same sounds at the same moments, in voices of different pitch: someone else
+    /// speaking the words, or a changed voice.
+    OtherVoice,
     /// Neither side has enough sound to compare.
     Quiet,
     /// One side's audio is missing or damaged here.
