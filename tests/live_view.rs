@@ -5,24 +5,11 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
-use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_addr, spawn_recorder, tone};
-
-/// A pseudo-terminal: (master, path of the slave side), 30 rows by 100 columns.
-fn pty() -> (OwnedFd, std::path::PathBuf) {
-    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
-    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
-    grantpt(&master).expect("grantpt");
-    unlockpt(&master).expect("unlockpt");
-    let name = ptsname(&master, Vec::new()).expect("ptsname");
-    let size = rustix::termios::Winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
-    rustix::termios::tcsetwinsize(&master, size).expect("window size");
-    (master, std::path::PathBuf::from(name.to_string_lossy().into_owned()))
-}
+use common::{free_addr, pty, spawn_recorder, tone};
 
 /// Just enough of a terminal to read the view: cursor moves (`CSI row;col H`), `\r`,
 /// `\n` and text on a 30 x 100 grid; other escape sequences are skipped.

@@ -93,3 +93,15 @@ pub(crate) fn speak(path: &Path, text: &str) {
         .expect("espeak-ng must be installed (.ci/setup installs it)");
     assert!(spoken.success(), "espeak-ng failed");
 }
+
+/// A pseudo-terminal: (master, path of the slave side), 30 rows by 100 columns.
+pub(crate) fn pty() -> (std::os::fd::OwnedFd, std::path::PathBuf) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let size = rustix::termios::Winsize { ws_row: 30, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0 };
+    rustix::termios::tcsetwinsize(&master, size).expect("window size");
+    (master, std::path::PathBuf::from(name.to_string_lossy().into_owned()))
+}

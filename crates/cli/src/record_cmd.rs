@@ -154,9 +154,12 @@ pub(crate) fn run(data_dir: PathBuf, args: RecordArgs) -> anyhow::Result<()> {
             std::sync::Arc::new(|q| ask_yes_no(&crate::words::question(&q), false));
         dualrec_session::run(identity, config, ask, status, stop)
     }));
+    // A question may still wait for a line on stdin (Ctrl-C while it was asked): the
+    // program ends without waiting for that answer.
+    rt.shutdown_background();
     match outcome {
         Err(dualrec_session::SessionError::Cancelled) => {
-            println!("Stopped before the meeting began. Nothing was recorded.");
+            println!("\nStopped before the meeting began. Nothing was recorded.");
             Ok(())
         }
         // One plain sentence with the next step, printed once.
