@@ -63,6 +63,20 @@ fn doctored_sound_played_into_a_recorder_is_named_by_compare() {
     }
     assert!(text.contains("does not say which recording is the true one"), "{text}");
 
+    // The same check inside verify: the evidence holds, the sound does not.
+    let out = common::dualrec()
+        .arg("verify")
+        .arg(&rec_a)
+        .arg("--evidence")
+        .arg(&log_b)
+        .arg("--other")
+        .arg(&rec_b)
+        .output()
+        .expect("verify --other");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("Integrity     holds") && text.contains("DIFFERENT SOUND"), "{text}");
+
     // The same pair as JSON, and a recording against itself: nothing different.
     let out = common::dualrec()
         .arg("compare")

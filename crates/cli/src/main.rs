@@ -111,6 +111,10 @@ enum Command {
         /// device); repeat for each. Any other key is then a problem.
         #[arg(long, value_name = "NAME=FINGERPRINT", value_parser = verify_cmd::parse_expect)]
         expect: Vec<dualrec_proof::ExpectedParty>,
+        /// The other party's recording of the same meeting: also check, second by second,
+        /// that both hold the same sound (as `dualrec compare`).
+        #[arg(long, value_name = "RECORDING", conflicts_with = "json")]
+        other: Option<PathBuf>,
     },
     /// Check that two recordings of one meeting hold the same sound, second by second (the
     /// acoustic cross-check). Exit 0: no second differs; 1: some do (named); 2: a recording
@@ -537,13 +541,19 @@ fn main() -> ExitCode {
                 })
                 .map(|()| true)
         }
-        Command::Verify { recording, evidence, json, html, excerpt, expect } => {
+        Command::Verify { recording, evidence, json, html, excerpt, expect, other } => {
             let options = dualrec_proof::VerifyOptions {
                 excerpt: *excerpt,
                 expect: expect.clone(),
                 ..dualrec_proof::VerifyOptions::default()
             };
-            verify_cmd::run(recording, evidence, *json, html.as_deref(), options)
+            let verified = verify_cmd::run(recording, evidence, *json, html.as_deref(), options);
+            match (verified, other) {
+                (Ok(holds), Some(other)) => print_out("\n")
+                    .and_then(|()| compare_cmd::run(recording, other, false))
+                    .map(|same| holds && same),
+                (result, _) => result,
+            }
         }
     };
     match result {
