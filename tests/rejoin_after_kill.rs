@@ -46,7 +46,10 @@ fn a_recorder_killed_mid_meeting_rejoins_it_when_started_again() {
     // One session on each device; A's recording is one file, continued after the kill.
     let (id_a, rec_a, log_a) = session_files(&d.join("out-A"));
     let (id_b, rec_b, log_b) = session_files(&d.join("out-B"));
-    assert_eq!(id_a, id_b);
+    // Each folder names the other person and the same session.
+    let session = |id: &str| id.rsplit_once('(').map(|(_, s)| s.to_owned());
+    assert!(id_a.contains(" with B (") && id_b.contains(" with A ("), "{id_a} / {id_b}");
+    assert_eq!(session(&id_a), session(&id_b));
     for part in ["recording.interrupted.opus", "recording.interrupted-2.opus"] {
         assert!(rec_a.with_file_name(part).is_file(), "{part} kept as it was");
     }
