@@ -1,6 +1,8 @@
 //! Who may talk to `dualrec app`: only this machine, only with the per-launch secret,
 //! only from its own page (no foreign Host: DNS rebinding; no foreign Origin or cross-site
 //! fetch: other web pages). One app per data folder; the secret never reaches the log.
+//! And, over the same HTTP interface, a meeting a crash interrupted is finished from the
+//! app's list of meetings.
 
 mod common;
 
@@ -65,6 +67,20 @@ fn request(port: u16, method: &str, path: &str, headers: &[(&str, String)]) -> S
         }
     }
     String::from_utf8_lossy(&head).into_owned()
+}
+
+/// One request with a JSON body; the whole response (status line, headers, body).
+fn request_json(port: u16, method: &str, path: &str, cookie: &str, body: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nCookie: {cookie}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).expect("send");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
 }
 
 fn status(head: &str) -> u16 {
@@ -148,4 +164,46 @@ fn only_this_machine_with_the_secret_from_its_own_page() {
     let log = std::fs::read_to_string(data.join("dualrec.log")).expect("log");
     assert!(log.contains("started"), "{log}");
     assert!(!log.contains(&app.secret), "the secret is in the log");
+}
+
+#[test]
+fn a_meeting_a_crash_interrupted_is_finished_from_the_app() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    common::tone(&d.join("a.wav"), 220.0, 20);
+    common::tone(&d.join("b.wav"), 330.0, 20);
+    let (mut a, b) = common::spawn_pair(d, "20s");
+    // A is killed once its meeting has a few seconds in its log.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let log = loop {
+        let found = std::fs::read_dir(d.join("out-A"))
+            .ok()
+            .and_then(|mut r| r.next())
+            .map(|e| e.expect("entry").path().join("evidence.log"));
+        if let Some(log) = found.filter(|l| std::fs::metadata(l).is_ok_and(|m| m.len() > 3000)) {
+            break log;
+        }
+        assert!(Instant::now() < deadline, "A never recorded");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    a.kill().expect("kill A");
+    a.wait().expect("reap A");
+    drop(b);
+    let folder = log.parent().expect("folder").display().to_string();
+
+    let app = start(&d.join("data-A"), &d.join("out-A"));
+    let cookie = format!("dualrec_secret={}", app.secret);
+    let listed = request_json(app.port, "GET", "/api/meetings", &cookie, "");
+    assert!(listed.contains("\"state\":\"interrupted\""), "{listed}");
+    let body = serde_json::json!({ "folder": folder }).to_string();
+    let finished = request_json(app.port, "POST", "/api/finish", &cookie, &body);
+    assert_eq!(status(&finished), 200, "{finished}");
+    assert!(finished.contains("is finished now"), "{finished}");
+    let listed = request_json(app.port, "GET", "/api/meetings", &cookie, "");
+    assert!(listed.contains("\"state\":\"finished\""), "{listed}");
+    // Only an interrupted meeting of this device, named as the list names it.
+    let again = request_json(app.port, "POST", "/api/finish", &cookie, &body);
+    assert_eq!(status(&again), 409, "{again}");
+    let elsewhere = serde_json::json!({ "folder": "/etc" }).to_string();
+    assert_eq!(status(&request_json(app.port, "POST", "/api/finish", &cookie, &elsewhere)), 409);
 }

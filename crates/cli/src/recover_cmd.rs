@@ -20,20 +20,31 @@ fn identity(data_dir: &Path) -> anyhow::Result<Identity> {
 
 /// Finishes one session and says what was done, in words.
 pub(crate) fn recover_one(identity: &Identity, dir: &Path) -> anyhow::Result<()> {
+    crate::print_out(&finish(identity, dir)?)
+}
+
+/// Finishes one session; what was done, in words.
+pub(crate) fn finish(identity: &Identity, dir: &Path) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
     let outcome = dualrec_session::recover(dir, identity)
         .with_context(|| format!("cannot finish the session in {}", dir.display()))?;
+    let mut t = String::new();
+    let path = |p: &Path| crate::report::safe(&p.display().to_string());
     match outcome {
         Recovery::AlreadyFinished { session } => {
-            println!("Session {session} in {} had ended cleanly: nothing to do.", dir.display());
+            let _ =
+                writeln!(t, "Session {session} in {} had ended cleanly: nothing to do.", path(dir));
         }
         Recovery::Finished(r) => {
             let late = r.chunks - r.committed_before;
-            println!("Session {} is finished now.", r.session);
-            println!("  recording: {} ({} seconds)", r.recording.display(), r.chunks);
+            let _ = writeln!(t, "Session {} is finished now.", r.session);
+            let _ = writeln!(t, "  recording: {} ({} seconds)", path(&r.recording), r.chunks);
             if let Some(kept) = &r.interrupted {
-                println!("  kept unchanged, as the interruption left it: {}", kept.display());
+                let _ =
+                    writeln!(t, "  kept unchanged, as the interruption left it: {}", path(kept));
             }
-            println!(
+            let _ = writeln!(
+                t,
                 "  {} second(s) were committed before the interruption{}",
                 r.committed_before,
                 if late > 0 {
@@ -46,21 +57,24 @@ pub(crate) fn recover_one(identity: &Identity, dir: &Path) -> anyhow::Result<()>
                 }
             );
             if r.recording_torn_bytes > 0 || r.log_torn_bytes > 0 {
-                println!(
+                let _ = writeln!(
+                    t,
                     "  left out: {} bytes of a half-written page of audio and {} bytes of a \
                      half-written log record",
                     r.recording_torn_bytes, r.log_torn_bytes
                 );
             }
-            println!("  evidence: {} (end signed by this device alone)", r.evidence.display());
-            println!(
+            let _ =
+                writeln!(t, "  evidence: {} (end signed by this device alone)", path(&r.evidence));
+            let _ = writeln!(
+                t,
                 "Check it with: dualrec verify {} --evidence {} --evidence OTHER-DEVICE/evidence.log",
-                r.recording.display(),
-                r.evidence.display()
+                path(&r.recording),
+                path(&r.evidence)
             );
         }
     }
-    Ok(())
+    Ok(t)
 }
 
 pub(crate) fn run(data_dir: &Path, dir: &Path) -> anyhow::Result<()> {

@@ -185,8 +185,17 @@ async function showMeetings() {
     li.appendChild(p);
     if (m.state === "interrupted") {
       const hint = document.createElement("p");
-      hint.textContent = "Interrupted: record again with the same device to finish it.";
+      hint.textContent = "Interrupted (a crash or power cut). Record again with the same device to rejoin it, or finish it now, alone.";
       li.appendChild(hint);
+      const f = document.createElement("button");
+      f.type = "button";
+      f.textContent = "Finish it now";
+      f.className = "finish-meeting";
+      f.addEventListener("click", async () => {
+        const r = await post("/api/finish", { folder: m.folder });
+        if (r) { showMeetings(); }
+      });
+      li.appendChild(f);
     }
     const b = document.createElement("button");
     b.type = "button";

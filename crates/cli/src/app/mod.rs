@@ -83,6 +83,7 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/api/meetings", get(state::meetings))
         .route("/api/export", get(state::export))
+        .route("/api/finish", post(state::finish))
         .route("/api/home", post(state::home))
         .route("/api/quit", post(state::quit))
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard::guard))

@@ -674,6 +674,27 @@ fn past_meetings(app: &App) -> Vec<dualrec_session::PastMeeting> {
     }
 }
 
+/// Finishes a meeting this device left unfinished (a crash, a power cut), alone: as
+/// `dualrec recover` does.
+pub(super) async fn finish(State(app): State<Arc<App>>, Json(form): Json<CheckForm>) -> Response {
+    let interrupted = past_meetings(&app).into_iter().find(|m| {
+        m.dir.display().to_string() == form.folder && m.state == MeetingState::Interrupted
+    });
+    let Some(meeting) = interrupted else {
+        return conflict("That is not an interrupted meeting of this device.");
+    };
+    let identity = match Identity::load(&dualrec_session::identity_path(&app.options.data_dir)) {
+        Ok(i) => i,
+        Err(e) => return conflict(&format!("This device's identity cannot be read ({e}).")),
+    };
+    let dir = meeting.dir;
+    match tokio::task::spawn_blocking(move || crate::recover_cmd::finish(&identity, &dir)).await {
+        Ok(Ok(text)) => Json(json!({ "text": text })).into_response(),
+        Ok(Err(e)) => conflict(&format!("The meeting could not be finished: {e:#}")),
+        Err(_) => conflict("Finishing stopped unexpectedly."),
+    }
+}
+
 /// The export for a solicitor, as a download.
 pub(super) async fn export(
     State(app): State<Arc<App>>,
