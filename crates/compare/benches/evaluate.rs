@@ -92,6 +92,42 @@ fn mics(d: &Path, a_src: &Path, b_src: &Path, case: &str, rng: &mut Lcg) -> Comp
     compare(&ra, &rb).expect("compare")
 }
 
+/// Babble: three other people talking at once in the background, about 3 minutes.
+fn babble(d: &Path) -> PathBuf {
+    let mut voices = Vec::new();
+    for (k, voice) in ["en-us+m2", "en-gb+f3", "en-us+f1"].iter().enumerate() {
+        let script: Vec<(&str, &str)> =
+            (0..8).map(|i| (*voice, LINES[(i * 5 + k * 3) % LINES.len()].1)).collect();
+        let (one, _) = conversation_of(d, &format!("babble{k}"), &script, &[]);
+        let long = d.join(format!("babble{k}-long.wav"));
+        sox(&[&one, &long, &"repeat", &"4"]);
+        voices.push(long);
+    }
+    let out = d.join("babble.wav");
+    sox(&[&"-m", &voices[0], &voices[1], &voices[2], &out]);
+    out
+}
+
+/// `src` with the room's babble under it (both microphones hear it).
+fn in_babble(d: &Path, src: &Path, babble: &Path, name: &str) -> PathBuf {
+    let seconds = hound::WavReader::open(src).expect("wav").duration() as f64 / 48_000.0;
+    let out = d.join(format!("{name}-babble.wav"));
+    sox(&[
+        &"-m",
+        &"-v",
+        &"1",
+        &src,
+        &"-v",
+        &"0.2",
+        &babble,
+        &out,
+        &"trim",
+        &"0",
+        &format!("{seconds:.3}"),
+    ]);
+    out
+}
+
 /// (caught, false-alarm seconds) for a doctored span `from..=to` (±1 s).
 fn judge(c: &Comparison, from: u64, to: u64) -> (bool, usize) {
     let near = |i: u64| i + 1 >= from && i <= to + 1;
@@ -113,13 +149,15 @@ fn main() {
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     let mut rng = Lcg(0x0064_7561_6c72_6563);
+    let background = babble(d);
     let (mut honest_seconds, mut honest_alarms, mut same, mut cannot) =
         (0u64, 0usize, 0usize, 0usize);
     let cases =
         ["replaced phrase", "other voice", "3 s muted", "2 s cut", "5 % stretch", "another room"];
     let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
     for n in 0..rooms_n {
-        let (src, spans) = room(d, n, lines, false);
+        let (clean, spans) = room(d, n, lines, false);
+        let src = in_babble(d, &clean, &background, &format!("room{n}"));
         let c = mics(d, &src, &src, &format!("honest{n}"), &mut rng);
         honest_seconds += c.seconds.len() as u64;
         honest_alarms += c.count(Class::Different);
@@ -141,7 +179,7 @@ fn main() {
                 let fit = d.join(format!("other{n}-3.wav"));
                 sox(&[&other, &fit, &"pad", &"0", &"3", &"trim", &"0", &"3"]);
                 (
-                    splice(d, &src, at, at + 3.0, Some(&fit), &format!("replaced{n}")),
+                    splice(d, &clean, at, at + 3.0, Some(&fit), &format!("replaced{n}")),
                     at as u64,
                     at as u64 + 2,
                 )
@@ -162,21 +200,23 @@ fn main() {
                 let silence = d.join(format!("silence{n}.wav"));
                 sox(&[&"-n", &"-r", &"48000", &"-c", &"1", &silence, &"trim", &"0", &"3"]);
                 (
-                    splice(d, &src, at, at + 3.0, Some(&silence), &format!("muted{n}")),
+                    splice(d, &clean, at, at + 3.0, Some(&silence), &format!("muted{n}")),
                     at as u64,
                     at as u64 + 2,
                 )
             }
-            3 => {
-                (splice(d, &src, at, at + 2.0, None, &format!("cut{n}")), at as u64, at as u64 + 2)
-            }
+            3 => (
+                splice(d, &clean, at, at + 2.0, None, &format!("cut{n}")),
+                at as u64,
+                at as u64 + 2,
+            ),
             4 => {
                 let part = d.join(format!("part{n}.wav"));
-                sox(&[&src, &part, &"trim", &format!("{at}"), &"10"]);
+                sox(&[&clean, &part, &"trim", &format!("{at}"), &"10"]);
                 let faster = d.join(format!("faster{n}.wav"));
                 sox(&[&part, &faster, &"tempo", &"1.05"]);
                 (
-                    splice(d, &src, at, at + 10.0, Some(&faster), &format!("stretched{n}")),
+                    splice(d, &clean, at, at + 10.0, Some(&faster), &format!("stretched{n}")),
                     at as u64 + 1,
                     at as u64 + 10,
                 )
@@ -187,6 +227,7 @@ fn main() {
             }
         };
         let (file, from, to) = doctored;
+        let file = in_babble(d, &file, &background, &format!("case{n}"));
         let c = mics(d, &src, &file, &format!("case{n}"), &mut rng);
         let (caught, alarms) = if k == 5 {
             let diff = c.count(Class::Different);
