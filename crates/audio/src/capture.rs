@@ -237,15 +237,22 @@ fn spawn_encoder(
     flags: &Flags,
 ) -> Result<JoinHandle<()>, AudioError> {
     let flags = flags.clone();
-    let mut last_data = Instant::now();
+    // How long this thread has waited for data while awake: a whole process frozen for a
+    // while (a laptop asleep, a debugger) is not a silent device, so each wait counts for
+    // at most a moment.
+    let mut quiet = Duration::ZERO;
+    let mut last_poll = Instant::now();
     std::thread::Builder::new()
         .name("dualrec-encode".into())
         .spawn(move || {
             run_pipeline(encoder, tx, move |buf| {
                 let avail = consumer.slots();
+                let now = Instant::now();
+                let waited = (now - last_poll).min(Duration::from_millis(100));
+                last_poll = now;
                 if avail == 0 {
-                    let gone = flags.lost.load(Ordering::SeqCst)
-                        || last_data.elapsed() > SILENT_DEVICE_TIMEOUT;
+                    quiet += waited;
+                    let gone = flags.lost.load(Ordering::SeqCst) || quiet > SILENT_DEVICE_TIMEOUT;
                     return if gone {
                         Step::Fail(AudioError::DeviceLost { device: device_name.clone() })
                     } else if flags.stop.load(Ordering::SeqCst)
@@ -256,7 +263,7 @@ fn spawn_encoder(
                         Step::Idle
                     };
                 }
-                last_data = Instant::now();
+                quiet = Duration::ZERO;
                 if let Ok(chunk) = consumer.read_chunk(avail) {
                     let (a, b) = chunk.as_slices();
                     buf.extend_from_slice(a);
