@@ -236,6 +236,40 @@ async fn two_apps_in_a_browser_pair_record_stop_and_check() {
     // Ready: the microphone, its level moving as someone speaks, the room, the folder.
     until(&a, "document.getElementById('level').value > -45", "the level meter to move").await;
     assert!(!text(&a, "input").await.is_empty());
+    // The real inputs, one of them chosen (the default); another can be chosen.
+    let inputs = js(&a, "state.inputs").await;
+    let inputs = inputs.as_array().cloned().unwrap_or_default();
+    assert!(!inputs.is_empty(), "no input listed");
+    assert_eq!(inputs.iter().filter(|i| i["chosen"] == json!(true)).count(), 1, "{inputs:?}");
+    if let Some(other) = inputs.iter().find(|i| i["chosen"] != json!(true)) {
+        let id = other["id"].as_str().unwrap_or_default().to_owned();
+        let pick = format!(
+            "(() => {{ const s = document.getElementById('input-choice'); s.value = {id:?}; s.dispatchEvent(new Event('change')); return true; }})()"
+        );
+        js(&a, &pick).await;
+        until(
+            &a,
+            &format!("state.inputs.some(i => i.id === {id:?} && i.chosen)"),
+            "the chosen input",
+        )
+        .await;
+        // Back to the default for the meeting.
+        let first = inputs
+            .iter()
+            .find(|i| i["chosen"] == json!(true))
+            .map(|i| i["id"].clone())
+            .unwrap_or_default();
+        let back = format!(
+            "(() => {{ const s = document.getElementById('input-choice'); s.value = {first}; s.dispatchEvent(new Event('change')); return true; }})()"
+        );
+        js(&a, &back).await;
+        until(
+            &a,
+            &format!("state.inputs.some(i => i.id === {first} && i.chosen)"),
+            "the default input again",
+        )
+        .await;
+    }
     assert!(text(&a, "room").await.contains("hours of recording"), "{}", text(&a, "room").await);
     assert!(text(&a, "folder").await.ends_with("out-A"));
     shoot(&a, "2-ready").await;

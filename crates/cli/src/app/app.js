@@ -59,6 +59,19 @@ function render() {
 
 function renderReady() {
   setText($("input"), state.input || state.input_error || "opening…");
+  const select = $("input-choice");
+  const key = state.inputs.map((i) => i.id + (i.chosen ? "*" : "")).join("|");
+  if (select.dataset.items !== key) {
+    select.dataset.items = key;
+    select.replaceChildren(...state.inputs.map((i) => {
+      const o = document.createElement("option");
+      o.value = i.id;
+      o.textContent = i.name;
+      o.selected = i.chosen;
+      return o;
+    }));
+  }
+  select.hidden = state.inputs.length < 2;
   $("level").value = state.level_db;
   setText($("folder"), state.folder);
   const h = state.hours_of_room;
@@ -255,6 +268,7 @@ function showReport(r) {
 function wire() {
   $("name-form").addEventListener("submit", (e) => { e.preventDefault(); post("/api/name", { name: $("name").value }); });
   $("find").addEventListener("click", () => post("/api/find", {}));
+  $("input-choice").addEventListener("change", (e) => post("/api/input", { id: e.target.value }));
   $("connect").addEventListener("click", () => post("/api/find", { address: $("address").value }));
   const answer = (yes) => state.question && post("/api/answer", { id: state.question.id, yes });
   $("q-yes").addEventListener("click", () => answer(true));

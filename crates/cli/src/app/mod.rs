@@ -72,6 +72,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/events", get(state::events))
         .route("/api/name", post(state::set_name))
         .route("/api/find", post(state::find))
+        .route("/api/input", post(state::choose_input))
         .route("/api/answer", post(state::answer))
         .route("/api/cancel", post(state::cancel))
         .route("/api/stop", post(state::stop))

@@ -68,6 +68,9 @@ struct Shared {
     name: Option<String>,
     input: Option<String>,
     input_error: Option<String>,
+    /// The inputs this machine has (real ones only), and the one chosen (`None`: default).
+    inputs: Vec<dualrec_audio::InputDevice>,
+    chosen_input: Option<String>,
     level: f32,
     meter: Option<Meter>,
     addresses: Vec<String>,
@@ -117,6 +120,8 @@ impl App {
             name,
             input: None,
             input_error: None,
+            inputs: dualrec_audio::list_input_devices().unwrap_or_default(),
+            chosen_input: None,
             level: 0.0,
             meter: None,
             addresses: Vec::new(),
@@ -188,6 +193,11 @@ impl App {
             "fingerprint": self.fingerprint,
             "input": s.input,
             "input_error": s.input_error,
+            "inputs": s.inputs.iter().map(|d| json!({
+                "id": d.id,
+                "name": d.name,
+                "chosen": s.chosen_input.as_ref().map_or(d.is_default, |c| *c == d.id),
+            })).collect::<Vec<_>>(),
             "level_db": 20.0 * s.level.max(1e-5).log10(),
             "folder": self.options.out_dir.display().to_string(),
             "hours_of_room": dualrec_session::hours_of_room(&self.options.out_dir),
@@ -223,13 +233,14 @@ impl App {
         let stop = Arc::new(AtomicBool::new(false));
         let app = self.clone();
         let flag = stop.clone();
-        let thread = std::thread::spawn(move || app.meter(&flag));
+        let device = s.chosen_input.clone();
+        let thread = std::thread::spawn(move || app.meter(device.as_deref(), &flag));
         s.meter = Some(Meter { stop, thread });
     }
 
-    fn meter(&self, stop: &AtomicBool) {
+    fn meter(&self, device: Option<&str>, stop: &AtomicBool) {
         let config = dualrec_audio::EncoderConfig::default();
-        let recorder = match dualrec_audio::Recorder::microphone(None, config) {
+        let recorder = match dualrec_audio::Recorder::microphone(device, config) {
             Ok(r) => r,
             Err(e) => {
                 let mut s = self.lock();
@@ -240,7 +251,11 @@ impl App {
                 return self.publish();
             }
         };
-        self.lock().input = Some(recorder.description().to_owned());
+        {
+            let mut s = self.lock();
+            s.input = Some(recorder.description().to_owned());
+            s.input_error = None;
+        }
         let mut recent = 0.0f32;
         let mut packets = 0u32;
         while !stop.load(Ordering::SeqCst) {
@@ -512,13 +527,13 @@ pub(super) struct FindForm {
 
 /// Starts the session: find the other device (or dial the typed address), pair, record.
 pub(super) async fn find(State(app): State<Arc<App>>, Json(form): Json<FindForm>) -> Response {
-    let name = {
+    let (name, input) = {
         let s = app.lock();
         if s.screen != Screen::Ready && s.screen != Screen::Done {
             return conflict("A meeting is already being set up or recorded.");
         }
         match &s.name {
-            Some(n) => n.clone(),
+            Some(n) => (n.clone(), s.chosen_input.clone()),
             None => return conflict("Choose the name the other person will see first."),
         }
     };
@@ -527,7 +542,7 @@ pub(super) async fn find(State(app): State<Arc<App>>, Json(form): Json<FindForm>
     let args = crate::record_cmd::RecordArgs {
         name: Some(name.clone()),
         out: app.options.out_dir.clone(),
-        input: None,
+        input,
         input_file: app.options.input_file.clone(),
         duration: None,
         listen: app.options.listen.clone(),
@@ -567,6 +582,36 @@ pub(super) async fn find(State(app): State<Arc<App>>, Json(form): Json<FindForm>
         s.stop = Some(stop_tx);
         s.session = Some(task);
     }
+    app.publish();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct InputForm {
+    /// One of the inputs listed, by id.
+    id: String,
+}
+
+/// The person chooses another input on the ready screen: its level is shown at once, and
+/// the meeting records from it.
+pub(super) async fn choose_input(
+    State(app): State<Arc<App>>,
+    Json(form): Json<InputForm>,
+) -> Response {
+    {
+        let mut s = app.lock();
+        if s.screen != Screen::Ready {
+            return conflict("The microphone is chosen before a meeting begins.");
+        }
+        if !s.inputs.iter().any(|d| d.id == form.id) {
+            return conflict("That is not one of this computer's audio inputs.");
+        }
+        s.chosen_input = Some(form.id);
+        s.input = None;
+        s.level = 0.0;
+    }
+    app.stop_meter().await;
+    app.start_meter();
     app.publish();
     StatusCode::NO_CONTENT.into_response()
 }
