@@ -160,6 +160,15 @@ async fn shoot(c: &Client, name: &str) {
     c.set_window_size(1200, 900).await.expect("resize");
 }
 
+/// Chooses input `id` (a JSON string) on the ready screen, and waits until the app has.
+async fn choose_input(c: &Client, id: &Value, what: &str) {
+    let pick = format!(
+        "(() => {{ const s = document.getElementById('input-choice'); s.value = {id}; s.dispatchEvent(new Event('change')); return true; }})()"
+    );
+    js(c, &pick).await;
+    until(c, &format!("state.inputs.some(i => i.id === {id} && i.chosen)"), what).await;
+}
+
 async fn first_run(c: &Client, url: &str, name: &str) {
     c.goto(url).await.expect("open the app");
     screen_is(c, "first_run").await;
@@ -191,6 +200,216 @@ async fn to_the_code(a: &Client, b: &Client, a_addr: &str) -> (String, String) {
         until(c, "!document.getElementById('q-code').hidden", "the pairing code").await;
     }
     (text(a, "code").await, text(b, "code").await)
+}
+
+/// Ready: the microphone, its level moving as someone speaks, the inputs, the room, the
+/// folder.
+async fn ready_screen(a: &Client) {
+    // Ready: the microphone, its level moving as someone speaks, the room, the folder.
+    until(a, "document.getElementById('level').value > -45", "the level meter to move").await;
+    assert!(!text(a, "input").await.is_empty());
+    // The real inputs, one of them chosen (the default); another can be chosen.
+    let inputs = js(a, "state.inputs").await;
+    let inputs = inputs.as_array().cloned().unwrap_or_default();
+    assert!(!inputs.is_empty(), "no input listed");
+    assert_eq!(inputs.iter().filter(|i| i["chosen"] == json!(true)).count(), 1, "{inputs:?}");
+    if let Some(other) = inputs.iter().find(|i| i["chosen"] != json!(true)) {
+        let first = inputs.iter().find(|i| i["chosen"] == json!(true)).map(|i| i["id"].clone());
+        choose_input(a, &other["id"], "the chosen input").await;
+        // Back to the default for the meeting.
+        choose_input(a, &first.unwrap_or_default(), "the default input again").await;
+    }
+    assert!(text(a, "room").await.contains("hours of recording"), "{}", text(a, "room").await);
+    assert!(text(a, "folder").await.ends_with("out-A"));
+    shoot(a, "2-ready").await;
+}
+
+/// A code mismatch said on both pages, then pairing again and recording.
+async fn mismatch_then_record(a: &Client, b: &Client, a_addr: &str) {
+    // First attempt: the person on B sees a different code. Both pages say so.
+    let (code_a, code_b) = to_the_code(a, b, a_addr).await;
+    assert_eq!(code_a, code_b, "both pages show the same code");
+    assert_eq!(code_a.chars().filter(char::is_ascii_digit).count(), 6, "{code_a}");
+    shoot(a, "5-code").await;
+    click(a, "same-code").await;
+    click(b, "different-code").await;
+    for c in [a, b] {
+        until(c, "!document.getElementById('notice').hidden", "the mismatch warning").await;
+        let notice = text(c, "notice").await;
+        assert!(notice.contains("interfering"), "{notice}");
+    }
+    shoot(a, "6-mismatch").await;
+    for c in [a, b] {
+        click(c, "cancel").await;
+        screen_is(c, "ready").await;
+    }
+
+    // Second attempt: the codes match; both record.
+    let (code_a, code_b) = to_the_code(a, b, a_addr).await;
+    assert_eq!(code_a, code_b);
+    for c in [a, b] {
+        click(c, "same-code").await;
+    }
+    for c in [a, b] {
+        screen_is(c, "recording").await;
+    }
+    until(
+        a,
+        "/confirmed ([5-9]|\\d\\d+) of/.test(document.getElementById('witnessed').textContent)",
+        "5 s witnessed",
+    )
+    .await;
+    assert_eq!(text(a, "peer-name").await, "Sam, social worker");
+    assert!(text(a, "link").await.starts_with("● connected"));
+    shoot(a, "7-recording").await;
+}
+
+/// The link lost and back, seen on A's page.
+async fn link_lost_and_back(a: &Client, b_pid: u32) {
+    // The link drops (B's app is frozen, as a laptop that sleeps): A's page says so and
+    // goes on recording; when B is back, so is the link, and B's microphone goes on.
+    let b_pid = b_pid.to_string();
+    let signal = |sig: &str| {
+        let ok = std::process::Command::new("kill").args([sig, &b_pid]).status().expect("kill");
+        assert!(ok.success());
+    };
+    signal("-STOP");
+    until(
+        a,
+        "document.getElementById('link').textContent.startsWith('○ not answering')",
+        "the link lost",
+    )
+    .await;
+    let warnings = text(a, "warnings").await;
+    assert!(warnings.contains("not answering. Still recording"), "{warnings}");
+    assert_eq!(js(a, "document.body.dataset.screen").await, json!("recording"));
+    shoot(a, "7b-link-lost").await;
+    signal("-CONT");
+    until(
+        a,
+        "document.getElementById('link').textContent.startsWith('● connected')",
+        "the link back",
+    )
+    .await;
+    until(
+        a,
+        "/confirmed (1\\d|[2-9]\\d) of/.test(document.getElementById('witnessed').textContent)",
+        "10 s witnessed",
+    )
+    .await;
+}
+
+/// Stop, asked first; both pages done. A's recording.
+async fn stop_with_confirmation(a: &Client, b: &Client) -> String {
+    // Stop asks first, and says what it means for the other person.
+    click(a, "stop").await;
+    let question = text(a, "confirm-text").await;
+    assert!(
+        question.contains("also ends the recording on Sam, social worker's device"),
+        "{question}"
+    );
+    shoot(a, "8-confirm-stop").await;
+    click(a, "stop-no").await;
+    assert_eq!(js(a, "document.getElementById('confirm-stop').hidden").await, json!(true));
+    assert_eq!(js(a, "document.body.dataset.screen").await, json!("recording"), "still recording");
+    click(a, "stop").await;
+    click(a, "stop-yes").await;
+    for c in [a, b] {
+        screen_is(c, "done").await;
+    }
+    let summary = text(b, "done-summary").await;
+    assert!(summary.contains("signed by both devices"), "{summary}");
+    let messages = js(b, "document.getElementById('messages').textContent").await;
+    assert!(
+        messages.as_str().unwrap_or("").contains("the other device stopped the session"),
+        "{messages}"
+    );
+    let recording = text(a, "done-recording").await;
+    assert!(Path::new(&recording).is_file(), "{recording}");
+    shoot(a, "9-done").await;
+    recording
+}
+
+/// The export for a solicitor, and the check of the recording now.
+async fn export_and_check(a: &Client) {
+    // Export for a solicitor: one zip with the recording, the evidence and the report.
+    let zip = js(
+        a,
+        "(async () => { const r = await fetch(document.getElementById('export').href); const b = new Uint8Array(await r.arrayBuffer()); return [r.status, r.headers.get('content-type'), String.fromCharCode(...b.slice(0, 2)), new TextDecoder('latin1').decode(b)]; })()",
+    )
+    .await;
+    assert_eq!(zip[0], json!(200), "{}", zip[1]);
+    assert_eq!(zip[1], json!("application/zip"));
+    assert_eq!(zip[2], json!("PK"));
+    let body = zip[3].as_str().unwrap_or("");
+    for name in ["recording.opus", "evidence.log", "report.txt", "report.html", "README.txt"] {
+        assert!(body.contains(name), "the export holds {name}");
+    }
+
+    // Check it now: complete and unaltered.
+    click(a, "check-now").await;
+    report_says_complete(a).await;
+    assert!(text(a, "report").await.contains("Sam, social worker"));
+    shoot(a, "10-check").await;
+}
+
+/// Past meetings; then B's recording checked against A's log, both chosen by the person.
+async fn meetings_and_chosen_files(a: &Client, d: &Path, recording: &str) {
+    // Past meetings lists it; Quit closes the app and says so.
+    click(a, "back-from-check").await;
+    click(a, "home").await;
+    screen_is(a, "ready").await;
+    click(a, "show-meetings").await;
+    screen_is(a, "meetings").await;
+    let listed = text(a, "meeting-list").await;
+    assert!(
+        listed.contains("with Sam, social worker (") && listed.contains("finished"),
+        "{listed}"
+    );
+    shoot(a, "11-meetings").await;
+    click(a, "back").await;
+
+    // Check a recording the person chooses: B's, against A's evidence log.
+    click(a, "show-check-files").await;
+    screen_is(a, "check_files").await;
+    shoot(a, "12-check-files").await;
+    let (_, rec_b, _) = common::session_files(&d.join("out-B"));
+    let log_a = Path::new(&recording).with_file_name("evidence.log");
+    let pick = |id: &'static str, path: PathBuf| async move {
+        let input = a.find(Locator::Id(id)).await.expect("file input");
+        input.send_keys(&path.display().to_string()).await.expect("choose file");
+    };
+    pick("file-recording", rec_b).await;
+    pick("file-evidence", log_a).await;
+    click(a, "check-files").await;
+    report_says_complete(a).await;
+    click(a, "back-from-check").await;
+}
+
+/// The check's report on the page says complete and unaltered.
+async fn report_says_complete(a: &Client) {
+    until(a, "document.getElementById('report').textContent.length > 0", "the report").await;
+    let verdict = text(a, "check-verdict").await;
+    assert!(
+        verdict.starts_with("Complete and unaltered"),
+        "{verdict}\n{}",
+        text(a, "report").await
+    );
+}
+
+/// Quit on the page: it says so, and the app's process ends cleanly.
+async fn quit(c: &Client, mut app: AppProcess) {
+    click(c, "quit").await;
+    screen_is(c, "closed").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = app.child.0.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the app did not end after Quit");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,220 +452,14 @@ async fn two_apps_in_a_browser_pair_record_stop_and_check() {
     first_run(&a, &app_a.url, "Parent").await;
     first_run(&b, &app_b.url, "Sam, social worker").await;
 
-    // Ready: the microphone, its level moving as someone speaks, the room, the folder.
-    until(&a, "document.getElementById('level').value > -45", "the level meter to move").await;
-    assert!(!text(&a, "input").await.is_empty());
-    // The real inputs, one of them chosen (the default); another can be chosen.
-    let inputs = js(&a, "state.inputs").await;
-    let inputs = inputs.as_array().cloned().unwrap_or_default();
-    assert!(!inputs.is_empty(), "no input listed");
-    assert_eq!(inputs.iter().filter(|i| i["chosen"] == json!(true)).count(), 1, "{inputs:?}");
-    if let Some(other) = inputs.iter().find(|i| i["chosen"] != json!(true)) {
-        let id = other["id"].as_str().unwrap_or_default().to_owned();
-        let pick = format!(
-            "(() => {{ const s = document.getElementById('input-choice'); s.value = {id:?}; s.dispatchEvent(new Event('change')); return true; }})()"
-        );
-        js(&a, &pick).await;
-        until(
-            &a,
-            &format!("state.inputs.some(i => i.id === {id:?} && i.chosen)"),
-            "the chosen input",
-        )
-        .await;
-        // Back to the default for the meeting.
-        let first = inputs
-            .iter()
-            .find(|i| i["chosen"] == json!(true))
-            .map(|i| i["id"].clone())
-            .unwrap_or_default();
-        let back = format!(
-            "(() => {{ const s = document.getElementById('input-choice'); s.value = {first}; s.dispatchEvent(new Event('change')); return true; }})()"
-        );
-        js(&a, &back).await;
-        until(
-            &a,
-            &format!("state.inputs.some(i => i.id === {first} && i.chosen)"),
-            "the default input again",
-        )
-        .await;
-    }
-    assert!(text(&a, "room").await.contains("hours of recording"), "{}", text(&a, "room").await);
-    assert!(text(&a, "folder").await.ends_with("out-A"));
-    shoot(&a, "2-ready").await;
-
-    // First attempt: the person on B sees a different code. Both pages say so.
-    let (code_a, code_b) = to_the_code(&a, &b, &a_addr).await;
-    assert_eq!(code_a, code_b, "both pages show the same code");
-    assert_eq!(code_a.chars().filter(char::is_ascii_digit).count(), 6, "{code_a}");
-    shoot(&a, "5-code").await;
-    click(&a, "same-code").await;
-    click(&b, "different-code").await;
-    for c in [&a, &b] {
-        until(c, "!document.getElementById('notice').hidden", "the mismatch warning").await;
-        let notice = text(c, "notice").await;
-        assert!(notice.contains("interfering"), "{notice}");
-    }
-    shoot(&a, "6-mismatch").await;
-    for c in [&a, &b] {
-        click(c, "cancel").await;
-        screen_is(c, "ready").await;
-    }
-
-    // Second attempt: the codes match; both record.
-    let (code_a, code_b) = to_the_code(&a, &b, &a_addr).await;
-    assert_eq!(code_a, code_b);
-    for c in [&a, &b] {
-        click(c, "same-code").await;
-    }
-    for c in [&a, &b] {
-        screen_is(c, "recording").await;
-    }
-    until(
-        &a,
-        "/confirmed ([5-9]|\\d\\d+) of/.test(document.getElementById('witnessed').textContent)",
-        "5 s witnessed",
-    )
-    .await;
-    assert_eq!(text(&a, "peer-name").await, "Sam, social worker");
-    assert!(text(&a, "link").await.starts_with("● connected"));
-    shoot(&a, "7-recording").await;
-
-    // The link drops (B's app is frozen, as a laptop that sleeps): A's page says so and
-    // goes on recording; when B is back, so is the link, and B's microphone goes on.
-    let b_pid = app_b.child.0.id().to_string();
-    let signal = |sig: &str| {
-        let ok = std::process::Command::new("kill").args([sig, &b_pid]).status().expect("kill");
-        assert!(ok.success());
-    };
-    signal("-STOP");
-    until(
-        &a,
-        "document.getElementById('link').textContent.startsWith('○ not answering')",
-        "the link lost",
-    )
-    .await;
-    let warnings = text(&a, "warnings").await;
-    assert!(warnings.contains("not answering. Still recording"), "{warnings}");
-    assert_eq!(js(&a, "document.body.dataset.screen").await, json!("recording"));
-    shoot(&a, "7b-link-lost").await;
-    signal("-CONT");
-    until(
-        &a,
-        "document.getElementById('link').textContent.startsWith('● connected')",
-        "the link back",
-    )
-    .await;
-    until(
-        &a,
-        "/confirmed (1\\d|[2-9]\\d) of/.test(document.getElementById('witnessed').textContent)",
-        "10 s witnessed",
-    )
-    .await;
-
-    // Stop asks first, and says what it means for the other person.
-    click(&a, "stop").await;
-    let question = text(&a, "confirm-text").await;
-    assert!(
-        question.contains("also ends the recording on Sam, social worker's device"),
-        "{question}"
-    );
-    shoot(&a, "8-confirm-stop").await;
-    click(&a, "stop-no").await;
-    assert_eq!(js(&a, "document.getElementById('confirm-stop').hidden").await, json!(true));
-    assert_eq!(js(&a, "document.body.dataset.screen").await, json!("recording"), "still recording");
-    click(&a, "stop").await;
-    click(&a, "stop-yes").await;
-    for c in [&a, &b] {
-        screen_is(c, "done").await;
-    }
-    let summary = text(&b, "done-summary").await;
-    assert!(summary.contains("signed by both devices"), "{summary}");
-    let messages = js(&b, "document.getElementById('messages').textContent").await;
-    assert!(
-        messages.as_str().unwrap_or("").contains("the other device stopped the session"),
-        "{messages}"
-    );
-    let recording = text(&a, "done-recording").await;
-    assert!(Path::new(&recording).is_file(), "{recording}");
-    shoot(&a, "9-done").await;
-
-    // Export for a solicitor: one zip with the recording, the evidence and the report.
-    let zip = js(
-        &a,
-        "(async () => { const r = await fetch(document.getElementById('export').href); const b = new Uint8Array(await r.arrayBuffer()); return [r.status, r.headers.get('content-type'), String.fromCharCode(...b.slice(0, 2)), new TextDecoder('latin1').decode(b)]; })()",
-    )
-    .await;
-    assert_eq!(zip[0], json!(200), "{}", zip[1]);
-    assert_eq!(zip[1], json!("application/zip"));
-    assert_eq!(zip[2], json!("PK"));
-    let body = zip[3].as_str().unwrap_or("");
-    for name in ["recording.opus", "evidence.log", "report.txt", "report.html", "README.txt"] {
-        assert!(body.contains(name), "the export holds {name}");
-    }
-
-    // Check it now: complete and unaltered.
-    click(&a, "check-now").await;
-    until(&a, "document.getElementById('report').textContent.length > 0", "the report").await;
-    let verdict = text(&a, "check-verdict").await;
-    assert!(
-        verdict.starts_with("Complete and unaltered"),
-        "{verdict}\n{}",
-        text(&a, "report").await
-    );
-    assert!(text(&a, "report").await.contains("Sam, social worker"));
-    shoot(&a, "10-check").await;
-
-    // Past meetings lists it; Quit closes the app and says so.
-    click(&a, "back-from-check").await;
-    click(&a, "home").await;
-    screen_is(&a, "ready").await;
-    click(&a, "show-meetings").await;
-    screen_is(&a, "meetings").await;
-    let listed = text(&a, "meeting-list").await;
-    assert!(
-        listed.contains("with Sam, social worker (") && listed.contains("finished"),
-        "{listed}"
-    );
-    shoot(&a, "11-meetings").await;
-    click(&a, "back").await;
-
-    // Check a recording the person chooses: B's, against A's evidence log.
-    click(&a, "show-check-files").await;
-    screen_is(&a, "check_files").await;
-    shoot(&a, "12-check-files").await;
-    let (_, rec_b, _) = common::session_files(&d.join("out-B"));
-    let log_a = Path::new(&recording).with_file_name("evidence.log");
-    let pick = |id: &'static str, path: PathBuf| {
-        let a = &a;
-        async move {
-            let input = a.find(Locator::Id(id)).await.expect("file input");
-            input.send_keys(&path.display().to_string()).await.expect("choose file");
-        }
-    };
-    pick("file-recording", rec_b).await;
-    pick("file-evidence", log_a).await;
-    click(&a, "check-files").await;
-    until(&a, "document.getElementById('report').textContent.length > 0", "the report").await;
-    let verdict = text(&a, "check-verdict").await;
-    assert!(
-        verdict.starts_with("Complete and unaltered"),
-        "{verdict}\n{}",
-        text(&a, "report").await
-    );
-    click(&a, "back-from-check").await;
-    for (c, mut app) in [(&a, app_a), (&b, app_b)] {
-        click(c, "quit").await;
-        screen_is(c, "closed").await;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let status = loop {
-            if let Some(s) = app.child.0.try_wait().expect("wait") {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "the app did not end after Quit");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        assert!(status.success());
-    }
+    ready_screen(&a).await;
+    mismatch_then_record(&a, &b, &a_addr).await;
+    link_lost_and_back(&a, app_b.child.0.id()).await;
+    let recording = stop_with_confirmation(&a, &b).await;
+    export_and_check(&a).await;
+    meetings_and_chosen_files(&a, d, &recording).await;
+    quit(&a, app_a).await;
+    quit(&b, app_b).await;
     shoot(&a, "13-closed").await;
     let _ = a.close().await;
     let _ = b.close().await;

@@ -74,6 +74,22 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
     println!("dualrec demo: two devices on this machine record an {SECONDS}-second meeting.");
     println!("Each has its own identity and its own 'microphone' (a built-in synthetic voice),");
     println!("they connect over loopback, pair, and witness each other's recording live.\n");
+    let outcomes = record_meeting(&dir)?;
+    check_each(&outcomes)?;
+    check_edited(&dir, &outcomes)?;
+    println!(
+        "\nThe demo showed: two devices paired and witnessed each other live; each recording verifies\n\
+         against the other device's evidence; the edit is caught and named exactly (00:03 cut),\n\
+         and every other second still verifies."
+    );
+    if keep.is_some() {
+        println!("Files kept in {}", dir.display());
+    }
+    Ok(())
+}
+
+/// The two devices record the meeting, each from its own synthetic voice.
+fn record_meeting(dir: &Path) -> anyhow::Result<Vec<dualrec_session::SessionOutcome>> {
     voice_wav(&dir.join("Parent.wav"), 210.0, 0)?;
     voice_wav(&dir.join("Worker.wav"), 120.0, 7)?;
     let mut identities = Vec::new();
@@ -87,11 +103,11 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let addr = format!("127.0.0.1:{port}");
     let rt = tokio::runtime::Runtime::new()?;
-    let outcomes = rt.block_on(async {
+    rt.block_on(async {
         let mut handles = Vec::new();
         let configs = [
-            config(&dir, "Parent", vec![addr.clone()], None),
-            config(&dir, "Worker", vec!["/ip4/127.0.0.1/tcp/0".into()], Some(addr.clone())),
+            config(dir, "Parent", vec![addr.clone()], None),
+            config(dir, "Worker", vec!["/ip4/127.0.0.1/tcp/0".into()], Some(addr.clone())),
         ];
         for (i, (identity, cfg)) in identities.into_iter().zip(configs).enumerate() {
             let who = if i == 0 { "Parent" } else { "Worker" };
@@ -121,7 +137,11 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
             out.push(h.await.context("a device stopped unexpectedly")??);
         }
         anyhow::Ok(out)
-    })?;
+    })
+}
+
+/// Each recording, checked against the other device's evidence: intact.
+fn check_each(outcomes: &[dualrec_session::SessionOutcome]) -> anyhow::Result<()> {
     println!();
     let names = ["Parent", "Worker"];
     for i in 0..2 {
@@ -143,6 +163,11 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
         println!();
     }
 
+    Ok(())
+}
+
+/// An edited copy of the Parent's recording is caught, and the cut named exactly.
+fn check_edited(dir: &Path, outcomes: &[dualrec_session::SessionOutcome]) -> anyhow::Result<()> {
     // Someone cuts 00:03-00:04 out of the Parent's recording and saves it as a clean file.
     let edited = dir.join("Parent-edited.opus");
     let f = dualrec_media::read_recording(&std::fs::read(&outcomes[0].recording)?)?;
@@ -165,13 +190,5 @@ pub(crate) fn run(keep: Option<&Path>) -> anyhow::Result<()> {
         .map(|c| c.index)
         .collect();
     anyhow::ensure!(missing == [3], "the edit was not localised: missing {missing:?}");
-    println!(
-        "\nThe demo showed: two devices paired and witnessed each other live; each recording verifies\n\
-         against the other device's evidence; the edit is caught and named exactly (00:03 cut),\n\
-         and every other second still verifies."
-    );
-    if keep.is_some() {
-        println!("Files kept in {}", dir.display());
-    }
     Ok(())
 }

@@ -448,6 +448,82 @@ pub(crate) fn print_out(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// The recordings folder: the one given, or the default.
+fn out_or_default(out: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match out {
+        Some(o) => Ok(o.clone()),
+        None => recordings_dir(),
+    }
+}
+
+/// Runs `command`. Ok(true): done / verified; Ok(false): verification found problems.
+fn run(cli: &Cli, command: &Command) -> anyhow::Result<bool> {
+    match command {
+        Command::List { out } => {
+            data_dir(cli).and_then(|d| list_cmd::run(&d, &out_or_default(out)?)).map(|()| true)
+        }
+        Command::App { no_open, port, out, listen, input_file } => {
+            let out_dir = out_or_default(out)?;
+            app::run(app::AppOptions {
+                data_dir: data_dir(cli)?,
+                out_dir,
+                port: *port,
+                open_browser: !no_open,
+                listen: listen.clone(),
+                input_file: input_file.clone(),
+            })
+            .map(|()| true)
+        }
+        Command::Compare { a, b, json } => compare_cmd::run(a, b, *json),
+        Command::Export { dir, to } => export::run(dir, to.as_deref()).and_then(|path| {
+            let path = std::fs::canonicalize(&path).unwrap_or(path);
+            print_out(&format!("Exported to {}\n", report::safe(&path.display().to_string())))
+                .map(|()| true)
+        }),
+        Command::Completions { .. } | Command::Man => cmd_generate(command).map(|()| true),
+        Command::Id { name } => data_dir(cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true),
+        Command::Devices => data_dir(cli).and_then(|d| cmd_devices(&d)).map(|()| true),
+        Command::Inspect { log } => cmd_inspect(log).map(|()| true),
+        Command::Recover { dir } => {
+            data_dir(cli).and_then(|d| recover_cmd::run(&d, dir)).map(|()| true)
+        }
+        Command::Demo { keep } => demo::run(keep.as_deref()).map(|()| true),
+        Command::Forget { device } => {
+            data_dir(cli).and_then(|d| cmd_forget(&d, device)).map(|()| true)
+        }
+        Command::Record { name, out, input, input_file, duration, listen, connect, yes, with } => {
+            let data = data_dir(cli)?;
+            let args = record_cmd::RecordArgs {
+                name: name.clone(),
+                out: out_or_default(out)?,
+                input: input.clone(),
+                input_file: input_file.clone(),
+                duration: *duration,
+                listen: listen.clone(),
+                connect: connect.clone(),
+                yes: *yes,
+                with: with.clone(),
+            };
+            record_cmd::run(data, args).map(|()| true)
+        }
+        Command::Verify { recording, evidence, json, html, excerpt, expect, other } => {
+            let options = dualrec_proof::VerifyOptions {
+                excerpt: *excerpt,
+                expect: expect.clone(),
+                ..dualrec_proof::VerifyOptions::default()
+            };
+            let holds = verify_cmd::run(recording, evidence, *json, html.as_deref(), options)?;
+            match other {
+                Some(other) => {
+                    print_out("\n")?;
+                    compare_cmd::run(recording, other, false).map(|same| holds && same)
+                }
+                None => Ok(holds),
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -461,7 +537,6 @@ fn main() -> ExitCode {
         eprintln!("dualrec: {e:#}");
         return ExitCode::from(2);
     }
-    // Ok(true): done / verified; Ok(false): verification found problems (exit 1).
     let default_app;
     let command = match &cli.command {
         Some(c) => c,
@@ -476,86 +551,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let result: anyhow::Result<bool> = match command {
-        Command::List { out } => {
-            let out = match out {
-                Some(o) => Ok(o.clone()),
-                None => recordings_dir(),
-            };
-            data_dir(&cli).and_then(|d| list_cmd::run(&d, &out?)).map(|()| true)
-        }
-        Command::App { no_open, port, out, listen, input_file } => (|| {
-            let out_dir = match out {
-                Some(o) => o.clone(),
-                None => recordings_dir()?,
-            };
-            app::run(app::AppOptions {
-                data_dir: data_dir(&cli)?,
-                out_dir,
-                port: *port,
-                open_browser: !no_open,
-                listen: listen.clone(),
-                input_file: input_file.clone(),
-            })
-        })()
-        .map(|()| true),
-        Command::Compare { a, b, json } => compare_cmd::run(a, b, *json),
-        Command::Export { dir, to } => export::run(dir, to.as_deref()).and_then(|path| {
-            let path = std::fs::canonicalize(&path).unwrap_or(path);
-            print_out(&format!("Exported to {}\n", report::safe(&path.display().to_string())))
-                .map(|()| true)
-        }),
-        Command::Completions { .. } | Command::Man => cmd_generate(command).map(|()| true),
-        Command::Id { name } => {
-            data_dir(&cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true)
-        }
-        Command::Devices => data_dir(&cli).and_then(|d| cmd_devices(&d)).map(|()| true),
-        Command::Inspect { log } => cmd_inspect(log).map(|()| true),
-        Command::Recover { dir } => {
-            data_dir(&cli).and_then(|d| recover_cmd::run(&d, dir)).map(|()| true)
-        }
-        Command::Demo { keep } => demo::run(keep.as_deref()).map(|()| true),
-        Command::Forget { device } => {
-            data_dir(&cli).and_then(|d| cmd_forget(&d, device)).map(|()| true)
-        }
-        Command::Record { name, out, input, input_file, duration, listen, connect, yes, with } => {
-            data_dir(&cli)
-                .and_then(|d| {
-                    record_cmd::run(
-                        d,
-                        record_cmd::RecordArgs {
-                            name: name.clone(),
-                            out: match out {
-                                Some(o) => o.clone(),
-                                None => recordings_dir()?,
-                            },
-                            input: input.clone(),
-                            input_file: input_file.clone(),
-                            duration: *duration,
-                            listen: listen.clone(),
-                            connect: connect.clone(),
-                            yes: *yes,
-                            with: with.clone(),
-                        },
-                    )
-                })
-                .map(|()| true)
-        }
-        Command::Verify { recording, evidence, json, html, excerpt, expect, other } => {
-            let options = dualrec_proof::VerifyOptions {
-                excerpt: *excerpt,
-                expect: expect.clone(),
-                ..dualrec_proof::VerifyOptions::default()
-            };
-            let verified = verify_cmd::run(recording, evidence, *json, html.as_deref(), options);
-            match (verified, other) {
-                (Ok(holds), Some(other)) => print_out("\n")
-                    .and_then(|()| compare_cmd::run(recording, other, false))
-                    .map(|same| holds && same),
-                (result, _) => result,
-            }
-        }
-    };
+    let result = run(&cli, command);
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

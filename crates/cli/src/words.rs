@@ -22,8 +22,19 @@ fn who(d: &Device) -> String {
 
 /// The line to print for an event, if it is one a person reads; `true` marks a warning.
 pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
-    let note = |s: String| Some((false, s));
-    let warn = |s: String| Some((true, s));
+    before_the_meeting(p).or_else(|| in_the_meeting(p))
+}
+
+fn note(s: String) -> Option<(bool, String)> {
+    Some((false, s))
+}
+
+fn warn(s: String) -> Option<(bool, String)> {
+    Some((true, s))
+}
+
+/// Checks, finding the other device, pairing.
+fn before_the_meeting(p: &Progress) -> Option<(bool, String)> {
     match p {
         Progress::SoundCheck { source } => {
             note(format!("checking the microphone ({}): please say something", safe(source)))
@@ -71,6 +82,13 @@ pub(crate) fn line(p: &Progress) -> Option<(bool, String)> {
         Progress::Paired { device } => note(format!("paired with {}", safe(&device.name))),
         Progress::PairingFailed { device, why } => warn(pairing_failed(device, why)),
         Progress::Proposing => note("proposing the session".into()),
+        _ => None,
+    }
+}
+
+/// From the co-signed start to the saved files.
+fn in_the_meeting(p: &Progress) -> Option<(bool, String)> {
+    match p {
         Progress::Rejoining { session, peer } => note(format!(
             "this device stopped in the middle of meeting {session} with {}; waiting up to 30 s \
              for it, to carry on recording in the same meeting",

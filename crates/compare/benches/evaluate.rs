@@ -143,6 +143,70 @@ struct Row {
     false_alarms: usize,
 }
 
+/// Room `n`'s doctored copy for case `k` (from its clean source), and the seconds the
+/// doctoring spans.
+fn doctor(
+    d: &Path,
+    (n, k, lines): (usize, usize, usize),
+    clean: &Path,
+    spans: &[(f64, f64)],
+) -> (PathBuf, u64, u64) {
+    // Placed at a line (speech, not a pause).
+    let (start, end) = spans[spans.len() / 2];
+    let at = start.floor();
+    match k {
+        0 => {
+            let other = speak(
+                d,
+                &format!("other{n}"),
+                VOICES[(n + 5) % 8],
+                "they will not return home at all",
+                165,
+            );
+            let fit = d.join(format!("other{n}-3.wav"));
+            sox(&[&other, &fit, &"pad", &"0", &"3", &"trim", &"0", &"3"]);
+            (
+                splice(d, clean, at, at + 3.0, Some(&fit), &format!("replaced{n}")),
+                at as u64,
+                at as u64 + 2,
+            )
+        }
+        1 => {
+            // The middle line said by someone else (a stand-in for a cloned voice).
+            let line = spans.len() / 2;
+            let shifted = VOICES[(n + 2) % VOICES.len()];
+            let (f, _) =
+                conversation_of(d, &format!("voice{n}"), &script_of(n, lines), &[(line, shifted)]);
+            (f, start as u64, end as u64)
+        }
+        2 => {
+            let silence = d.join(format!("silence{n}.wav"));
+            sox(&[&"-n", &"-r", &"48000", &"-c", &"1", &silence, &"trim", &"0", &"3"]);
+            (
+                splice(d, clean, at, at + 3.0, Some(&silence), &format!("muted{n}")),
+                at as u64,
+                at as u64 + 2,
+            )
+        }
+        3 => (splice(d, clean, at, at + 2.0, None, &format!("cut{n}")), at as u64, at as u64 + 2),
+        4 => {
+            let part = d.join(format!("part{n}.wav"));
+            sox(&[&clean, &part, &"trim", &format!("{at}"), &"10"]);
+            let faster = d.join(format!("faster{n}.wav"));
+            sox(&[&part, &faster, &"tempo", &"1.05"]);
+            (
+                splice(d, clean, at, at + 10.0, Some(&faster), &format!("stretched{n}")),
+                at as u64 + 1,
+                at as u64 + 10,
+            )
+        }
+        _ => {
+            let (other, _) = room(d, n, lines, true);
+            (other, 0, u64::MAX / 2)
+        }
+    }
+}
+
 fn main() {
     let rooms_n: usize = std::env::var("ROOMS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let lines: usize = std::env::var("LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
@@ -163,69 +227,9 @@ fn main() {
         honest_alarms += c.count(Class::Different);
         same += c.count(Class::Same);
         cannot += c.count(Class::CannotTell);
-        // One doctored case per room, in turn; placed at a line (speech, not a pause).
+        // One doctored case per room, in turn.
         let k = n % cases.len();
-        let (start, end) = spans[spans.len() / 2];
-        let at = start.floor();
-        let doctored = match k {
-            0 => {
-                let other = speak(
-                    d,
-                    &format!("other{n}"),
-                    VOICES[(n + 5) % 8],
-                    "they will not return home at all",
-                    165,
-                );
-                let fit = d.join(format!("other{n}-3.wav"));
-                sox(&[&other, &fit, &"pad", &"0", &"3", &"trim", &"0", &"3"]);
-                (
-                    splice(d, &clean, at, at + 3.0, Some(&fit), &format!("replaced{n}")),
-                    at as u64,
-                    at as u64 + 2,
-                )
-            }
-            1 => {
-                // The middle line said by someone else (a stand-in for a cloned voice).
-                let line = spans.len() / 2;
-                let shifted = VOICES[(n + 2) % VOICES.len()];
-                let (f, _) = conversation_of(
-                    d,
-                    &format!("voice{n}"),
-                    &script_of(n, lines),
-                    &[(line, shifted)],
-                );
-                (f, start as u64, end as u64)
-            }
-            2 => {
-                let silence = d.join(format!("silence{n}.wav"));
-                sox(&[&"-n", &"-r", &"48000", &"-c", &"1", &silence, &"trim", &"0", &"3"]);
-                (
-                    splice(d, &clean, at, at + 3.0, Some(&silence), &format!("muted{n}")),
-                    at as u64,
-                    at as u64 + 2,
-                )
-            }
-            3 => (
-                splice(d, &clean, at, at + 2.0, None, &format!("cut{n}")),
-                at as u64,
-                at as u64 + 2,
-            ),
-            4 => {
-                let part = d.join(format!("part{n}.wav"));
-                sox(&[&clean, &part, &"trim", &format!("{at}"), &"10"]);
-                let faster = d.join(format!("faster{n}.wav"));
-                sox(&[&part, &faster, &"tempo", &"1.05"]);
-                (
-                    splice(d, &clean, at, at + 10.0, Some(&faster), &format!("stretched{n}")),
-                    at as u64 + 1,
-                    at as u64 + 10,
-                )
-            }
-            _ => {
-                let (other, _) = room(d, n, lines, true);
-                (other, 0, u64::MAX / 2)
-            }
-        };
+        let doctored = doctor(d, (n, k, lines), &clean, &spans);
         let (file, from, to) = doctored;
         let file = in_babble(d, &file, &background, &format!("case{n}"));
         let c = mics(d, &src, &file, &format!("case{n}"), &mut rng);

@@ -221,6 +221,38 @@ fn ms(frames: i64) -> i64 {
     frames * 1000 / FPS as i64
 }
 
+/// What a second is before any matching: damaged, silent on one side, or too quiet to
+/// compare; `None` when both sides have sound to compare.
+fn before_matching(p: &Pair<'_>, s: usize, lag: i64) -> Option<(Class, Why)> {
+    let range = window(s);
+    let b_range = range.start + lag..range.end + lag;
+    let missing = |m: &[bool], r: std::ops::Range<i64>| {
+        let sec = |f: i64| usize::try_from(f.max(0)).unwrap_or(0) / FPS;
+        (sec(r.start + FPS as i64)..=sec(r.end - FPS as i64 - 1))
+            .any(|i| m.get(i).copied().unwrap_or(false))
+    };
+    if missing(&p.missing_a, range.clone()) || missing(&p.missing_b, b_range.clone()) {
+        return Some((Class::CannotTell, Why::Damaged));
+    }
+    // The second itself: clear sound on one side, nothing above the room's noise on the
+    // other (muted, or another room's silence).
+    let first = (s * FPS) as i64;
+    let ua = above_floor(p.a, p.floor_a, first..first + FPS as i64);
+    let ub = above_floor(p.b, p.floor_b, first + lag..first + lag + FPS as i64);
+    if ua >= CLEARLY_HEARD && ub < NOTHING_HEARD {
+        return Some((Class::Different, Why::SilentIn("B")));
+    }
+    if ub >= CLEARLY_HEARD && ua < NOTHING_HEARD {
+        return Some((Class::Different, Why::SilentIn("A")));
+    }
+    match (level(p.a, p.floor_a, range), level(p.b, p.floor_b, b_range)) {
+        (Level::Sound, Level::Muted) => Some((Class::Different, Why::SilentIn("B"))),
+        (Level::Muted, Level::Sound) => Some((Class::Different, Why::SilentIn("A"))),
+        (Level::Sound, Level::Sound) => None,
+        _ => Some((Class::CannotTell, Why::Quiet)),
+    }
+}
+
 fn one_second(
     p: &Pair<'_>,
     s: usize,
@@ -228,7 +260,6 @@ fn one_second(
     out: &mut [Second],
     jumps: &mut Vec<Jump>,
 ) -> Second {
-    let range = window(s);
     let here = |class, why, score: Option<f64>, lag: i64| Second {
         index: s as u64,
         class,
@@ -236,37 +267,10 @@ fn one_second(
         score: score.map(|x| x as f32),
         lag_ms: ms(lag),
     };
-    let b_range = range.start + t.lag..range.end + t.lag;
-    let missing = |m: &[bool], r: std::ops::Range<i64>| {
-        let sec = |f: i64| usize::try_from(f.max(0)).unwrap_or(0) / FPS;
-        (sec(r.start + FPS as i64)..=sec(r.end - FPS as i64 - 1))
-            .any(|i| m.get(i).copied().unwrap_or(false))
-    };
-    if missing(&p.missing_a, range.clone()) || missing(&p.missing_b, b_range.clone()) {
-        return here(Class::CannotTell, Why::Damaged, None, t.lag);
+    if let Some((class, why)) = before_matching(p, s, t.lag) {
+        return here(class, why, None, t.lag);
     }
-    // The second itself: clear sound on one side, nothing above the room's noise on the
-    // other (muted, or another room's silence).
-    let first = (s * FPS) as i64;
-    let ua = above_floor(p.a, p.floor_a, first..first + FPS as i64);
-    let ub = above_floor(p.b, p.floor_b, first + t.lag..first + t.lag + FPS as i64);
-    if ua >= CLEARLY_HEARD && ub < NOTHING_HEARD {
-        return here(Class::Different, Why::SilentIn("B"), None, t.lag);
-    }
-    if ub >= CLEARLY_HEARD && ua < NOTHING_HEARD {
-        return here(Class::Different, Why::SilentIn("A"), None, t.lag);
-    }
-    let (la, lb) = (level(p.a, p.floor_a, range.clone()), level(p.b, p.floor_b, b_range));
-    match (la, lb) {
-        (Level::Sound, Level::Muted) => {
-            return here(Class::Different, Why::SilentIn("B"), None, t.lag);
-        }
-        (Level::Muted, Level::Sound) => {
-            return here(Class::Different, Why::SilentIn("A"), None, t.lag);
-        }
-        (Level::Sound, Level::Sound) => {}
-        _ => return here(Class::CannotTell, Why::Quiet, None, t.lag),
-    }
+    let range = window(s);
     let local = best(p, range.clone(), t.lag, JUMP);
     // A long stretch of different sound (another room) is searched wide once in 5 s only.
     let differing = s >= 5 && out[s - 5..s].iter().all(|o| o.why == Why::Differs);
@@ -291,7 +295,20 @@ fn one_second(
         }
         return here(Class::Same, Why::Matches, Some(score), lag);
     }
-    // The same sound, but not where the lag says: cut, inserted or stretched on one side.
+    let (class, why) = shifted(s, lag, reference, t, out, jumps);
+    here(class, why, Some(score), lag)
+}
+
+/// The same sound, but not where the lag says: cut, inserted or stretched on one side —
+/// unless the new lag has held for [`SETTLE`] seconds, when it becomes the lag.
+fn shifted(
+    s: usize,
+    lag: i64,
+    reference: i64,
+    t: &mut Tracker,
+    out: &mut [Second],
+    jumps: &mut Vec<Jump>,
+) -> (Class, Why) {
     let (first_lag, run) = match t.moving.first() {
         Some((_, l))
             if (lag - l).abs() <= 1 && t.moving.last().is_some_and(|(p, _)| p + 1 == s) =>
@@ -305,27 +322,22 @@ fn one_second(
     };
     t.moving.push((s, lag));
     t.lag = lag;
-    if run >= SETTLE {
-        // The new lag holds: from its first second on it is the lag. That first second is
-        // where the timing broke; the ones after it are the same sound.
-        let (start, _) = t.moving[0];
-        jumps.push(Jump { second: start as u64, from_ms: ms(reference), to_ms: ms(first_lag) });
-        for (i, l) in t.moving.iter().skip(1).take(run - 2) {
-            if let Some(o) = out.get_mut(*i) {
-                o.class = Class::Same;
-                o.why = Why::Matches;
-                o.lag_ms = ms(*l);
-            }
-        }
-        t.recent.clear();
-        t.moving.clear();
-        t.settle(lag);
-        return here(Class::Same, Why::Matches, Some(score), lag);
+    if run < SETTLE {
+        return (Class::Different, Why::Shifted { from_ms: ms(reference), to_ms: ms(lag) });
     }
-    here(
-        Class::Different,
-        Why::Shifted { from_ms: ms(reference), to_ms: ms(lag) },
-        Some(score),
-        lag,
-    )
+    // The new lag holds: from its first second on it is the lag. That first second is
+    // where the timing broke; the ones after it are the same sound.
+    let (start, _) = t.moving[0];
+    jumps.push(Jump { second: start as u64, from_ms: ms(reference), to_ms: ms(first_lag) });
+    for (i, l) in t.moving.iter().skip(1).take(run - 2) {
+        if let Some(o) = out.get_mut(*i) {
+            o.class = Class::Same;
+            o.why = Why::Matches;
+            o.lag_ms = ms(*l);
+        }
+    }
+    t.recent.clear();
+    t.moving.clear();
+    t.settle(lag);
+    (Class::Same, Why::Matches)
 }
