@@ -5,11 +5,10 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_addr, pty, spawn_recorder, tone};
+use common::{free_addr, spawn_recorder, tone};
 
 /// Just enough of a terminal to read the view: cursor moves (`CSI row;col H`), `\r`,
 /// `\n` and text on a 30 x 100 grid; other escape sequences are skipped.
@@ -86,26 +85,24 @@ fn the_live_view_shows_the_session_and_s_stops_it() {
     let other = spawn_recorder(d, "A", "60s", &["--listen", &addr]);
     std::thread::sleep(Duration::from_millis(500));
 
-    let (master, slave_path) = pty();
-    let slave =
-        || std::fs::OpenOptions::new().read(true).write(true).open(&slave_path).expect("slave");
-    // `setsid -c` (util-linux) makes the terminal the program's controlling terminal, as
-    // a login shell would.
-    let mut me = std::process::Command::new("setsid")
-        .arg("-c")
-        .arg(env!("CARGO_BIN_EXE_dualrec"))
-        .arg("--data-dir")
-        .arg(d.join("data-B"))
-        .args(["record", "--name", "B", "--duration", "60s", "--yes", "--out"])
-        .arg(d.join("out-B"))
-        .arg("--input-file")
-        .arg(d.join("b.wav"))
-        .args(["--connect", &addr])
-        .stdin(Stdio::from(slave()))
-        .stdout(Stdio::from(slave()))
-        .stderr(Stdio::from(slave()))
-        .spawn()
-        .expect("spawn on the terminal");
+    let data = d.join("data-B");
+    let (out, wav) = (d.join("out-B"), d.join("b.wav"));
+    let (mut me, master) = common::dualrec_on_terminal([
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+        "record".as_ref(),
+        "--name".as_ref(),
+        "B".as_ref(),
+        "--duration".as_ref(),
+        "60s".as_ref(),
+        "--yes".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--input-file".as_ref(),
+        wav.as_os_str(),
+        "--connect".as_ref(),
+        std::ffi::OsStr::new(&addr),
+    ]);
 
     // The terminal: collect what the program draws, answer its cursor-position query.
     let screen = Arc::new(Mutex::new(String::new()));

@@ -11,6 +11,22 @@ use std::time::Duration;
 
 use common::{free_addr, spawn_recorder, tone};
 
+/// `dualrec record` for device A from the virtual microphone, dialling `addr`.
+fn record_from_microphone(
+    pulse: &pulse::Pulse,
+    d: &std::path::Path,
+    duration: &str,
+    addr: &str,
+) -> std::process::Command {
+    let mut a = pulse.cmd(env!("CARGO_BIN_EXE_dualrec"));
+    a.arg("--data-dir")
+        .arg(d.join("data-A"))
+        .args(["record", "--name", "A", "--duration", duration, "--yes", "--out"])
+        .arg(d.join("out-A"))
+        .args(["--connect", addr]);
+    a
+}
+
 #[test]
 fn the_sound_check_hears_the_person_and_the_meeting_records_the_microphone() {
     let pulse = pulse::Pulse::start();
@@ -32,15 +48,7 @@ fn the_sound_check_hears_the_person_and_the_meeting_records_the_microphone() {
         .arg("-c")
         .arg(format!("sleep 0.3; for i in 1 2 3 4 5 6; do paplay '{}'; done", speech.display()));
     let mut speaker = speaker.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("paplay");
-    let a = pulse
-        .cmd(env!("CARGO_BIN_EXE_dualrec"))
-        .arg("--data-dir")
-        .arg(d.join("data-A"))
-        .args(["record", "--name", "A", "--duration", "8s", "--yes", "--out"])
-        .arg(d.join("out-A"))
-        .args(["--connect", &addr])
-        .output()
-        .expect("run A");
+    let a = record_from_microphone(&pulse, d, "8s", &addr).output().expect("run A");
     let _ = speaker.kill();
     let _ = speaker.wait();
     let text = String::from_utf8_lossy(&a.stdout);
@@ -83,13 +91,7 @@ fn a_recorder_frozen_for_a_while_goes_on_recording() {
     let mut speaker = pulse.cmd("sh");
     speaker.arg("-c").arg(format!("while true; do paplay '{}'; done", speech.display()));
     let mut speaker = speaker.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("paplay");
-    let a = pulse
-        .cmd(env!("CARGO_BIN_EXE_dualrec"))
-        .arg("--data-dir")
-        .arg(d.join("data-A"))
-        .args(["record", "--name", "A", "--duration", "16s", "--yes", "--out"])
-        .arg(d.join("out-A"))
-        .args(["--connect", &addr])
+    let a = record_from_microphone(&pulse, d, "16s", &addr)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -6,11 +6,11 @@
 mod common;
 
 use std::io::{Read as _, Write as _};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_addr, pty, tone};
+use common::{free_addr, tone};
 
 /// One `dualrec record` on its own terminal: what it printed, and the keyboard.
 struct Terminal {
@@ -21,24 +21,14 @@ struct Terminal {
 
 impl Terminal {
     fn start(d: &std::path::Path, who: &str, net: &[&str]) -> Terminal {
-        let (master, slave_path) = pty();
-        let slave =
-            || std::fs::OpenOptions::new().read(true).write(true).open(&slave_path).expect("slave");
-        let child = std::process::Command::new("setsid")
-            .arg("-c")
-            .arg(env!("CARGO_BIN_EXE_dualrec"))
-            .arg("--data-dir")
-            .arg(d.join(format!("data-{who}")))
-            .args(["record", "--duration", "60s", "--out"])
-            .arg(d.join(format!("out-{who}")))
-            .arg("--input-file")
-            .arg(d.join(format!("{}.wav", who.to_lowercase())))
-            .args(net)
-            .stdin(Stdio::from(slave()))
-            .stdout(Stdio::from(slave()))
-            .stderr(Stdio::from(slave()))
-            .spawn()
-            .expect("spawn on a terminal");
+        let mut args: Vec<std::ffi::OsString> = vec!["--data-dir".into()];
+        args.push(d.join(format!("data-{who}")).into());
+        args.extend(["record", "--duration", "60s", "--out"].map(Into::into));
+        args.push(d.join(format!("out-{who}")).into());
+        args.push("--input-file".into());
+        args.push(d.join(format!("{}.wav", who.to_lowercase())).into());
+        args.extend(net.iter().map(Into::into));
+        let (child, master) = common::dualrec_on_terminal(args);
         let screen = Arc::new(Mutex::new(String::new()));
         let mut reader = std::fs::File::from(master.try_clone().expect("clone"));
         std::thread::spawn({

@@ -105,3 +105,25 @@ pub(crate) fn pty() -> (std::os::fd::OwnedFd, std::path::PathBuf) {
     rustix::termios::tcsetwinsize(&master, size).expect("window size");
     (master, std::path::PathBuf::from(name.to_string_lossy().into_owned()))
 }
+
+/// `dualrec ARGS` on a new pseudo-terminal that is its controlling terminal (`setsid -c`,
+/// util-linux, as a login shell gives one): the program, and the terminal's master side.
+pub(crate) fn dualrec_on_terminal<I, S>(args: I) -> (Child, std::os::fd::OwnedFd)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let (master, slave_path) = pty();
+    let slave =
+        || std::fs::OpenOptions::new().read(true).write(true).open(&slave_path).expect("slave");
+    let child = Command::new("setsid")
+        .arg("-c")
+        .arg(env!("CARGO_BIN_EXE_dualrec"))
+        .args(args)
+        .stdin(Stdio::from(slave()))
+        .stdout(Stdio::from(slave()))
+        .stderr(Stdio::from(slave()))
+        .spawn()
+        .expect("spawn on a terminal");
+    (child, master)
+}
