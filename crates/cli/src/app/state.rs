@@ -71,6 +71,9 @@ struct Shared {
     /// The inputs this machine has (real ones only), and the one chosen (`None`: default).
     inputs: Vec<dualrec_audio::InputDevice>,
     chosen_input: Option<String>,
+    /// Hours of recording the disk has room for, as of the last time the ready screen
+    /// was shown (not read again for every level update).
+    hours_of_room: Option<f64>,
     level: f32,
     meter: Option<Meter>,
     addresses: Vec<String>,
@@ -122,6 +125,7 @@ impl App {
             input_error: None,
             inputs: dualrec_audio::list_input_devices().unwrap_or_default(),
             chosen_input: None,
+            hours_of_room: None,
             level: 0.0,
             meter: None,
             addresses: Vec::new(),
@@ -200,7 +204,7 @@ impl App {
             })).collect::<Vec<_>>(),
             "level_db": 20.0 * s.level.max(1e-5).log10(),
             "folder": self.options.out_dir.display().to_string(),
-            "hours_of_room": dualrec_session::hours_of_room(&self.options.out_dir),
+            "hours_of_room": s.hours_of_room,
             "addresses": s.addresses,
             "address_qr": qr,
             "found": s.found.iter().map(|(d, r)| json!({"name": d.name, "fingerprint": d.fingerprint, "remembered": r})).collect::<Vec<_>>(),
@@ -223,6 +227,7 @@ impl App {
     /// Opens the input for the ready screen's level meter (a file is not listened to).
     fn start_meter(self: &Arc<Self>) {
         let mut s = self.lock();
+        s.hours_of_room = dualrec_session::hours_of_room(&self.options.out_dir);
         if s.meter.is_some() {
             return;
         }
