@@ -488,6 +488,11 @@ struct Node {
     last_seen: HashMap<PeerId, Instant>,
     last_ping: HashMap<PeerId, Instant>,
     pairings: HashMap<PeerId, Pairing>,
+    /// A session request from a device we are pairing with, whose person here has said
+    /// yes: the other device may have finished first and its request overtaken its
+    /// confirmation (they travel on separate streams). Held until the pairing ends, then
+    /// handed on or refused; one per device.
+    held: HashMap<PeerId, (PublicKey, Request, ResponseChannel<Response>)>,
     outbound: HashMap<OutboundRequestId, Outbound>,
     inbound: HashMap<u64, ResponseChannel<Response>>,
     next_inbound: u64,
@@ -622,6 +627,7 @@ fn start_speaking(
         last_seen: HashMap::new(),
         last_ping: HashMap::new(),
         pairings: HashMap::new(),
+        held: HashMap::new(),
         outbound: HashMap::new(),
         inbound: HashMap::new(),
         next_inbound: 0,
@@ -810,6 +816,19 @@ impl Node {
     async fn finish_pairing(&mut self, peer: PeerId, ours: Option<bool>, theirs: Option<bool>) {
         let (Some(ours), Some(theirs)) = (ours, theirs) else { return };
         self.pairings.remove(&peer);
+        self.settle_pairing(peer, ours, theirs).await;
+        self.release_held(peer).await;
+    }
+
+    /// A request held while pairing with `peer` (see `held`), now that it has ended:
+    /// handed on if the device is now trusted, refused otherwise.
+    async fn release_held(&mut self, peer: PeerId) {
+        if let Some((key, request, channel)) = self.held.remove(&peer) {
+            self.hand_on(key, request, channel).await;
+        }
+    }
+
+    async fn settle_pairing(&mut self, peer: PeerId, ours: bool, theirs: bool) {
         let Some(key) = peer_key(&peer) else { return };
         if ours && theirs {
             let name = self.names.get(&peer).cloned().unwrap_or_default();
@@ -956,6 +975,7 @@ impl Node {
                             let why = PairingFailure::Link(error.to_string());
                             self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
                         }
+                        self.release_held(peer).await;
                     }
                     _ => {}
                 }
@@ -1066,6 +1086,15 @@ impl Node {
         channel: ResponseChannel<Response>,
     ) {
         if !self.trusted.is_trusted(&key) {
+            if let Some(peer) = key_peer(&key)
+                && matches!(self.pairings.get(&peer), Some(Pairing::Shown { ours: Some(true), .. }))
+            {
+                if let Some((_, _, older)) = self.held.insert(peer, (key, request, channel)) {
+                    let reason = "superseded by a later request".into();
+                    self.respond(older, Response::Refused { reason });
+                }
+                return;
+            }
             let reason = "this device has not been paired".into();
             self.respond(channel, Response::Refused { reason });
             return self.emit(NodeEvent::RefusedUntrusted { peer: key }).await;
@@ -1149,6 +1178,7 @@ impl Node {
                     };
                     self.emit(NodeEvent::PairingFailed { peer: key, why }).await;
                 }
+                self.release_held(p).await;
             }
             _ => {}
         }

@@ -607,3 +607,50 @@ async fn each_dial_is_answered_by_its_own_connection() {
     assert!(to_dead.is_err(), "a dial to nothing is not answered by another dial's success");
     drop(a);
 }
+
+/// Both people said yes, but B learnt it first and proposed the start at once: its proposal
+/// reaches A before B's own confirmation does (they travel on separate streams). A holds
+/// it until the pairing ends, then hands it on, instead of refusing a device it is about
+/// to trust (the proposer then failed and the other device waited for ever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_that_overtakes_the_confirmation_is_held_not_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sim = simulate(&SimConfig { chunks: 1, ..SimConfig::default() });
+    let (alice, bob) = (&sim.identities[0], &sim.identities[1]);
+    // B already counts A as confirmed (as it does the moment it has both answers); A does
+    // not know B's answer yet.
+    let mut b_store = TrustedDevices::load(&dir.path().join("Worker-trusted")).expect("store");
+    b_store.trust(alice.public(), "Parent").expect("trust");
+    let (a, mut ra) = start(alice, config(dir.path(), "Parent")).expect("A");
+    let (b, mut rb) = start(bob, config(dir.path(), "Worker")).expect("B");
+    let addr_b = listening(&mut rb).await;
+    a.dial(&addr_b).await.expect("dial");
+    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    let (ca, cb) = pair(&a, &mut ra, &b, &mut rb).await;
+    assert_eq!(ca, cb);
+    // A's person says yes; B's confirmation has not reached A when B's proposal does.
+    a.confirm(b.key(), true).await.expect("A says yes");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let proposal = Proposal::new(bob, alice.public(), sim.start.record.clone()).expect("proposal");
+    let request = proposal.request();
+    let proposer = b.clone();
+    let alice_key = alice.public();
+    let answer = tokio::spawn(async move { proposer.request(alice_key, request).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    if answer.is_finished() {
+        panic!("held, not refused, while the pairing is open: {:?}", answer.await);
+    }
+    b.confirm(a.key(), true).await.expect("B says yes");
+    next(&mut ra, "paired", |e| matches!(e, NodeEvent::Paired { .. })).await;
+    let NodeEvent::Inbound { peer, request, reply } =
+        next(&mut ra, "the proposal", |e| matches!(e, NodeEvent::Inbound { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(peer, bob.public());
+    assert!(matches!(*request, Request::Propose { .. }), "{request:?}");
+    let refusal = Response::Refused { reason: "seen".into() };
+    a.respond(reply, refusal.clone()).await.expect("respond");
+    let got = answer.await.expect("task").expect("an answer");
+    assert_eq!(got, refusal, "the answer A gave once the pairing ended");
+}
