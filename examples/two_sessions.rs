@@ -99,6 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             file_sha256: Some(dualrec_proof::sha256(&bytes)),
             playback: Some(file.playback()),
             damaged: &[],
+            excerpt: None,
         })?;
         println!(
             "{}: {:?}, {} of {} seconds witnessed live by the other device",

@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         file_sha256: None,
         playback: None,
         damaged: &[],
+        excerpt: None,
     })?;
     println!("verdict: {:?}", report.verdict);
     for chunk in &report.chunks {

@@ -565,6 +565,28 @@ def verify_vector(v, threshold=10000):
         audio_end = 2 * positions[-1] - positions[-2]
     else:
         audio_end = positions[0] + 960 if positions else 0
+    file_audio_end = audio_end
+    # §9.5 excerpt mode: with a place, align the excerpt's timeline
+    place = excerpt if isinstance(excerpt, dict) else None
+    base, real = 0, (0, len(packets))
+    if place:
+        head = [(n, bytes.fromhex(x)) for n, x in place["head"]]
+        tail = [(n, bytes.fromhex(x)) for n, x in place["tail"]]
+        s0, m = place["first_sample"], len(head)
+        base, real = place["first_packet"] - m, (m, m + len(packets))
+        assert base >= 0 and all(120 <= n <= 5760 for n, _ in head + tail)
+        x, head_pos = s0 - sum(n for n, _ in head), []
+        for n, _ in head:
+            head_pos.append(x)
+            x += n
+        x, tail_pos = s0 + file_audio_end, []
+        for n, _ in tail:
+            tail_pos.append(x)
+            x += n
+        hashes = [h for _, h in head] + hashes + [h for _, h in tail]
+        positions = head_pos + [s0 + q for q in positions] + tail_pos
+        audio_end = x
+        damaged = [dict(d, first_sample=d["first_sample"] + s0) for d in damaged]
     # §9.5: where each packet ends (the next start, the audio's end, or a damage's start)
     ends = positions[1:] + [audio_end] if positions else []
     for d in damaged:
@@ -574,8 +596,8 @@ def verify_vector(v, threshold=10000):
     al = Aligner(hashes, positions, ends)
     segs, p, k0 = [], 0, 0
     for k, cp in enumerate(E):
-        at = cp["first_packet"]
-        if not al.fits(at, cp, len(hashes)) or at < p:
+        at = cp["first_packet"] - base
+        if at < 0 or not al.fits(at, cp, len(hashes)) or at < p:
             continue
         al.walk(E, list(range(k0, k)), p, at, audio["chunk"], segs)
         segs.append(("match", k, at))
@@ -589,8 +611,11 @@ def verify_vector(v, threshold=10000):
                     hash=h, chain=cp["chain"], proven=False, linked=False)
 
     def region(a, b, kind, **fields):
+        a, b = max(a, real[0]), min(b, real[1])  # excerpt mode: the file's own packets
         if a < b:
-            regions.append(dict(first_packet=a, packets=b - a, kind=kind, **fields))
+            if kind == "edge" and al.end_of(a, b) - positions[a] >= audio["chunk"]:
+                kind = "inserted"
+            regions.append(dict(first_packet=a - real[0], packets=b - a, kind=kind, **fields))
 
     for s_ in segs:
         if s_[0] == "match":
@@ -666,6 +691,8 @@ def verify_vector(v, threshold=10000):
         if excerpt and (first_m is None or si < first_m or si > last_m):
             for i in missing:
                 rows[i] = row(primary[i][1], primary[i][0], None, "outside")
+            for x, y in leftover:
+                region(x, y, "edge")
             continue
         if missing:
             place = "altered" if (leftover or resigned) else "removed"
@@ -740,8 +767,14 @@ def verify_vector(v, threshold=10000):
             cp = primary[i][1]
             at = r["found"]
             end = at + cp["count"]
-            if al.end_of(at, min(end, len(packets))) - positions[at] != cp["samples"]:
+            if al.end_of(at, min(end, len(hashes))) - positions[at] != cp["samples"]:
                 findings.append("sample_count_mismatch")
+    # excerpt place: the first chunk in file order found in place or in order
+    firsts = sorted((r["found"], i) for i, r in rows.items() if r["place"] == "found" and not r["proven"])
+    if place and firsts:
+        q, i = firsts[0]
+        if base + q != primary[i][1]["first_packet"] or positions[q] != rows[i]["first"]:
+            findings.append("excerpt_misplaced")
 
     for d in damaged:
         findings.append("damaged_file")
@@ -789,7 +822,7 @@ def verify_vector(v, threshold=10000):
         if playback["pre_skip"] > 960:
             findings.append("playback_altered")
         g = playback["final_granule"]
-        if g is not None and (g < playback["pre_skip"] or not 0 <= audio_end - g < audio["frame"]):
+        if g is not None and (g < playback["pre_skip"] or not 0 <= file_audio_end - g < audio["frame"]):
             findings.append("playback_altered")
 
     # §9.9 ends
@@ -811,7 +844,7 @@ def verify_vector(v, threshold=10000):
     if disputed:
         findings.append("conflicting_end")
     places = {i: r["place"] for i, r in rows.items()}
-    if file_sha and own_account and own_account[3] is not None and own_account[3].hex() != file_sha:
+    if file_sha and not excerpt and own_account and own_account[3] is not None and own_account[3].hex() != file_sha:
         exact = not regions and all(pl == "found" for pl in places.values()) and "playback_altered" not in findings
         findings.append("container_rewritten" if exact else "file_hash_mismatch")
 
@@ -848,10 +881,12 @@ def verify_vector(v, threshold=10000):
         else:
             statuses.append({"removed": "removed", "altered": "altered", "moved": "moved", "damaged": "damaged",
                              "not_covered": "not_covered", "outside": "outside_excerpt"}[pl])
-    edited = any(k in findings for k in ("equivocation", "chain_broken", "sample_count_mismatch")) \
+    edited = any(k in findings for k in ("equivocation", "chain_broken", "sample_count_mismatch",
+                                         "excerpt_misplaced")) \
         or any(s_ in ("altered", "removed", "moved") for s_ in statuses) \
-        or any(r["kind"] != "not_covered" for r in regions)
-    uncovered = not statuses or "not_covered" in statuses or any(r["kind"] == "not_covered" for r in regions)
+        or any(r["kind"] not in ("not_covered", "edge") for r in regions)
+    uncovered = not statuses or "not_covered" in statuses \
+        or any(r["kind"] in ("not_covered", "edge") for r in regions)
     integrity = "altered" if edited else "damaged" if "damaged" in statuses else \
         "playback_altered" if "playback_altered" in findings else \
         "partly_uncovered" if uncovered else "container_rewritten" if "container_rewritten" in findings else "exact"

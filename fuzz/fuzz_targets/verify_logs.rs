@@ -35,5 +35,6 @@ fuzz_target!(|data: &[u8]| {
         file_sha256: None,
         playback: None,
         damaged: &[],
+        excerpt: None,
     });
 });

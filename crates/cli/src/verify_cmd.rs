@@ -165,6 +165,7 @@ fn verify_with(
             file_sha256: Some(sha256(&bytes)),
             playback: Some(file.playback()),
             damaged: &file.damaged,
+            excerpt: None,
         })
         .with_context(|| format!("the evidence given cannot speak to {}", recording.display()))?;
     Ok((report, file.truncated))

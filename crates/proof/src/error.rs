@@ -98,4 +98,6 @@ pub enum VerifyError {
     SessionNotFound(String),
     #[error("the recording's producer {0} is not a party of the session")]
     ProducerNotParty(String),
+    #[error("the excerpt's place cannot be right: {0}")]
+    BadExcerpt(&'static str),
 }

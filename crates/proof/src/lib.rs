@@ -60,7 +60,8 @@ pub fn create_private_dir_all(path: &std::path::Path) -> std::io::Result<()> {
 }
 
 pub use verify::{
-    Axes, Axis, AxisState, ChunkReport, ChunkStatus, ClockOffset, Damage, EndFacts, ExpectedParty,
-    FileRegion, Finding, Packet, PartyFacts, Playback, REPORT_SCHEMA, Recording, RegionKind,
-    Report, SessionFacts, Severity, Totals, Verdict, Verifier, VerifyOptions, Witnessed,
+    Axes, Axis, AxisState, ChunkReport, ChunkStatus, ClockOffset, Damage, EndFacts, ExcerptFacts,
+    ExcerptPlace, ExpectedParty, FileRegion, Finding, OmittedPacket, Packet, PartyFacts, Playback,
+    REPORT_SCHEMA, Recording, RegionKind, Report, SessionFacts, Severity, Totals, Verdict,
+    Verifier, VerifyOptions, Witnessed,
 };

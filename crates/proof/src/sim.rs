@@ -69,6 +69,7 @@ impl SimSession {
             file_sha256: None,
             playback: None,
             damaged: &[],
+            excerpt: None,
         }
     }
 

@@ -3,8 +3,8 @@
 
 use dualrec_proof::sim::{SimConfig, SimSession, log_bytes, sim_identity, simulate};
 use dualrec_proof::{
-    AxisState, ChunkStatus, Finding, LogError, LogRecord, Packet, RegionKind, Report, Verdict,
-    Verifier, VerifyOptions, read_log,
+    AxisState, ChunkStatus, ExcerptPlace, Finding, LogError, LogRecord, Packet, Recording,
+    RegionKind, Report, Verdict, Verifier, VerifyError, VerifyOptions, read_log,
 };
 
 const PPC: usize = 50; // packets per one-second chunk
@@ -495,4 +495,61 @@ fn a_capture_gap_signed_by_the_producer_is_reported_and_is_not_an_edit() {
     let r = verify(&sim, &sim.recordings[0].clone());
     assert_eq!(r.verdict, Verdict::Intact, "{:?}", r.findings);
     assert!(r.findings.contains(&stated));
+}
+
+/// An excerpt cut anywhere, with its place (SPEC §11.5), on its own timeline.
+fn placed_excerpt(sim: &SimSession, keep: std::ops::Range<usize>) -> (Vec<Packet>, ExcerptPlace) {
+    let p = &sim.recordings[0];
+    let chunks: Vec<_> =
+        (0..p.len().div_ceil(PPC)).map(|c| c * PPC..(c * PPC + PPC).min(p.len())).collect();
+    let place = ExcerptPlace::cut(p, &chunks, keep.clone(), |_| 960);
+    (renumber(p[keep].to_vec()), place)
+}
+
+fn verify_placed(
+    sim: &SimSession,
+    packets: &[Packet],
+    place: &ExcerptPlace,
+) -> Result<Report, VerifyError> {
+    let mut v = Verifier::new(VerifyOptions::default());
+    for (i, bytes) in both_logs(sim).iter().enumerate() {
+        v.add_log(format!("log{i}"), read_log(bytes).expect("log reads"));
+    }
+    v.verify(&Recording { excerpt: Some(place), ..sim.recording(0, packets) })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+    /// Wherever an honest excerpt is cut — on chunk boundaries or inside chunks, at the
+    /// start, the middle or the end — it verifies intact, holding exactly its seconds.
+    #[test]
+    fn an_honest_excerpt_cut_anywhere_is_intact(a in 0usize..600, len in 1usize..300) {
+        let sim = simulate(&SimConfig { chunks: 12, ..SimConfig::default() });
+        let b = (a + len).min(600);
+        let (packets, place) = placed_excerpt(&sim, a..b);
+        let r = verify_placed(&sim, &packets, &place).expect("a report");
+        proptest::prop_assert_eq!(r.verdict, Verdict::Intact, "{:?} {:?}", r.regions, r.findings);
+        let facts = r.excerpt.expect("excerpt facts");
+        proptest::prop_assert_eq!(facts.first_sample, Some(a as u64 * 960));
+        proptest::prop_assert_eq!(facts.end_sample, Some(b as u64 * 960));
+        let held = (a / PPC..=(b - 1) / PPC).count() as u64;
+        proptest::prop_assert_eq!(r.totals.witnessed_live, held);
+        proptest::prop_assert_eq!(r.totals.outside_excerpt, 12 - held);
+    }
+}
+
+#[test]
+fn an_excerpt_place_that_cannot_be_right_is_an_error() {
+    let sim = simulate(&SimConfig { chunks: 4, ..SimConfig::default() });
+    let (packets, place) = placed_excerpt(&sim, 70..120);
+    let bad = |place: ExcerptPlace| verify_placed(&sim, &packets, &place).map(|_| ()).unwrap_err();
+    let too_many = ExcerptPlace { first_packet: 10, ..place.clone() };
+    assert!(matches!(bad(too_many), VerifyError::BadExcerpt(_)));
+    let mut odd = place.clone();
+    odd.head[0].samples = 7;
+    assert!(matches!(bad(odd), VerifyError::BadExcerpt(_)));
+    let before_start = ExcerptPlace { first_sample: 100, ..place.clone() };
+    assert!(matches!(bad(before_start), VerifyError::BadExcerpt(_)));
+    let beyond = ExcerptPlace { first_sample: u64::MAX - 10, ..place };
+    assert!(matches!(bad(beyond), VerifyError::BadExcerpt(_)));
 }

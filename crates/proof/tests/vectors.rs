@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 
 use dualrec_proof::sim::{SimConfig, SimSession, log_bytes, sim_identity, simulate};
 use dualrec_proof::{
-    ChainState, CoSigned, Damage, DecodeError, EndRecord, Identity, LogError, LogRecord, Packet,
-    Playback, PublicKey, Recording, SessionId, Signed, StartRecord, Verifier, VerifyOptions,
-    chunk_digest, decode_exact, encode, packet_hash, read_log,
+    ChainState, CoSigned, Damage, DecodeError, EndRecord, ExcerptPlace, Identity, LogError,
+    LogRecord, OmittedPacket, Packet, Playback, PublicKey, Recording, SessionId, Signed,
+    StartRecord, Verifier, VerifyOptions, chunk_digest, decode_exact, encode, packet_hash,
+    read_log,
 };
 use serde_json::{Value, json};
 
@@ -190,6 +191,25 @@ fn verify_outcome(v: &Value) -> Value {
         excerpt: v["excerpt"].as_bool().unwrap_or(false),
         ..VerifyOptions::default()
     });
+    let place = v["excerpt"].as_object().map(|x| {
+        let list = |key: &str| -> Vec<OmittedPacket> {
+            x[key]
+                .as_array()
+                .expect("list")
+                .iter()
+                .map(|e| OmittedPacket {
+                    samples: e[0].as_u64().expect("samples") as u32,
+                    hash: dualrec_proof::Digest(unhex(&e[1]).try_into().expect("32 bytes")),
+                })
+                .collect()
+        };
+        ExcerptPlace {
+            first_packet: x["first_packet"].as_u64().expect("first_packet"),
+            first_sample: x["first_sample"].as_u64().expect("first_sample"),
+            head: list("head"),
+            tail: list("tail"),
+        }
+    });
     for (i, l) in v["logs"].as_array().expect("logs").iter().enumerate() {
         verifier.add_log(format!("log{i}"), read_log(&unhex(l)).expect("log"));
     }
@@ -211,6 +231,7 @@ fn verify_outcome(v: &Value) -> Value {
         file_sha256,
         playback,
         damaged: &damaged,
+        excerpt: place.as_ref(),
     };
     let report = serde_json::to_value(verifier.verify(&rec).expect("report")).expect("json");
     let statuses: Vec<Value> =
@@ -390,7 +411,7 @@ fn verify_vector_with(
         "session": h(&sim.start.record.session.0),
         "packets": packets.iter().map(|p| h(&p.data)).collect::<Vec<_>>(),
         "logs": logs.iter().map(|l| h(&log_bytes(l))).collect::<Vec<_>>(),
-        "excerpt": excerpt,
+        "excerpt": extra.get("excerpt").cloned().unwrap_or(json!(excerpt)),
         "playback": extra.get("playback").cloned().unwrap_or(Value::Null),
         "file_sha256": extra.get("file_sha256").cloned().unwrap_or(Value::Null),
     });
@@ -825,6 +846,139 @@ fn write_all() {
         true,
     );
     more_verify_vectors(&sim);
+    excerpt_vectors(&sim);
+}
+
+/// An excerpt's place as a vector gives it (SPEC §10).
+fn place_json(place: &ExcerptPlace) -> Value {
+    let list = |l: &[OmittedPacket]| -> Vec<Value> {
+        l.iter().map(|o| json!([o.samples, h(&o.hash.0)])).collect()
+    };
+    json!({
+        "first_packet": place.first_packet,
+        "first_sample": place.first_sample,
+        "head": list(&place.head),
+        "tail": list(&place.tail),
+    })
+}
+
+/// SPEC §9.5 excerpt mode and §11.5: excerpts cut at and inside chunk boundaries, and
+/// excerpts a dishonest party edited or placed elsewhere.
+fn excerpt_vectors(sim: &SimSession) {
+    let p = &sim.recordings[0];
+    let chunks: Vec<std::ops::Range<usize>> = (0..6).map(|c| c * 50..c * 50 + 50).collect();
+    let place = |keep: std::ops::Range<usize>| ExcerptPlace::cut(p, &chunks, keep, |_| 960);
+    let logs = [sim.logs[1].clone()];
+    let local = |packets: &[Packet]| -> Vec<Packet> {
+        packets
+            .iter()
+            .enumerate()
+            .map(|(k, x)| Packet { position: k as u64 * 960, data: x.data.clone() })
+            .collect()
+    };
+    let placed = |name: &str, description: &str, packets: &[Packet], place: &ExcerptPlace| {
+        let extra = json!({"excerpt": place_json(place)});
+        verify_vector_with(name, description, sim, &local(packets), &logs, true, extra);
+    };
+    placed(
+        "verify-excerpt-placed",
+        "chunks 2..=4 with their place: intact",
+        &p[100..250],
+        &place(100..250),
+    );
+    placed(
+        "verify-excerpt-inside-seconds",
+        "packets 120..230, cut inside chunks 2 and 4, with the omitted packets' hashes: intact",
+        &p[120..230],
+        &place(120..230),
+    );
+    placed(
+        "verify-excerpt-inside-one-second",
+        "packets 160..170, inside chunk 3 alone: intact",
+        &p[160..170],
+        &place(160..170),
+    );
+    placed(
+        "verify-excerpt-start",
+        "packets 0..30, from the recording's start: intact",
+        &p[..30],
+        &place(0..30),
+    );
+    placed(
+        "verify-excerpt-end",
+        "packets 280..300, to the recording's end: intact",
+        &p[280..],
+        &place(280..300),
+    );
+    let mut wrong = place(120..230);
+    wrong.head.rotate_left(1);
+    placed(
+        "verify-excerpt-wrong-head",
+        "packets 120..230 whose HEAD hashes are out of order: chunk 2 outside, its part an edge",
+        &p[120..230],
+        &wrong,
+    );
+    verify_vector(
+        "verify-excerpt-unplaced-cut",
+        "packets 120..230 without a place, in excerpt mode: both partial chunks are edges",
+        sim,
+        &local(&p[120..230]),
+        &logs,
+        true,
+    );
+    let mut changed = p[120..230].to_vec();
+    changed[55].data[1] ^= 1;
+    placed(
+        "verify-excerpt-packet-changed",
+        "packet 175 of the recording changed: chunk 3 altered",
+        &changed,
+        &place(120..230),
+    );
+    let mut shifted = place(100..250);
+    shifted.first_packet += 50;
+    shifted.first_sample += 48_000;
+    placed(
+        "verify-excerpt-misplaced",
+        "chunks 2..=4 whose place claims chunks 3..=5: excerpt_misplaced",
+        &p[100..250],
+        &shifted,
+    );
+    let mut later = place(100..250);
+    later.first_sample += 960;
+    placed(
+        "verify-excerpt-misplaced-sample",
+        "chunks 2..=4 whose place is 20 ms late: excerpt_misplaced",
+        &p[100..250],
+        &later,
+    );
+    let other = small_sim(2);
+    let mut lead = other.recordings[0][..60].to_vec();
+    lead.extend_from_slice(&p[100..250]);
+    verify_vector(
+        "verify-excerpt-foreign-lead",
+        "60 packets of another recording before chunks 2..=4, in excerpt mode: inserted",
+        sim,
+        &local(&lead),
+        &logs,
+        true,
+    );
+    let mut short_lead = other.recordings[0][..10].to_vec();
+    short_lead.extend_from_slice(&p[100..250]);
+    placed(
+        "verify-excerpt-foreign-edge",
+        "10 packets of another recording before chunks 2..=4, placed as if the recording's: an edge",
+        &short_lead,
+        &ExcerptPlace { first_packet: 90, first_sample: 90 * 960, ..ExcerptPlace::default() },
+    );
+    let mut swapped = p[100..250].to_vec();
+    let (a, b) = swapped.split_at_mut(100);
+    a[50..].swap_with_slice(&mut b[..50]);
+    placed(
+        "verify-excerpt-swapped",
+        "chunks 3 and 4 swapped inside the excerpt: moved",
+        &swapped,
+        &place(100..250),
+    );
 }
 
 /// SPEC §4.2 and §13: fingerprints and the pairing code, from the tags alone.

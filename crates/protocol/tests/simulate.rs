@@ -534,6 +534,7 @@ fn check_pair(sim: &Sim, producer: usize, witness: usize, session: SessionId) {
         file_sha256: None,
         playback: None,
         damaged: &[],
+        excerpt: None,
     };
     let report = v.verify(&recording).expect("a report");
     let n = (d.packets.len() as u64).div_ceil(50);

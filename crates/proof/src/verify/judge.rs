@@ -222,7 +222,7 @@ impl Work<'_> {
                 },
                 Place::Altered => ChunkStatus::Altered,
                 Place::Removed => ChunkStatus::Removed,
-                Place::Moved(at) => ChunkStatus::Moved { found_at_packet: at },
+                Place::Moved(at) => ChunkStatus::Moved { found_at_packet: self.local(at) },
                 Place::NotCovered => ChunkStatus::NotCovered,
                 Place::Damaged => ChunkStatus::Damaged,
                 Place::Outside => ChunkStatus::OutsideExcerpt,
@@ -232,7 +232,7 @@ impl Work<'_> {
                 index: *index,
                 first_sample: row.first_sample,
                 samples: row.samples,
-                found_at_packet: row.found_at,
+                found_at_packet: row.found_at.map(|at| self.local(at)),
                 proven_by_chain: row.proven,
                 status,
             });
@@ -276,7 +276,13 @@ impl Work<'_> {
             regions: self.regions,
             findings: self.findings,
             totals,
+            excerpt: None,
         }
+    }
+
+    /// A timeline packet index as the file's own (SPEC §9.5: 0 for one in HEAD).
+    fn local(&self, at: u64) -> u64 {
+        at.saturating_sub(self.real.start as u64)
     }
 
     fn integrity(&self, chunks: &[ChunkReport]) -> Axis {
@@ -286,6 +292,7 @@ impl Work<'_> {
                 Finding::Equivocation { .. }
                     | Finding::ChainBroken { .. }
                     | Finding::SampleCountMismatch { .. }
+                    | Finding::ExcerptMisplaced { .. }
             )
         });
         let edited = conflicting
@@ -295,10 +302,16 @@ impl Work<'_> {
                     ChunkStatus::Altered | ChunkStatus::Removed | ChunkStatus::Moved { .. }
                 )
             })
-            || self.regions.iter().any(|r| !matches!(r.kind, RegionKind::NotCovered { .. }));
+            || self
+                .regions
+                .iter()
+                .any(|r| !matches!(r.kind, RegionKind::NotCovered { .. } | RegionKind::Edge));
         let uncovered = chunks.is_empty()
             || chunks.iter().any(|c| c.status == ChunkStatus::NotCovered)
-            || self.regions.iter().any(|r| matches!(r.kind, RegionKind::NotCovered { .. }));
+            || self
+                .regions
+                .iter()
+                .any(|r| matches!(r.kind, RegionKind::NotCovered { .. } | RegionKind::Edge));
         let playback = self.findings.iter().any(|f| matches!(f, Finding::PlaybackAltered { .. }));
         let damaged = chunks.iter().any(|c| c.status == ChunkStatus::Damaged);
         let remux = self.findings.iter().any(|f| matches!(f, Finding::ContainerRewritten { .. }));

@@ -8,6 +8,7 @@ mod ends;
 mod judge;
 mod run;
 mod screen;
+mod timeline;
 mod witness;
 
 use serde::Serialize;
@@ -19,7 +20,7 @@ use crate::records::{AudioParams, EndReason, SessionId};
 pub use run::Verifier;
 
 /// Version of the report's structure (the `schema` field of its JSON).
-pub const REPORT_SCHEMA: u32 = 2;
+pub const REPORT_SCHEMA: u32 = 3;
 
 /// One Opus packet of the recording and the sample position (48 kHz) where it starts.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -58,6 +59,84 @@ pub struct Recording<'a> {
     /// Stretches of the recording the container could not give (pages whose checksum
     /// fails): their packets are not in `packets`.
     pub damaged: &'a [Damage],
+    /// For an excerpt, where it lies in the recording it was cut from (SPEC §11.5).
+    pub excerpt: Option<&'a ExcerptPlace>,
+}
+
+/// A packet an excerpt leaves out of a chunk it holds in part: its duration and its
+/// `h(p)` (SPEC §6.2, §11.5).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize)]
+pub struct OmittedPacket {
+    pub samples: u32,
+    pub hash: Digest,
+}
+
+/// An excerpt's place in the recording it was cut from, as its tags state it (SPEC
+/// §11.5). Nothing here is trusted: the verifier places chunks by their signatures.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct ExcerptPlace {
+    /// Index in the recording of the excerpt's first packet.
+    pub first_packet: u64,
+    /// That packet's position in the recording (48 kHz samples).
+    pub first_sample: u64,
+    /// The packets of the first chunk before the excerpt's first packet.
+    pub head: Vec<OmittedPacket>,
+    /// The packets of the last chunk after the excerpt's last packet.
+    pub tail: Vec<OmittedPacket>,
+}
+
+impl ExcerptPlace {
+    /// The place of an excerpt holding `keep` of a recording's `packets`, whose chunks
+    /// are the packet ranges `chunks` (in order); `samples` gives a packet's duration.
+    /// The omitted packets are those of the chunks holding the excerpt's first and last
+    /// packets that lie outside it (SPEC §11.5).
+    pub fn cut(
+        packets: &[Packet],
+        chunks: &[std::ops::Range<usize>],
+        keep: std::ops::Range<usize>,
+        samples: impl Fn(&Packet) -> u32,
+    ) -> ExcerptPlace {
+        let chunk_of = |k: usize| chunks.iter().find(|c| c.contains(&k)).cloned();
+        let omitted = |r: std::ops::Range<usize>| -> Vec<OmittedPacket> {
+            packets
+                .get(r)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| OmittedPacket {
+                    samples: samples(p),
+                    hash: crate::chain::packet_hash(&p.data),
+                })
+                .collect()
+        };
+        let head = chunk_of(keep.start).map_or(0..0, |c| c.start..keep.start);
+        let tail = keep
+            .end
+            .checked_sub(1)
+            .filter(|_| !keep.is_empty())
+            .and_then(chunk_of)
+            .map_or(0..0, |c| keep.end..c.end);
+        ExcerptPlace {
+            first_packet: keep.start as u64,
+            first_sample: packets.get(keep.start).map_or(0, |p| p.position),
+            head: omitted(head),
+            tail: omitted(tail),
+        }
+    }
+}
+
+/// What the report says of an excerpt (SPEC §9.5, excerpt mode).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct ExcerptFacts {
+    /// The excerpt named its place (§11.5); otherwise it was verified as an excerpt on
+    /// request.
+    pub placed: bool,
+    /// Where the excerpt's audio lies on the recording's timeline, from the signed
+    /// checkpoints of the first chunk found in it; `None` when no chunk was found.
+    pub first_sample: Option<u64>,
+    pub end_sample: Option<u64>,
+    /// Packets of chunks held in part that the excerpt gives as hashes only.
+    pub head_packets: u64,
+    pub tail_packets: u64,
 }
 
 /// A stretch of a recording that could not be read (a damaged page), on the recording's
@@ -171,6 +250,10 @@ pub enum RegionKind {
     /// after the last known chunk when `to` is `None`); the logs named in the report
     /// would settle it.
     NotCovered { from: u64, to: Option<u64> },
+    /// Excerpt mode: audio at the excerpt's start or end, shorter than a chunk, belonging
+    /// to a chunk the excerpt holds in part, that nothing proves (no hashes of the rest of
+    /// that chunk were given, or wrong ones). Not proven, not blamed.
+    Edge,
 }
 
 /// Audio in the recording not accounted for by a committed chunk in its place.
@@ -265,6 +348,15 @@ pub enum Finding {
     UnexpectedParty { label: String, expected: String },
     /// Part of the file cannot be read (a page whose checksum fails), at this offset.
     DamagedFile { first_sample: u64, samples: u64, offset: u64 },
+    /// An excerpt's tags put it elsewhere than the signed checkpoint of the first chunk
+    /// found in it (`index`).
+    ExcerptMisplaced {
+        index: u64,
+        stated_packet: u64,
+        signed_packet: u64,
+        stated_sample: u64,
+        signed_sample: u64,
+    },
 }
 
 impl Finding {
@@ -437,4 +529,6 @@ pub struct Report {
     pub regions: Vec<FileRegion>,
     pub findings: Vec<Finding>,
     pub totals: Totals,
+    /// Set in excerpt mode.
+    pub excerpt: Option<ExcerptFacts>,
 }

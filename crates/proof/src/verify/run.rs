@@ -3,14 +3,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use super::align::{self, AnyDigest, ChainTarget, Packets, Piece, Segment, Shapes};
 use super::ends::{self, Ends};
 use super::screen::{Screened, Screener};
+use super::timeline::Timeline;
 use super::witness::{self, Impossible};
 use super::*;
-use crate::chain::{ChainState, packet_hash};
+use crate::chain::ChainState;
 use crate::error::VerifyError;
 use crate::log::LogContents;
 use crate::records::{Checkpoint, Signed, StartRecord};
@@ -59,6 +58,8 @@ pub(super) struct Work<'a> {
     pub(super) findings: Vec<Finding>,
     /// Where each packet of the recording ends ([`packet_ends`]).
     pub(super) ends: Vec<u64>,
+    /// Packets of the file itself among those aligned (SPEC §9.5, excerpt mode).
+    pub(super) real: Range<usize>,
 }
 
 impl Verifier {
@@ -73,14 +74,17 @@ impl Verifier {
 
     /// Produces the report for `recording`. Errors only when no report is possible
     /// (no session in the evidence, or the producer is not one of its parties).
-    pub fn verify(&self, recording: &Recording<'_>) -> Result<Report, VerifyError> {
+    pub fn verify(&self, file: &Recording<'_>) -> Result<Report, VerifyError> {
         let mut s = Screener { logs: &self.logs, findings: Vec::new(), checked: 0 };
         s.torn_tails();
-        let start = s.session(recording.session)?;
-        let producer = recording.producer;
+        let start = s.session(file.session)?;
+        let producer = file.producer;
         if !start.is_party(&producer) {
             return Err(VerifyError::ProducerNotParty(producer.to_hex()));
         }
+        let timeline = Timeline::new(file)?;
+        let recording = &timeline.recording(file);
+        let excerpt = self.options.excerpt || timeline.placed;
         let ev = s.screen(start, producer);
         let mut w = Work {
             start: &ev.start,
@@ -89,13 +93,16 @@ impl Verifier {
             regions: Vec::new(),
             findings: s.findings,
             ends: packet_ends(recording),
+            real: timeline.real.clone(),
         };
         expectations(&ev.start, &self.options.expect, &mut w.findings);
         let primary = primary_versions(&ev, producer, &mut w.findings);
-        let hashes: Vec<Digest> =
-            recording.packets.par_iter().map(|p| packet_hash(&p.data)).collect();
         let ends = ends::sort_out(&ev.start, producer, &ev.ends, &mut w.findings);
-        w.place_chunks(&primary, &ev, &hashes, recording, &ends, self.options.excerpt);
+        let at = Placing { hashes: &timeline.hashes, base: timeline.base, excerpt };
+        w.place_chunks(&primary, &ev, &at, recording, &ends);
+        if timeline.placed {
+            w.check_place(&primary, recording, timeline.base);
+        }
         w.check_lengths(recording, &primary);
         w.mark_damaged(recording);
         let mut impossible = Impossible::default();
@@ -113,17 +120,22 @@ impl Verifier {
             &ev.producer_receipts,
             &mut checked,
         );
-        w.playback(recording);
-        let completeness = w.completeness(&ends, &witnessed, self.options.excerpt);
-        w.file_hash(recording, &ends);
-        Ok(w.report(
+        w.playback(file);
+        let completeness = w.completeness(&ends, &witnessed, excerpt);
+        if !excerpt {
+            w.file_hash(recording, &ends);
+        }
+        let facts = excerpt.then(|| w.excerpt_facts(recording, timeline.placed));
+        let mut report = w.report(
             &ends,
             witnessed,
             completeness,
             clock_offsets,
             checked,
             self.options.live_threshold_ms,
-        ))
+        );
+        report.excerpt = facts;
+        Ok(report)
     }
 }
 
@@ -228,14 +240,19 @@ pub(super) fn audio_end(recording: &Recording<'_>) -> u64 {
 }
 
 impl Work<'_> {
+    /// A region of the file's own packets among `r` (SPEC §9.5: in excerpt mode, cut to
+    /// them); an `edge` a chunk long or more is `inserted`.
     fn region(&mut self, recording: &Recording<'_>, r: Range<usize>, kind: RegionKind) {
+        let r = r.start.max(self.real.start)..r.end.min(self.real.end);
         if r.is_empty() {
             return;
         }
         let start_sample = recording.packets.get(r.start).map_or(0, |p| p.position);
         let end_sample = end_of(&r, recording, &self.ends).max(start_sample);
+        let long = end_sample - start_sample >= u64::from(self.start.audio.chunk_samples);
+        let kind = if kind == RegionKind::Edge && long { RegionKind::Inserted } else { kind };
         self.regions.push(FileRegion {
-            first_packet: r.start as u64,
+            first_packet: (r.start - self.real.start) as u64,
             packets: r.len() as u64,
             start_sample,
             end_sample,
@@ -261,12 +278,20 @@ impl Work<'_> {
         &mut self,
         primary: &BTreeMap<u64, (Digest, &Signed<Checkpoint>)>,
         ev: &Screened<'_>,
-        hashes: &[Digest],
+        at: &Placing<'_>,
         recording: &Recording<'_>,
         ends: &Ends,
-        excerpt: bool,
     ) {
-        let expected: Vec<&Checkpoint> = primary.values().map(|(_, cp)| &cp.body).collect();
+        let Placing { hashes, base, excerpt } = *at;
+        // On an excerpt's timeline, packet `j` is the recording's `base + j` (SPEC §9.5).
+        let translated: Vec<Checkpoint> = primary
+            .values()
+            .map(|(_, cp)| Checkpoint {
+                first_packet: cp.body.first_packet.checked_sub(base).unwrap_or(u64::MAX),
+                ..cp.body.clone()
+            })
+            .collect();
+        let expected: Vec<&Checkpoint> = translated.iter().collect();
         let keys: Vec<u64> = primary.keys().copied().collect();
         let chunk_samples = self.start.audio.chunk_samples;
         let starts: Vec<u64> = recording.packets.iter().map(|p| p.position).collect();
@@ -396,6 +421,9 @@ impl Work<'_> {
             for &index in &missing {
                 let (h, cp) = c.primary[&index];
                 self.rows.insert(index, Self::row_of(&cp.body, h, None, Place::Outside));
+            }
+            for r in leftover {
+                self.region(c.recording, r, RegionKind::Edge);
             }
             return;
         }
@@ -600,6 +628,14 @@ impl Work<'_> {
             }
         }
     }
+}
+
+/// What the alignment works on: the timeline's packet hashes, the recording's index of
+/// its first packet, and whether the file is an excerpt.
+struct Placing<'a> {
+    hashes: &'a [Digest],
+    base: u64,
+    excerpt: bool,
 }
 
 struct GapCtx<'p, 'a> {
