@@ -50,7 +50,7 @@ fn two_recorders_witness_each_other_and_each_recording_verifies_against_the_othe
             let (code, v) = verify_json(rec, &logs);
             assert_eq!(code, Some(0), "{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             assert_eq!(v["verdict"], "intact");
-            assert_eq!(v["schema"], 2);
+            assert_eq!(v["schema"], dualrec_proof::REPORT_SCHEMA);
             assert_eq!(v["axes"]["completeness"]["state"], "complete");
             assert!(v["totals"]["witnessed_live"].as_u64().unwrap_or(0) >= 4);
             let ends = v["session"]["ends"].as_array().cloned().unwrap_or_default();

@@ -9,6 +9,7 @@
 mod app;
 mod compare_cmd;
 mod demo;
+mod excerpt_cmd;
 mod export;
 mod list_cmd;
 mod live;
@@ -104,7 +105,9 @@ enum Command {
         /// Also write an HTML report with a timeline.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
-        /// The recording is an excerpt: seconds outside it are not missing.
+        /// Treat the recording as an excerpt even though it does not say so (one cut by
+        /// another tool): seconds outside it are not missing. Excerpts made by `dualrec
+        /// excerpt` are recognised without this.
         #[arg(long)]
         excerpt: bool,
         /// A party the session must have, as NAME=FINGERPRINT (from `dualrec id` on that
@@ -165,6 +168,24 @@ enum Command {
         /// Where to write the zip (default: "dualrec <meeting>.zip" in this folder).
         #[arg(long, value_name = "FILE")]
         to: Option<PathBuf>,
+    },
+    /// Cut a stretch of a recording into a file of its own (standard Ogg Opus) that anyone
+    /// can check against the evidence logs without the rest of the recording.
+    Excerpt {
+        /// The recording to cut from (recording.opus).
+        recording: PathBuf,
+        /// Where the excerpt starts, in recording time: 75, 1:15 or 1:01:15.5.
+        #[arg(long, value_name = "TIME", value_parser = excerpt_cmd::parse_time)]
+        from: u64,
+        /// Where it ends, in recording time.
+        #[arg(long, value_name = "TIME", value_parser = excerpt_cmd::parse_time)]
+        to: u64,
+        /// The excerpt file to write.
+        #[arg(short = 'o', long = "out", value_name = "OUT.opus")]
+        out: PathBuf,
+        /// Replace OUT.opus if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// List the meetings recorded on this device: when, with whom, how long, and whether
     /// each finished.
@@ -480,6 +501,11 @@ fn run(cli: &Cli, command: &Command) -> anyhow::Result<bool> {
             print_out(&format!("Exported to {}\n", report::safe(&path.display().to_string())))
                 .map(|()| true)
         }),
+        Command::Excerpt { recording, from, to, out, force } => {
+            excerpt_cmd::run(recording, (*from, *to), out, *force)
+                .and_then(|words| print_out(&words))
+                .map(|()| true)
+        }
         Command::Completions { .. } | Command::Man => cmd_generate(command).map(|()| true),
         Command::Id { name } => data_dir(cli).and_then(|d| cmd_id(&d, name.clone())).map(|()| true),
         Command::Devices => data_dir(cli).and_then(|d| cmd_devices(&d)).map(|()| true),

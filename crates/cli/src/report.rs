@@ -118,6 +118,8 @@ pub(crate) fn axis_sentences(report: &Report) -> [(&'static str, bool, String); 
     let t = &report.totals;
     let producer = who(report, &report.session.producer);
     let integrity = match a.integrity.state {
+        AxisState::Exact if report.excerpt.is_some() => format!("every packet of audio in this excerpt is exactly what {producer} committed to, at its place"),
+        AxisState::PartlyUncovered if report.regions.iter().any(|r| r.kind == RegionKind::Edge) => "audio at the excerpt's edge is part of a second it holds only in part, and nothing proves it (see below); no other second is in doubt".into(),
         AxisState::Exact => format!("every packet of audio is exactly what {producer} committed to, in order"),
         AxisState::ContainerRewritten => format!("every packet of audio is exactly what {producer} committed to; the file around the packets was rewritten (a remux or new tags), which does not change the sound"),
         AxisState::PlaybackAltered => "the audio packets are as committed, but the file's header was changed so that it plays differently (see below)".into(),
@@ -169,7 +171,7 @@ fn completeness_sentence(report: &Report, axis: &Axis) -> String {
             "committed audio is missing from the file (see the timeline)".into()
         }
         AxisState::Disputed => "the signed ends disagree about how long this recording is".into(),
-        _ if report.totals.outside_excerpt > 0 => {
+        _ if report.excerpt.is_some() || report.totals.outside_excerpt > 0 => {
             "this is an excerpt; completeness of the whole recording is not asked".into()
         }
         _ if cosigned_end(report) => format!(
@@ -199,6 +201,7 @@ fn cosigned_end(report: &Report) -> bool {
 pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
     header(&mut out, report);
+    excerpt_facts(&mut out, report);
     let _ = writeln!(out, "\nTHE ANSWER");
     for (name, holds, sentence) in axis_sentences(report) {
         let mark = if holds { "holds" } else { "DOES NOT HOLD" };
@@ -209,8 +212,13 @@ pub(crate) fn render(report: &Report) -> String {
     let t = &report.totals;
     let _ = writeln!(
         out,
-        "\n{} seconds: {} witnessed live, {} late, {} unwitnessed, {} altered, {} removed, {} moved, {} damaged, {} not covered, {} proven by the chain; {} stretch(es) of the file not in place; {} signatures checked",
+        "\n{} seconds{}: {} witnessed live, {} late, {} unwitnessed, {} altered, {} removed, {} moved, {} damaged, {} not covered, {} proven by the chain; {} stretch(es) of the file not in place; {} signatures checked",
         t.chunks,
+        if t.outside_excerpt > 0 {
+            format!(" ({} of them outside this excerpt)", t.outside_excerpt)
+        } else {
+            String::new()
+        },
         t.witnessed_live,
         t.witnessed_late,
         t.signed_only,
@@ -227,6 +235,8 @@ pub(crate) fn render(report: &Report) -> String {
         out,
         "VERDICT: {}",
         match report.verdict {
+            Verdict::Intact if report.excerpt.is_some() =>
+                "this excerpt is exactly the signed audio, and every second of it was witnessed live by the other party",
             Verdict::Intact =>
                 "complete, unaltered, and every second witnessed live by the other party",
             Verdict::Problems => "NOT CONFIRMED (see above)",
@@ -295,6 +305,46 @@ fn header(out: &mut String, report: &Report) {
     }
 }
 
+/// What an excerpt holds: its place by the signed evidence, and the seconds it holds only
+/// in part.
+fn excerpt_facts(out: &mut String, report: &Report) {
+    let Some(x) = &report.excerpt else { return };
+    let (Some(first), Some(end)) = (x.first_sample, x.end_sample) else {
+        let _ = writeln!(
+            out,
+            "This file is treated as an excerpt, but no second of the signed audio was found in it."
+        );
+        return;
+    };
+    let stated = if x.placed { "it states its place, and " } else { "" };
+    let _ = writeln!(
+        out,
+        "This file is an excerpt: {} to {} of the recording ({:.1} s); {stated}the signed commitments put it there.",
+        clock_tenths(first),
+        clock_tenths(end),
+        end.saturating_sub(first) as f64 / 48_000.0
+    );
+    if x.head_packets + x.tail_packets > 0 {
+        let _ = writeln!(
+            out,
+            "  It begins or ends inside a second: for the part of such a second it leaves out, it carries\n  \
+             only fingerprints (hashes) of the audio, which prove the part it holds is exactly the\n  \
+             signed audio; they reveal nothing of the sound left out."
+        );
+    }
+}
+
+/// The part of a chunk this file holds: all of it, or for an excerpt what lies inside it.
+fn held(report: &Report, c: &dualrec_proof::ChunkReport) -> (u64, u64) {
+    let end = c.first_sample.saturating_add(u64::from(c.samples));
+    match report.excerpt.as_ref().and_then(|x| x.first_sample.zip(x.end_sample)) {
+        Some((a, b)) if c.status != ChunkStatus::OutsideExcerpt => {
+            (c.first_sample.max(a), end.min(b).max(c.first_sample.max(a)))
+        }
+        _ => (c.first_sample, end),
+    }
+}
+
 fn timeline(out: &mut String, report: &Report) {
     // Merge consecutive chunks with the same verdict into ranges of recording time.
     let mut ranges: Vec<(u64, u64, &'static str, i64, bool)> = Vec::new();
@@ -304,14 +354,26 @@ fn timeline(out: &mut String, report: &Report) {
             ChunkStatus::WitnessedLive(w) | ChunkStatus::WitnessedLate(w) => w.delay_ms,
             _ => 0,
         };
-        let end = c.first_sample.saturating_add(u64::from(c.samples));
+        let (start, end) = held(report, c);
         match ranges.last_mut() {
-            Some(r) if r.2 == l && r.1 == c.first_sample => {
+            Some(r) if r.2 == l && r.1 == start => {
                 r.1 = end;
                 r.3 = r.3.max(delay);
                 r.4 |= c.proven_by_chain;
             }
-            _ => ranges.push((c.first_sample, end, l, delay, c.proven_by_chain)),
+            _ => ranges.push((start, end, l, delay, c.proven_by_chain)),
+        }
+    }
+    // Around an excerpt, the parts of its partly held seconds that it leaves out are
+    // outside it too.
+    let outside = label(&ChunkStatus::OutsideExcerpt);
+    for i in 1..ranges.len() {
+        if ranges[i - 1].1 < ranges[i].0 {
+            if ranges[i - 1].2 == outside {
+                ranges[i - 1].1 = ranges[i].0;
+            } else if ranges[i].2 == outside {
+                ranges[i].0 = ranges[i - 1].1;
+            }
         }
     }
     let _ = writeln!(out, "\nTimeline (recording time, as the recording device committed it):");
@@ -352,6 +414,7 @@ fn timeline(out: &mut String, report: &Report) {
                 "not covered by the evidence given (after second {}): the recording device's log or a co-signed end would settle it",
                 from.saturating_sub(1)
             ),
+            RegionKind::Edge => "at the excerpt's edge: part of a second it holds only in part, and it carries no (or wrong) fingerprints of the rest of that second, so nothing proves this audio: not proven, not blamed".into(),
             _ => "a kind this version does not know".into(),
         };
         let _ = writeln!(
@@ -420,6 +483,11 @@ fn finding(r: &Report, f: &Finding) -> String {
             clock_tenths(first_sample.saturating_add(*samples))
         ),
         Finding::UnexpectedParty { label, expected } => format!("no party of this session has the fingerprint given for {} ({})", safe(label), safe(expected)),
+        Finding::ExcerptMisplaced { index, stated_sample, signed_sample, .. } => format!(
+            "the excerpt says it lies at {} of the recording, but the signed commitment of second {index} found in it puts it at {}: its stated place is wrong",
+            clock_tenths(*stated_sample),
+            clock_tenths(*signed_sample)
+        ),
         _ => "a finding this version does not know".to_owned(),
     }
 }

@@ -147,6 +147,9 @@ fn verify_with(
     let producer = file.tags.producer().with_context(|| {
         format!("{} does not name the device that made it (no DUALREC_PRODUCER tag): it is not a dualrec recording", recording.display())
     })?;
+    let place = file.tags.excerpt_place().with_context(|| {
+        format!("{} says it is an excerpt, but its place cannot be read", recording.display())
+    })?;
     let mut verifier = Verifier::new(options);
     for log in evidence {
         let data = read_counted(log, Input::Log, bar)
@@ -165,7 +168,7 @@ fn verify_with(
             file_sha256: Some(sha256(&bytes)),
             playback: Some(file.playback()),
             damaged: &file.damaged,
-            excerpt: None,
+            excerpt: place.as_ref(),
         })
         .with_context(|| format!("the evidence given cannot speak to {}", recording.display()))?;
     Ok((report, file.truncated))

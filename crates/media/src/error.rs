@@ -24,4 +24,8 @@ pub enum MediaError {
     TooLarge { len: u64, max: u64 },
     #[error("the recording has no audio packet to end the stream with")]
     NothingToEnd,
+    #[error("the excerpt's {key} tag cannot be read: {detail}")]
+    BadExcerptTag { key: &'static str, detail: String },
+    #[error("this file is already an excerpt; cut excerpts from the whole recording")]
+    AlreadyExcerpt,
 }

@@ -542,7 +542,9 @@ proptest::proptest! {
 fn an_excerpt_place_that_cannot_be_right_is_an_error() {
     let sim = simulate(&SimConfig { chunks: 4, ..SimConfig::default() });
     let (packets, place) = placed_excerpt(&sim, 70..120);
-    let bad = |place: ExcerptPlace| verify_placed(&sim, &packets, &place).map(|_| ()).unwrap_err();
+    let bad = |place: ExcerptPlace| {
+        verify_placed(&sim, &packets, &place).map(|_| ()).expect_err("refused")
+    };
     let too_many = ExcerptPlace { first_packet: 10, ..place.clone() };
     assert!(matches!(bad(too_many), VerifyError::BadExcerpt(_)));
     let mut odd = place.clone();

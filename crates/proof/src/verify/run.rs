@@ -288,7 +288,7 @@ impl Work<'_> {
             .values()
             .map(|(_, cp)| Checkpoint {
                 first_packet: cp.body.first_packet.checked_sub(base).unwrap_or(u64::MAX),
-                ..cp.body.clone()
+                ..cp.body
             })
             .collect();
         let expected: Vec<&Checkpoint> = translated.iter().collect();
