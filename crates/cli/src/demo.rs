@@ -145,11 +145,12 @@ fn check_each(outcomes: &[dualrec_session::SessionOutcome]) -> anyhow::Result<()
     println!();
     let names = ["Parent", "Worker"];
     for i in 0..2 {
-        let (report, _) = verify_files(
+        let report = verify_files(
             &outcomes[i].recording,
             &[outcomes[1 - i].evidence.clone()],
             VerifyOptions::default(),
-        )?;
+        )?
+        .report;
         println!(
             "== The {}'s recording, checked against the {}'s evidence ==",
             names[i],
@@ -179,8 +180,8 @@ fn check_edited(dir: &Path, outcomes: &[dualrec_session::SessionOutcome]) -> any
         }
     }
     w.finish(f.playable_samples().saturating_sub(48_000))?;
-    let (report, _) =
-        verify_files(&edited, &[outcomes[1].evidence.clone()], VerifyOptions::default())?;
+    let report =
+        verify_files(&edited, &[outcomes[1].evidence.clone()], VerifyOptions::default())?.report;
     println!("== An edited copy of the Parent's recording (00:03-00:04 cut out) ==");
     print!("{}", render(&report));
     let missing: Vec<u64> = report

@@ -20,13 +20,13 @@ pub(crate) fn export(dir: &Path) -> anyhow::Result<(String, Vec<u8>)> {
     if dir.join(OTHER_EVIDENCE).is_file() {
         logs.push(dir.join(OTHER_EVIDENCE));
     }
-    let (report, _) = crate::verify_cmd::verify_files(
+    let checked = crate::verify_cmd::verify_files(
         &recording,
         &logs,
         dualrec_proof::VerifyOptions::default(),
     )?;
-    let text = crate::report::render(&report);
-    let html = crate::verify_cmd::html_report(&report, &recording);
+    let text = crate::report::render(&checked.report);
+    let html = crate::court::html(&checked.report, &checked.files, None);
     let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored = zip::write::SimpleFileOptions::default()

@@ -8,6 +8,7 @@
 
 mod app;
 mod compare_cmd;
+mod court;
 mod demo;
 mod excerpt_cmd;
 mod export;
@@ -102,9 +103,14 @@ enum Command {
         /// Print the full report as JSON.
         #[arg(long)]
         json: bool,
-        /// Also write an HTML report with a timeline.
+        /// Also write the report for a court as one self-contained HTML file (a timeline,
+        /// every problem, the files' SHA-256, how it was checked; prints on A4).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// Put the recording inside the HTML report, so that any second of the timeline
+        /// plays in place.
+        #[arg(long, requires = "html")]
+        embed_audio: bool,
         /// Treat the recording as an excerpt even though it does not say so (one cut by
         /// another tool): seconds outside it are not missing. Excerpts made by `dualrec
         /// excerpt` are recognised without this.
@@ -214,7 +220,7 @@ fn has_desktop() -> bool {
 }
 
 /// The version, with the evidence format it writes and the build it came from.
-const VERSION: &str =
+pub(crate) const VERSION: &str =
     concat!(env!("CARGO_PKG_VERSION"), " (evidence format 1, build ", env!("DUALREC_BUILD"), ")");
 
 /// Where recordings go unless told: one folder in the person's documents folder (their
@@ -532,13 +538,27 @@ fn run(cli: &Cli, command: &Command) -> anyhow::Result<bool> {
             };
             record_cmd::run(data, args).map(|()| true)
         }
-        Command::Verify { recording, evidence, json, html, excerpt, expect, other } => {
+        Command::Verify {
+            recording,
+            evidence,
+            json,
+            html,
+            embed_audio,
+            excerpt,
+            expect,
+            other,
+        } => {
             let options = dualrec_proof::VerifyOptions {
                 excerpt: *excerpt,
                 expect: expect.clone(),
                 ..dualrec_proof::VerifyOptions::default()
             };
-            let holds = verify_cmd::run(recording, evidence, *json, html.as_deref(), options)?;
+            let out = verify_cmd::Outputs {
+                json: *json,
+                html: html.as_deref(),
+                embed_audio: *embed_audio,
+            };
+            let holds = verify_cmd::run(recording, evidence, &out, options)?;
             match other {
                 Some(other) => {
                     print_out("\n")?;

@@ -265,36 +265,7 @@ fn header(out: &mut String, report: &Report) {
             p.fingerprint
         );
     }
-    match (s.ends.first(), s.ended_by) {
-        (None, _) => {
-            let _ = writeln!(out, "  no signed end in the evidence given");
-        }
-        (Some(e), Some(by)) => {
-            let signed =
-                if e.one_sided { "signed by that device alone" } else { "co-signed by both" };
-            let _ = writeln!(
-                out,
-                "  ended by {} ({}), {} at {}",
-                who(report, &by),
-                reason_words(e.reason),
-                signed,
-                utc(e.ended_at_ms)
-            );
-        }
-        (Some(e), None) if s.ends.iter().all(|x| x.reason == e.reason) => {
-            let _ = writeln!(
-                out,
-                "  ended on both devices at once ({}); each device signed its own end",
-                reason_words(e.reason)
-            );
-        }
-        (Some(_), None) => {
-            let _ = writeln!(
-                out,
-                "  the signed ends disagree about who ended the session (see the facts below)"
-            );
-        }
-    }
+    let _ = writeln!(out, "  {}", how_it_ended(report));
     for o in &s.clock_offsets {
         let _ = writeln!(
             out,
@@ -302,6 +273,32 @@ fn header(out: &mut String, report: &Report) {
             who(report, &o.peer),
             o.offset_ms as f64 / 1000.0
         );
+    }
+}
+
+/// Who ended the session and how, as the signed ends say.
+pub(crate) fn how_it_ended(report: &Report) -> String {
+    let s = &report.session;
+    match (s.ends.first(), s.ended_by) {
+        (None, _) => "no signed end in the evidence given".into(),
+        (Some(e), Some(by)) => {
+            let signed =
+                if e.one_sided { "signed by that device alone" } else { "co-signed by both" };
+            format!(
+                "ended by {} ({}), {} at {}",
+                who(report, &by),
+                reason_words(e.reason),
+                signed,
+                utc(e.ended_at_ms)
+            )
+        }
+        (Some(e), None) if s.ends.iter().all(|x| x.reason == e.reason) => format!(
+            "ended on both devices at once ({}); each device signed its own end",
+            reason_words(e.reason)
+        ),
+        (Some(_), None) => {
+            "the signed ends disagree about who ended the session (see the facts below)".into()
+        }
     }
 }
 
@@ -345,50 +342,73 @@ fn held(report: &Report, c: &dualrec_proof::ChunkReport) -> (u64, u64) {
     }
 }
 
-fn timeline(out: &mut String, report: &Report) {
-    // Merge consecutive chunks with the same verdict into ranges of recording time.
-    let mut ranges: Vec<(u64, u64, &'static str, i64, bool)> = Vec::new();
+/// A run of consecutive seconds with the same verdict, in recording time (for an
+/// excerpt, the part of each second it holds).
+pub(crate) struct Stretch {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    /// The verdict of its seconds.
+    pub(crate) status: ChunkStatus,
+    /// The longest receipt delay among its seconds, ms.
+    pub(crate) delay: i64,
+    /// Some of its seconds are proven through the chain.
+    pub(crate) proven: bool,
+}
+
+/// The report's seconds merged into stretches of one verdict each.
+pub(crate) fn stretches(report: &Report) -> Vec<Stretch> {
+    let mut ranges: Vec<Stretch> = Vec::new();
     for c in &report.chunks {
-        let l = label(&c.status);
         let delay = match c.status {
             ChunkStatus::WitnessedLive(w) | ChunkStatus::WitnessedLate(w) => w.delay_ms,
             _ => 0,
         };
         let (start, end) = held(report, c);
         match ranges.last_mut() {
-            Some(r) if r.2 == l && r.1 == start => {
-                r.1 = end;
-                r.3 = r.3.max(delay);
-                r.4 |= c.proven_by_chain;
+            Some(r) if label(&r.status) == label(&c.status) && r.end == start => {
+                r.end = end;
+                r.delay = r.delay.max(delay);
+                r.proven |= c.proven_by_chain;
             }
-            _ => ranges.push((start, end, l, delay, c.proven_by_chain)),
+            _ => ranges.push(Stretch {
+                start,
+                end,
+                status: c.status,
+                delay,
+                proven: c.proven_by_chain,
+            }),
         }
     }
     // Around an excerpt, the parts of its partly held seconds that it leaves out are
     // outside it too.
-    let outside = label(&ChunkStatus::OutsideExcerpt);
     for i in 1..ranges.len() {
-        if ranges[i - 1].1 < ranges[i].0 {
-            if ranges[i - 1].2 == outside {
-                ranges[i - 1].1 = ranges[i].0;
-            } else if ranges[i].2 == outside {
-                ranges[i].0 = ranges[i - 1].1;
+        if ranges[i - 1].end < ranges[i].start {
+            if ranges[i - 1].status == ChunkStatus::OutsideExcerpt {
+                ranges[i - 1].end = ranges[i].start;
+            } else if ranges[i].status == ChunkStatus::OutsideExcerpt {
+                ranges[i].start = ranges[i - 1].end;
             }
         }
     }
+    ranges
+}
+
+fn timeline(out: &mut String, report: &Report) {
     let _ = writeln!(out, "\nTimeline (recording time, as the recording device committed it):");
-    for (a, b, l, delay, proven) in &ranges {
-        let late = if l.contains("late") {
-            format!(" (up to {:.1} s after the audio)", *delay as f64 / 1000.0)
+    for r in stretches(report) {
+        let l = label(&r.status);
+        let late = if matches!(r.status, ChunkStatus::WitnessedLate(_)) {
+            format!(" (up to {:.1} s after the audio)", r.delay as f64 / 1000.0)
         } else {
             String::new()
         };
-        let proven = if *proven {
+        let proven = if r.proven {
             " [partly proven through the chain: their own records were not given]"
         } else {
             ""
         };
-        let _ = writeln!(out, "  {}-{}  {l}{late}{proven}", clock_tenths(*a), clock_tenths(*b));
+        let _ =
+            writeln!(out, "  {}-{}  {l}{late}{proven}", clock_tenths(r.start), clock_tenths(r.end));
     }
     if report.regions.is_empty() {
         return;
@@ -398,31 +418,36 @@ fn timeline(out: &mut String, report: &Report) {
         "\nStretches of the file not in place (file time, which shifts after an edit):"
     );
     for r in &report.regions {
-        let what = match &r.kind {
-            RegionKind::Inserted => "INSERTED: audio no one committed".to_owned(),
-            RegionKind::Replaces { chunks } => {
-                format!("stands where committed second(s) {} should be", list(chunks))
-            }
-            RegionKind::Duplicate { of } => format!("a second copy of committed second {of}"),
-            RegionKind::Resigned { of } => format!(
-                "a version of second {of} that only the recording device signed, not the one the other party witnessed"
-            ),
-            RegionKind::NotCovered { from, to: Some(to) } => format!(
-                "not covered by the evidence given (seconds {from}-{to}): the recording device's log would settle it"
-            ),
-            RegionKind::NotCovered { from, to: None } => format!(
-                "not covered by the evidence given (after second {}): the recording device's log or a co-signed end would settle it",
-                from.saturating_sub(1)
-            ),
-            RegionKind::Edge => "at the excerpt's edge: part of a second it holds only in part, and it carries no (or wrong) fingerprints of the rest of that second, so nothing proves this audio: not proven, not blamed".into(),
-            _ => "a kind this version does not know".into(),
-        };
         let _ = writeln!(
             out,
-            "  file {}-{}  {what}",
+            "  file {}-{}  {}",
             clock_tenths(r.start_sample),
-            clock_tenths(r.end_sample)
+            clock_tenths(r.end_sample),
+            region_words(&r.kind)
         );
+    }
+}
+
+/// What a stretch of the file not in place is, in words.
+pub(crate) fn region_words(kind: &RegionKind) -> String {
+    match kind {
+        RegionKind::Inserted => "INSERTED: audio no one committed".to_owned(),
+        RegionKind::Replaces { chunks } => {
+            format!("stands where committed second(s) {} should be", list(chunks))
+        }
+        RegionKind::Duplicate { of } => format!("a second copy of committed second {of}"),
+        RegionKind::Resigned { of } => format!(
+            "a version of second {of} that only the recording device signed, not the one the other party witnessed"
+        ),
+        RegionKind::NotCovered { from, to: Some(to) } => format!(
+            "not covered by the evidence given (seconds {from}-{to}): the recording device's log would settle it"
+        ),
+        RegionKind::NotCovered { from, to: None } => format!(
+            "not covered by the evidence given (after second {}): the recording device's log or a co-signed end would settle it",
+            from.saturating_sub(1)
+        ),
+        RegionKind::Edge => "at the excerpt's edge: part of a second it holds only in part, and it carries no (or wrong) fingerprints of the rest of that second, so nothing proves this audio: not proven, not blamed".into(),
+        _ => "a kind this version does not know".into(),
     }
 }
 
@@ -448,7 +473,7 @@ fn findings(out: &mut String, report: &Report) {
     }
 }
 
-fn finding(r: &Report, f: &Finding) -> String {
+pub(crate) fn finding(r: &Report, f: &Finding) -> String {
     match f {
         Finding::LogTornTail { log, record, bytes, .. } => format!("{}: its last record ({record}) was cut off by a crash ({bytes} bytes); not used", safe(log)),
         Finding::BadSignature { log, record, what, claimed_signer, .. } => format!("{}, record {record}: a {what} claiming to be signed by {} whose signature does not verify (forged or damaged)", safe(log), who(r, claimed_signer)),

@@ -1,16 +1,14 @@
 //! `dualrec verify`: a recording against evidence logs, in words, JSON or HTML.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use dualrec_media::read_recording;
 use dualrec_proof::{
-    ChunkStatus, ExpectedParty, Recording, Report, Verdict, Verifier, VerifyOptions, read_log,
-    sha256,
+    ExpectedParty, Recording, Report, Verdict, Verifier, VerifyOptions, read_log, sha256,
 };
 
-use crate::report::{axis_sentences, clock, label, render, safe};
+use crate::report::render;
 
 /// Files above this size get a progress bar (when stderr is a terminal): about 15
 /// minutes of recording.
@@ -122,16 +120,43 @@ pub(crate) fn read_counted(
     }
 }
 
-/// Reads a recording and logs and verifies; the report and the recording's truncation.
+/// One file examined, as the report lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(crate) struct FileFacts {
+    /// The path as it was given (untrusted text).
+    pub(crate) name: String,
+    /// `recording`, `excerpt` or `evidence log`.
+    pub(crate) role: &'static str,
+    pub(crate) bytes: u64,
+    pub(crate) sha256: dualrec_proof::Digest,
+}
+
+/// What a check found, and of what.
+pub(crate) struct Checked {
+    pub(crate) report: Report,
+    pub(crate) truncated: Option<dualrec_media::Truncation>,
+    pub(crate) files: Vec<FileFacts>,
+}
+
+/// Reads a recording and logs and verifies them.
 pub(crate) fn verify_files(
     recording: &Path,
     evidence: &[PathBuf],
     options: VerifyOptions,
-) -> anyhow::Result<(Report, Option<dualrec_media::Truncation>)> {
+) -> anyhow::Result<Checked> {
     let bar = progress(std::iter::once(recording.to_owned()).chain(evidence.iter().cloned()));
     let result = verify_with(recording, evidence, options, &bar);
     bar.finish_and_clear();
     result
+}
+
+fn facts(path: &Path, role: &'static str, bytes: &[u8]) -> FileFacts {
+    FileFacts {
+        name: path.display().to_string(),
+        role,
+        bytes: bytes.len() as u64,
+        sha256: sha256(bytes),
+    }
 }
 
 fn verify_with(
@@ -139,7 +164,7 @@ fn verify_with(
     evidence: &[PathBuf],
     options: VerifyOptions,
     bar: &indicatif::ProgressBar,
-) -> anyhow::Result<(Report, Option<dualrec_media::Truncation>)> {
+) -> anyhow::Result<Checked> {
     let bytes = read_counted(recording, Input::Recording, bar)
         .with_context(|| format!("cannot read the recording {}", recording.display()))?;
     let file = read_recording(&bytes)
@@ -150,10 +175,13 @@ fn verify_with(
     let place = file.tags.excerpt_place().with_context(|| {
         format!("{} says it is an excerpt, but its place cannot be read", recording.display())
     })?;
+    let role = if place.is_some() { "excerpt" } else { "recording" };
+    let mut files = vec![facts(recording, role, &bytes)];
     let mut verifier = Verifier::new(options);
     for log in evidence {
         let data = read_counted(log, Input::Log, bar)
             .with_context(|| format!("cannot read the evidence log {}", log.display()))?;
+        files.push(facts(log, "evidence log", &data));
         let contents = read_log(&data)
             .with_context(|| format!("{} is not a readable evidence log", log.display()))?;
         verifier.add_log(log.display().to_string(), contents);
@@ -165,13 +193,38 @@ fn verify_with(
             packets: &file.packets,
             producer,
             session: file.tags.session(),
-            file_sha256: Some(sha256(&bytes)),
+            file_sha256: Some(files[0].sha256),
             playback: Some(file.playback()),
             damaged: &file.damaged,
             excerpt: place.as_ref(),
         })
         .with_context(|| format!("the evidence given cannot speak to {}", recording.display()))?;
-    Ok((report, file.truncated))
+    Ok(Checked { report, truncated: file.truncated, files })
+}
+
+/// The JSON report (`verify --json`): the verifier's report, the files examined and the
+/// tool that examined them. Its shape is documented in docs/report-json.md.
+#[derive(serde::Serialize)]
+pub(crate) struct JsonReport<'a> {
+    #[serde(flatten)]
+    pub(crate) report: &'a Report,
+    pub(crate) files: &'a [FileFacts],
+    pub(crate) tool: Tool,
+}
+
+/// Which program made a report, and the formats it speaks.
+#[derive(serde::Serialize)]
+pub(crate) struct Tool {
+    pub(crate) name: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) evidence_format: u32,
+    pub(crate) rules_version: u32,
+}
+
+impl Tool {
+    pub(crate) fn this() -> Tool {
+        Tool { name: "dualrec", version: crate::VERSION, evidence_format: 1, rules_version: 2 }
+    }
 }
 
 /// `--expect NAME=FINGERPRINT`.
@@ -184,18 +237,29 @@ pub(crate) fn parse_expect(s: &str) -> Result<ExpectedParty, String> {
     Ok(ExpectedParty { label: label.to_owned(), fingerprint: fp.to_owned() })
 }
 
+/// What `verify` writes besides its words.
+pub(crate) struct Outputs<'a> {
+    pub(crate) json: bool,
+    pub(crate) html: Option<&'a Path>,
+    /// Put the recording inside the HTML report.
+    pub(crate) embed_audio: bool,
+}
+
 /// Verifies; `Ok(true)` when all three axes hold.
 pub(crate) fn run(
     recording: &Path,
     evidence: &[PathBuf],
-    json: bool,
-    html: Option<&Path>,
+    out: &Outputs<'_>,
     options: VerifyOptions,
 ) -> anyhow::Result<bool> {
-    let (report, truncated) = verify_files(recording, evidence, options)?;
+    let Checked { report, truncated, files } = verify_files(recording, evidence, options)?;
     let mut text = String::new();
-    if json {
-        text = serde_json::to_string_pretty(&report)?;
+    if out.json {
+        text = serde_json::to_string_pretty(&JsonReport {
+            report: &report,
+            files: &files,
+            tool: Tool::this(),
+        })?;
         text.push('\n');
     } else {
         if let Some(t) = truncated {
@@ -207,100 +271,17 @@ pub(crate) fn run(
         text.push_str(&render(&report));
     }
     crate::print_out(&text)?;
-    if let Some(path) = html {
-        std::fs::write(path, html_report(&report, recording))
+    if let Some(path) = out.html {
+        let audio = if out.embed_audio {
+            Some(
+                std::fs::read(recording)
+                    .with_context(|| format!("cannot read {}", recording.display()))?,
+            )
+        } else {
+            None
+        };
+        std::fs::write(path, crate::court::html(&report, &files, audio.as_deref()))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(report.verdict == Verdict::Intact)
-}
-
-/// The meeting: when (UTC, and the reader's own time zone by the browser), and the
-/// parties with their fingerprints, names marked as each party's own choice.
-fn meeting_html(h: &mut String, report: &Report) {
-    let s = &report.session;
-    let _ = write!(
-        h,
-        "</ul><h3>The meeting</h3><p>Session {}, started <time datetime=\"{ms}\">{}</time> \
-         <span id=\"local\"></span> (the proposing device's clock).</p><ul>",
-        s.session,
-        crate::report::utc(s.started_at_ms),
-        ms = s.started_at_ms,
-    );
-    for p in &s.parties {
-        let me = if p.key == s.producer { " — made this recording" } else { "" };
-        let _ = write!(
-            h,
-            "<li>&ldquo;{}&rdquo; (a name chosen by that party), fingerprint <code>{}</code>{me}</li>",
-            escape(&p.name),
-            p.fingerprint
-        );
-    }
-    let _ = write!(
-        h,
-        "</ul><p>The fingerprints, not the names, identify the devices.</p>\
-         <script>document.getElementById('local').textContent='(' + \
-         new Date({}).toLocaleString() + ' your time)';</script>",
-        s.started_at_ms
-    );
-}
-
-/// Colour, hatching and words for a status: readable in black and white too.
-fn style(s: &ChunkStatus) -> (&'static str, &'static str) {
-    match s {
-        ChunkStatus::WitnessedLive(_) => ("#2e7d32", "none"),
-        ChunkStatus::WitnessedLate(_) => {
-            ("#f9a825", "repeating-linear-gradient(45deg,#0003 0 2px,transparent 2px 6px)")
-        }
-        ChunkStatus::SignedOnly => {
-            ("#fff176", "repeating-linear-gradient(90deg,#0003 0 2px,transparent 2px 6px)")
-        }
-        ChunkStatus::Altered => {
-            ("#c62828", "repeating-linear-gradient(-45deg,#fff8 0 3px,transparent 3px 6px)")
-        }
-        ChunkStatus::Removed => {
-            ("#6a1b9a", "repeating-linear-gradient(0deg,#fff8 0 3px,transparent 3px 6px)")
-        }
-        ChunkStatus::Moved { .. } => ("#ef6c00", "radial-gradient(#fff9 30%,transparent 31%)"),
-        _ => ("#bdbdbd", "none"),
-    }
-}
-
-fn escape(s: &str) -> String {
-    safe(s).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A self-contained page: the answer per axis, a timeline coloured and patterned by
-/// status with words on hover, and the full text report. (Issue #10 builds the court
-/// report on this.)
-pub(crate) fn html_report(report: &Report, recording: &Path) -> String {
-    let mut h = String::new();
-    let verdict = match report.verdict {
-        Verdict::Intact => "Complete, unaltered, every second witnessed live",
-        Verdict::Problems => "Not confirmed: see below",
-    };
-    let _ = write!(
-        h,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>dualrec verification</title>\
-         <style>body{{font-family:sans-serif;margin:1em;max-width:60em}}.t{{display:flex;height:2.5em;border:1px solid #555}}\
-         .t span{{flex:1}}pre{{background:#f5f5f5;padding:1em;white-space:pre-wrap;overflow-wrap:anywhere}}</style></head><body>\
-         <h1>Verification of {}</h1><h2>{verdict}</h2><ul>",
-        escape(&recording.display().to_string())
-    );
-    for (name, holds, sentence) in axis_sentences(report) {
-        let mark = if holds { "holds" } else { "does not hold" };
-        let _ = write!(h, "<li><b>{name}</b> {mark}: {}.</li>", escape(&sentence));
-    }
-    meeting_html(&mut h, report);
-    h.push_str("<div class=\"t\" role=\"img\" aria-label=\"timeline\">");
-    for c in &report.chunks {
-        let (col, pattern) = style(&c.status);
-        let _ = write!(
-            h,
-            "<span style=\"background:{pattern},{col}\" title=\"{}: {}\"></span>",
-            clock(c.first_sample),
-            label(&c.status)
-        );
-    }
-    let _ = write!(h, "</div><pre>{}</pre></body></html>", escape(&render(report)));
-    h
 }

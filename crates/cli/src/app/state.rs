@@ -799,11 +799,12 @@ fn check_folder(dir: &Path) -> anyhow::Result<Value> {
 }
 
 fn check_files(recording: &Path, evidence: &[PathBuf]) -> anyhow::Result<Value> {
-    let (report, _) = crate::verify_cmd::verify_files(
+    let report = crate::verify_cmd::verify_files(
         recording,
         evidence,
         dualrec_proof::VerifyOptions::default(),
-    )?;
+    )?
+    .report;
     Ok(json!({
         "intact": report.verdict == dualrec_proof::Verdict::Intact,
         "text": crate::report::render(&report),
