@@ -127,3 +127,17 @@ where
         .expect("spawn on a terminal");
     (child, master)
 }
+
+/// One meeting of two real recorders in `d`: A's recording, A's and B's logs.
+pub(crate) fn meeting(d: &Path, seconds: u32) -> (PathBuf, PathBuf, PathBuf) {
+    tone(&d.join("a.wav"), 220.0, seconds + 1);
+    tone(&d.join("b.wav"), 330.0, seconds + 1);
+    let (a, b) = spawn_pair(d, &format!("{seconds}s"));
+    for (who, child) in [("A", a), ("B", b)] {
+        let out = child.wait_with_output().expect("recorder");
+        assert!(out.status.success(), "{who}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let (_, rec_a, log_a) = session_files(&d.join("out-A"));
+    let (_, _, log_b) = session_files(&d.join("out-B"));
+    (rec_a, log_a, log_b)
+}

@@ -217,18 +217,30 @@ fn timeline(h: &mut String, report: &Report, audio: Option<&[u8]>) {
     } else {
         h.push_str("<p class=\"hint\">Tap or click a stretch for its exact times.</p>");
     }
-    let origin = report.excerpt.as_ref().and_then(|x| x.first_sample).unwrap_or(0);
+    // Where each packet of the embedded file plays: a stretch plays from where its audio
+    // was found, which after an edit is not its recording time.
+    let positions: Vec<u64> = audio
+        .and_then(|a| dualrec_media::read_recording(a).ok())
+        .map(|f| f.packets.iter().map(|p| p.position).collect())
+        .unwrap_or_default();
     let mut from = 0;
     while from < end.max(1) {
         let to = from + line;
-        segments(h, &all, from, to, every, origin);
+        segments(h, &all, (from, to), every, &positions);
         from = to;
     }
     h.push_str("<p id=\"detail\" aria-live=\"polite\"></p>");
 }
 
-/// One line of the timeline: the stretches within `from..to`, with ticks.
-fn segments(h: &mut String, all: &[Stretch], from: u64, to: u64, every: u64, origin: u64) {
+/// One line of the timeline: the stretches within `from..to`, with ticks; `positions`
+/// of the embedded file's packets, to play a stretch from.
+fn segments(
+    h: &mut String,
+    all: &[Stretch],
+    (from, to): (u64, u64),
+    every: u64,
+    positions: &[u64],
+) {
     let span = (to - from) as f64;
     let pct = |x: u64| (x.clamp(from, to) - from) as f64 * 100.0 / span;
     let _ = write!(
@@ -252,11 +264,15 @@ fn segments(h: &mut String, all: &[Stretch], from: u64, to: u64, every: u64, ori
         let text =
             format!("{}–{}: {}", clock_tenths(s.start), clock_tenths(s.end), label(&s.status));
         let inside = if width >= 12.0 { format!("<span>{name}</span>") } else { String::new() };
+        let play = s
+            .found_at
+            .and_then(|k| positions.get(usize::try_from(k).ok()?))
+            .map(|p| format!(" data-at=\"{:.3}\"", *p as f64 / 48_000.0))
+            .unwrap_or_default();
         let _ = write!(
             h,
             "<div class=\"seg\" role=\"listitem\" tabindex=\"0\" style=\"left:{left:.3}%;width:{width:.3}%;background:{pattern},{colour}\" \
-             title=\"{text}\" aria-label=\"{text}\" data-at=\"{:.3}\">{inside}</div>",
-            s.start.saturating_sub(origin) as f64 / 48_000.0
+             title=\"{text}\" aria-label=\"{text}\"{play}>{inside}</div>"
         );
     }
     h.push_str("</div>");
@@ -419,6 +435,6 @@ read by <code>dualrec inspect</code>.</p>\
 const SCRIPT: &str = "<script>\
 for(const e of document.querySelectorAll('.local')){e.textContent='('+new Date(+e.dataset.ms).toLocaleString()+' your time)';}\
 const d=document.getElementById('detail'),p=document.getElementById('player');\
-for(const s of document.querySelectorAll('.seg')){const go=()=>{d.textContent=s.title;if(p){p.currentTime=+s.dataset.at;p.play();}};\
+for(const s of document.querySelectorAll('.seg')){const go=()=>{d.textContent=s.title;if(p&&s.dataset.at!==undefined){p.currentTime=+s.dataset.at;p.play().catch(()=>{});}};\
 s.addEventListener('click',go);s.addEventListener('keydown',e=>{if(e.key==='Enter'||e.key===' '){e.preventDefault();go();}});}\
 </script>";

@@ -353,6 +353,8 @@ pub(crate) struct Stretch {
     pub(crate) delay: i64,
     /// Some of its seconds are proven through the chain.
     pub(crate) proven: bool,
+    /// The file's packet where its first second's audio was found, if it was.
+    pub(crate) found_at: Option<u64>,
 }
 
 /// The report's seconds merged into stretches of one verdict each.
@@ -376,6 +378,7 @@ pub(crate) fn stretches(report: &Report) -> Vec<Stretch> {
                 status: c.status,
                 delay,
                 proven: c.proven_by_chain,
+                found_at: c.found_at_packet,
             }),
         }
     }

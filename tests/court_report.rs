@@ -1,0 +1,250 @@
+//! The report for a court (`verify --html`) in a real browser (Debian's chromium):
+//! printed to PDF and read back with pdftotext (poppler-utils), its sections, the date,
+//! the files' SHA-256 and every problem row are there and no word runs off the A4 page;
+//! at phone, A4 and desktop width nothing is wider than the window (screenshots kept in
+//! target/tmp/report-screenshots); with the recording embedded, a tap on the timeline
+//! plays the stretch from where its audio lies in the file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{dualrec, meeting};
+use dualrec_media::{RecordingWriter, read_recording};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshots folder");
+    dir
+}
+
+/// `verify REC --html OUT` (and `--json`), with `extra` arguments: the JSON report.
+fn report(rec: &Path, logs: &[&Path], html: &Path, extra: &[&str]) -> Value {
+    let mut cmd = dualrec();
+    cmd.arg("verify").arg(rec).arg("--json").arg("--html").arg(html).args(extra);
+    for l in logs {
+        cmd.arg("--evidence").arg(l);
+    }
+    let out = cmd.output().expect("verify");
+    assert!(html.is_file(), "no report written: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json report")
+}
+
+/// The page printed to PDF by chromium: its text, and whether a word runs past the page.
+fn printed(html: &Path, pdf: &Path) -> (String, Vec<String>) {
+    let status = Command::new("chromium")
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer"])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("chromium must be installed (.ci/setup installs it)");
+    assert!(status.success() && pdf.is_file(), "chromium printed no PDF");
+    let run = |args: &[&str]| {
+        let out = Command::new("pdftotext")
+            .args(args)
+            .arg(pdf)
+            .arg("-")
+            .output()
+            .expect("pdftotext must be installed (.ci/setup installs poppler-utils)");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let text = run(&[]);
+    // Every word's box lies within its page's width.
+    let boxes = run(&["-bbox"]);
+    let mut width = 0.0f64;
+    let mut outside = Vec::new();
+    let attr = |line: &str, name: &str| -> Option<f64> {
+        let at = line.find(&format!("{name}=\""))? + name.len() + 2;
+        line[at..].split('"').next()?.parse().ok()
+    };
+    for line in boxes.lines() {
+        if line.contains("<page ") {
+            width = attr(line, "width").expect("page width");
+            assert!((width - 595.0).abs() < 2.0, "not A4: {width} pt wide");
+        } else if line.contains("<word ") && attr(line, "xMax").expect("xMax") > width + 0.5 {
+            outside.push(line.to_owned());
+        }
+    }
+    (text, outside)
+}
+
+async fn browser(driver: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": "/usr/bin/chromium", "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"]}),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        match ClientBuilder::new(connector.clone()).capabilities(caps.clone()).connect(driver).await
+        {
+            Ok(c) => return c,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await
+            }
+            Err(e) => panic!("chromedriver did not start a browser: {e}"),
+        }
+    }
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(&format!("return ({script});"), vec![]).await.expect("script")
+}
+
+/// Screenshots at phone, A4 and desktop width; nothing may be wider than the window.
+async fn look_at(c: &Client, html: &Path, name: &str) {
+    c.goto(&format!("file://{}", html.display())).await.expect("open report");
+    for (label, w) in [("phone", 390u32), ("a4", 794), ("desktop", 1280)] {
+        c.set_window_size(w, 1000).await.expect("resize");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(shots_dir().join(format!("{name}-{label}.png")), png).expect("png");
+        let wide = js(
+            c,
+            "[...document.querySelectorAll('body *')].filter(e => e.offsetParent !== null && e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).map(e => e.className || e.tagName)",
+        )
+        .await;
+        assert_eq!(wide, json!([]), "{name} at {label} width: these overflow the window");
+    }
+}
+
+/// A copy of the recording with packets `cut` taken out, as a clean file.
+fn cut_copy(src: &Path, dst: &Path, cut: std::ops::Range<usize>) {
+    let f = read_recording(&std::fs::read(src).expect("read")).expect("parse");
+    let mut w = RecordingWriter::create(dst, f.head, &f.tags, 3).expect("writer");
+    for (i, p) in f.packets.iter().enumerate() {
+        if !cut.contains(&i) {
+            w.write_packet(&p.data).expect("packet");
+        }
+    }
+    let g = w.granule();
+    w.finish(g).expect("finish");
+}
+
+fn sha256_hex(path: &Path) -> String {
+    dualrec_proof::sha256(&std::fs::read(path).expect("read")).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_court_report_prints_on_a4_fits_a_phone_and_plays_in_place() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (rec, log_a, log_b) = meeting(d, 5);
+    let cut = d.join("cut.opus");
+    cut_copy(&rec, &cut, 100..150);
+
+    let intact_html = d.join("intact.html");
+    let intact = report(&rec, &[&log_b], &intact_html, &[]);
+    assert_eq!(intact["verdict"], "intact");
+    let cut_html = d.join("cut.html");
+    let edited = report(&cut, &[&log_a, &log_b], &cut_html, &["--embed-audio"]);
+    assert_eq!(edited["verdict"], "problems");
+
+    // Printed: every section, the date, each file's SHA-256, every problem row.
+    let started = edited["session"]["started_at_ms"].as_u64().expect("start");
+    let date = jiff::Timestamp::from_millisecond(started as i64)
+        .expect("time")
+        .strftime("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    for (html, name, files) in [
+        (&intact_html, "intact", vec![&rec, &log_b]),
+        (&cut_html, "cut", vec![&cut, &log_a, &log_b]),
+    ] {
+        let (text, outside) = printed(html, &d.join(format!("{name}.pdf")));
+        std::fs::copy(d.join(format!("{name}.pdf")), shots_dir().join(format!("{name}.pdf")))
+            .expect("keep pdf");
+        assert!(outside.is_empty(), "{name}: words run off the page: {outside:?}");
+        for section in [
+            "The answer",
+            "The meeting",
+            "Timeline",
+            "Problems",
+            "The files examined",
+            "How this was checked",
+        ] {
+            assert!(text.contains(section), "{name}: no section {section:?} in\n{text}");
+        }
+        assert!(text.contains(&date), "{name}: no date {date}");
+        let flat: String = text.split_whitespace().collect();
+        for f in files {
+            assert!(flat.contains(&sha256_hex(f)), "{name}: no SHA-256 of {}", f.display());
+        }
+    }
+    let (text, _) = printed(&cut_html, &d.join("cut.pdf"));
+    let flat: String = text.split_whitespace().collect();
+    // The problem row, as laid out on the page: its time and what happened on one line.
+    let layout = Command::new("pdftotext")
+        .arg("-layout")
+        .arg(d.join("cut.pdf"))
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let layout = String::from_utf8_lossy(&layout.stdout);
+    assert!(
+        layout
+            .lines()
+            .any(|l| l.contains("00:02.0–00:03.0") && l.contains("REMOVED: committed audio")),
+        "{layout}"
+    );
+    assert!(flat.contains("REMOVED:committedaudiothatisnotinthefile"), "{text}");
+    for words in ["thefileisnottheonewhose", "fingerprintwassignedatthe"] {
+        assert!(flat.contains(words), "{text}");
+    }
+    assert!(!text.contains("None: no second"), "{text}");
+    let (text, _) = printed(&intact_html, &d.join("intact.pdf"));
+    assert!(text.contains("None: no second and no record in the evidence is in doubt."));
+
+    // In the browser: nothing too wide; a tap plays from where the audio lies in the file.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let _driver = Killed(
+        Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver must be installed (.ci/setup installs chromium-driver)"),
+    );
+    let c = browser(&format!("http://127.0.0.1:{port}")).await;
+    look_at(&c, &intact_html, "intact").await;
+    look_at(&c, &cut_html, "cut").await;
+    c.set_window_size(1280, 1000).await.expect("resize");
+    let labels =
+        js(&c, "[...document.querySelectorAll('.seg')].map(s => s.getAttribute('aria-label'))")
+            .await;
+    let labels: Vec<&str> =
+        labels.as_array().expect("segments").iter().filter_map(Value::as_str).collect();
+    assert_eq!(labels.len(), 3, "{labels:?}");
+    assert!(labels[1].starts_with("00:02.0–00:03.0: REMOVED"), "{labels:?}");
+    let segs = c.find_all(Locator::Css(".seg")).await.expect("segments");
+    // The second after the cut lies at 2.0 s of the edited file, not at its recording time 3.0.
+    segs[2].click().await.expect("click");
+    let shown = js(&c, "[document.getElementById('detail').textContent, document.getElementById('player').currentTime]").await;
+    assert!(shown[0].as_str().unwrap_or("").starts_with("00:03.0–"), "{shown}");
+    assert!((shown[1].as_f64().unwrap_or(-1.0) - 2.0).abs() < 0.05, "{shown}");
+    // The removed second has no audio to play: its times are shown, the player stays.
+    segs[1].click().await.expect("click");
+    let shown = js(&c, "[document.getElementById('detail').textContent, document.getElementById('player').currentTime]").await;
+    assert!(shown[0].as_str().unwrap_or("").contains("REMOVED"), "{shown}");
+    c.close().await.expect("close");
+}
