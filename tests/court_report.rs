@@ -142,31 +142,15 @@ fn sha256_hex(path: &Path) -> String {
     dualrec_proof::sha256(&std::fs::read(path).expect("read")).to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_court_report_prints_on_a4_fits_a_phone_and_plays_in_place() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let d = dir.path();
-    let (rec, log_a, log_b) = meeting(d, 5);
-    let cut = d.join("cut.opus");
-    cut_copy(&rec, &cut, 100..150);
-
-    let intact_html = d.join("intact.html");
-    let intact = report(&rec, &[&log_b], &intact_html, &[]);
-    assert_eq!(intact["verdict"], "intact");
-    let cut_html = d.join("cut.html");
-    let edited = report(&cut, &[&log_a, &log_b], &cut_html, &["--embed-audio"]);
-    assert_eq!(edited["verdict"], "problems");
-
-    // Printed: every section, the date, each file's SHA-256, every problem row.
+/// Both reports printed: every section, the date, each file's SHA-256, every problem row,
+/// nothing past the page.
+fn check_printed(d: &Path, edited: &Value, pages: [(&PathBuf, &str, Vec<&PathBuf>); 2]) {
     let started = edited["session"]["started_at_ms"].as_u64().expect("start");
     let date = jiff::Timestamp::from_millisecond(started as i64)
         .expect("time")
         .strftime("%Y-%m-%d %H:%M:%S UTC")
         .to_string();
-    for (html, name, files) in [
-        (&intact_html, "intact", vec![&rec, &log_b]),
-        (&cut_html, "cut", vec![&cut, &log_a, &log_b]),
-    ] {
+    for (html, name, files) in &pages {
         let (text, outside) = printed(html, &d.join(format!("{name}.pdf")));
         std::fs::copy(d.join(format!("{name}.pdf")), shots_dir().join(format!("{name}.pdf")))
             .expect("keep pdf");
@@ -187,7 +171,7 @@ async fn the_court_report_prints_on_a4_fits_a_phone_and_plays_in_place() {
             assert!(flat.contains(&sha256_hex(f)), "{name}: no SHA-256 of {}", f.display());
         }
     }
-    let (text, _) = printed(&cut_html, &d.join("cut.pdf"));
+    let (text, _) = printed(pages[1].0, &d.join("cut.pdf"));
     let flat: String = text.split_whitespace().collect();
     // The problem row, as laid out on the page: its time and what happened on one line.
     let layout = Command::new("pdftotext")
@@ -208,8 +192,33 @@ async fn the_court_report_prints_on_a4_fits_a_phone_and_plays_in_place() {
         assert!(flat.contains(words), "{text}");
     }
     assert!(!text.contains("None: no second"), "{text}");
-    let (text, _) = printed(&intact_html, &d.join("intact.pdf"));
+    let (text, _) = printed(pages[0].0, &d.join("intact.pdf"));
     assert!(text.contains("None: no second and no record in the evidence is in doubt."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_court_report_prints_on_a4_fits_a_phone_and_plays_in_place() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let (rec, log_a, log_b) = meeting(d, 5);
+    let cut = d.join("cut.opus");
+    cut_copy(&rec, &cut, 100..150);
+
+    let intact_html = d.join("intact.html");
+    let intact = report(&rec, &[&log_b], &intact_html, &[]);
+    assert_eq!(intact["verdict"], "intact");
+    let cut_html = d.join("cut.html");
+    let edited = report(&cut, &[&log_a, &log_b], &cut_html, &["--embed-audio"]);
+    assert_eq!(edited["verdict"], "problems");
+
+    check_printed(
+        d,
+        &edited,
+        [
+            (&intact_html, "intact", vec![&rec, &log_b]),
+            (&cut_html, "cut", vec![&cut, &log_a, &log_b]),
+        ],
+    );
 
     // In the browser: nothing too wide; a tap plays from where the audio lies in the file.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

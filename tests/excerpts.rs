@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
 use common::{dualrec, meeting, verify_json};
@@ -122,18 +122,25 @@ fn excerpts_cut_anywhere_verify_on_their_own_and_edits_are_caught() {
     );
     assert!(text.contains("It begins or ends inside a second"), "{text}");
 
+    // The excerpt cut inside seconds, edited in each way a dishonest party might.
+    let (_, _, other_log) = other.join().expect("other meeting");
+    edits_are_caught(d, &d.join("ex1.opus"), &log_b, &other_log);
+}
+
+/// `ex`, a placed excerpt of the meeting `log_b` witnessed, edited: a changed packet, a
+/// place a second later, a garbled tag, and checked against `other_log` of another session.
+fn edits_are_caught(d: &Path, ex: &Path, log_b: &Path, other_log: &Path) {
     // One packet changed: the second holding it is altered, the rest still verify.
-    let ex = d.join("ex1.opus");
     let changed = d.join("changed.opus");
-    rewritten(&ex, &changed, |packets, _| packets[60][5] ^= 0x10);
-    let (code, v) = verify_json(&changed, &[&log_b]);
+    rewritten(ex, &changed, |packets, _| packets[60][5] ^= 0x10);
+    let (code, v) = verify_json(&changed, &[log_b]);
     assert_eq!(code, Some(1));
     assert_eq!(v["totals"]["altered"], 1, "{}", v["chunks"]);
     assert_eq!(v["totals"]["witnessed_live"], 2);
 
     // Tags that put it a second later than it was recorded.
     let moved = d.join("moved.opus");
-    rewritten(&ex, &moved, |_, tags| {
+    rewritten(ex, &moved, |_, tags| {
         for t in tags.iter_mut() {
             if let Some(v) = t.strip_prefix("DUALREC_EXCERPT_SAMPLE=") {
                 *t = format!("DUALREC_EXCERPT_SAMPLE={}", v.parse::<u64>().expect("n") + 48_000);
@@ -142,7 +149,7 @@ fn excerpts_cut_anywhere_verify_on_their_own_and_edits_are_caught() {
             }
         }
     });
-    let (code, v) = verify_json(&moved, &[&log_b]);
+    let (code, v) = verify_json(&moved, &[log_b]);
     assert_eq!(code, Some(1));
     let kinds: Vec<&str> = v["findings"]
         .as_array()
@@ -153,12 +160,12 @@ fn excerpts_cut_anywhere_verify_on_their_own_and_edits_are_caught() {
     assert!(kinds.contains(&"excerpt_misplaced"), "{kinds:?}");
     // Unreadable place tags: an error naming the tag, exit 2.
     let garbled = d.join("garbled.opus");
-    rewritten(&ex, &garbled, |_, tags| tags.push("DUALREC_EXCERPT_SAMPLE=07".into()));
+    rewritten(ex, &garbled, |_, tags| tags.push("DUALREC_EXCERPT_SAMPLE=07".into()));
     let out = dualrec()
         .arg("verify")
         .arg(&garbled)
         .arg("--evidence")
-        .arg(&log_b)
+        .arg(log_b)
         .output()
         .expect("verify");
     assert_eq!(out.status.code(), Some(2));
@@ -169,17 +176,11 @@ fn excerpts_cut_anywhere_verify_on_their_own_and_edits_are_caught() {
     );
 
     // Another session's evidence: refused, naming the session.
-    let (_, _, other_log) = other.join().expect("other meeting");
-    let out = dualrec()
-        .arg("verify")
-        .arg(&ex)
-        .arg("--evidence")
-        .arg(&other_log)
-        .output()
-        .expect("verify");
+    let out =
+        dualrec().arg("verify").arg(ex).arg("--evidence").arg(other_log).output().expect("verify");
     assert_eq!(out.status.code(), Some(2));
     let said = String::from_utf8_lossy(&out.stderr);
-    let session = read_recording(&std::fs::read(&ex).expect("read"))
+    let session = read_recording(&std::fs::read(ex).expect("read"))
         .expect("parse")
         .tags
         .session()

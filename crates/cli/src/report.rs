@@ -519,3 +519,70 @@ pub(crate) fn finding(r: &Report, f: &Finding) -> String {
         _ => "a finding this version does not know".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Golden files of the words and the JSON of a handful of real cases (the simulated
+    //! session of the evidence crate: real signatures, real chains): a change in wording
+    //! or shape is a reviewed change (`cargo insta review`).
+
+    use dualrec_proof::sim::{SimConfig, simulate};
+    use dualrec_proof::{
+        ExcerptPlace, LogRecord, Packet, Recording, Report, Verifier, VerifyOptions, read_log,
+    };
+
+    fn check(recording: Recording<'_>, logs: &[Vec<LogRecord>]) -> Report {
+        let mut v = Verifier::new(VerifyOptions::default());
+        for (i, l) in logs.iter().enumerate() {
+            let bytes = dualrec_proof::sim::log_bytes(l);
+            v.add_log(format!("log-{i}.log"), read_log(&bytes).expect("log"));
+        }
+        v.verify(&recording).expect("report")
+    }
+
+    /// The words, with this machine's time zone taken out, and the JSON.
+    fn golden(name: &str, report: &Report) {
+        let local = super::local(report.session.started_at_ms);
+        let text = super::render(report).replace(
+            &format!("= {local} on this computer"),
+            "= <reader's local time> on this computer",
+        );
+        insta::assert_snapshot!(format!("report-{name}"), text);
+        let json = serde_json::to_string_pretty(report).expect("json");
+        insta::assert_snapshot!(format!("report-{name}-json"), json);
+    }
+
+    fn renumbered(packets: &[Packet]) -> Vec<Packet> {
+        let at = |k: usize| k as u64 * 960;
+        packets
+            .iter()
+            .enumerate()
+            .map(|(k, p)| Packet { position: at(k), data: p.data.clone() })
+            .collect()
+    }
+
+    #[test]
+    fn golden_reports() {
+        let sim = simulate(&SimConfig { chunks: 8, ..SimConfig::default() });
+        let p = &sim.recordings[0];
+        let witness = [sim.logs[1].clone()];
+        golden("intact", &check(sim.recording(0, p), &witness));
+
+        let cut = renumbered(&[&p[..150], &p[200..]].concat());
+        golden("cut", &check(sim.recording(0, &cut), &witness));
+
+        let mut altered = p.clone();
+        altered[260].data[2] ^= 1;
+        golden("altered", &check(sim.recording(0, &altered), &witness));
+
+        let own_only: Vec<LogRecord> =
+            sim.logs[0].iter().filter(|r| !matches!(r, LogRecord::Receipt(_))).cloned().collect();
+        golden("own-log-only", &check(sim.recording(0, p), &[own_only]));
+
+        let chunks: Vec<_> = (0..8).map(|c| c * 50..c * 50 + 50).collect();
+        let place = ExcerptPlace::cut(p, &chunks, 120..230, |_| 960);
+        let excerpt = renumbered(&p[120..230]);
+        let recording = Recording { excerpt: Some(&place), ..sim.recording(0, &excerpt) };
+        golden("excerpt", &check(recording, &witness));
+    }
+}
