@@ -183,8 +183,9 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
         "6 s plus the encoder's flush: 7 chunks"
     );
     let page = std::fs::read_to_string(&html).expect("html");
-    assert!(page.starts_with("<!doctype html>") && page.matches("<span style=").count() == 7);
-    assert!(page.contains("&ldquo;Social worker&rdquo; (a name chosen by that party)"), "{page}");
+    // Seven seconds, all witnessed live: one stretch of the timeline.
+    assert!(page.starts_with("<!doctype html>") && page.matches("class=\"seg\"").count() == 1);
+    assert!(page.contains("&ldquo;Social worker&rdquo; (a name it chose)"), "{page}");
     assert!(page.contains("2026-09-21 ") && page.contains("<time datetime="), "{page}");
 
     // One second cut out of a re-muxed copy: named, the rest still verifies, exit 1.
