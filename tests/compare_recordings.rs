@@ -77,6 +77,86 @@ fn doctored_sound_played_into_a_recorder_is_named_by_compare() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("Integrity     holds") && text.contains("DIFFERENT SOUND"), "{text}");
 
+    // With the evidence: each recording verifies, the sound does not; one page for a court.
+    let page = d.join("compare.html");
+    let out = common::dualrec()
+        .arg("compare")
+        .arg(&rec_a)
+        .arg(&rec_b)
+        .args(["--json", "--evidence"])
+        .arg(&log_a)
+        .arg("--evidence")
+        .arg(&log_b)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .expect("compare --evidence");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["verification"]["a"]["verdict"], "intact", "{v}");
+    assert_eq!(v["verification"]["b"]["verdict"], "intact");
+    assert!(v["seconds"].as_array().is_some_and(|s| s.iter().any(|x| x["class"] == "different")));
+    let html = std::fs::read_to_string(&page).expect("page");
+    for words in
+        ["Recording A: its evidence", "Recording B: its evidence", "Different sound in", "SHA-256"]
+    {
+        assert!(html.contains(words), "no {words:?} in the page");
+    }
+    assert!(html.matches("class=\"seg\"").count() >= 2, "a timeline of same and different");
+    // verify --other --html: the court report carries the comparison and both files.
+    let report = d.join("report.html");
+    let out = common::dualrec()
+        .arg("verify")
+        .arg(&rec_a)
+        .arg("--evidence")
+        .arg(&log_b)
+        .arg("--other")
+        .arg(&rec_b)
+        .arg("--html")
+        .arg(&report)
+        .output()
+        .expect("verify --other --html");
+    assert_eq!(out.status.code(), Some(1));
+    let html = std::fs::read_to_string(&report).expect("report");
+    assert!(html.contains("Same room, same sound"), "no comparison in the court report");
+    assert!(html.contains("the other party's recording"), "the other recording is not listed");
+
+    // The other microphone as a stereo file made by another encoder (opusenc): the mix of
+    // mono and stereo is compared the same way, and names the same seconds.
+    let stereo_wav = d.join("b-stereo.wav");
+    sox(&[&d.join("b.wav"), &stereo_wav, &"remix", &"1", &"1"]);
+    let stereo = d.join("b-stereo.opus");
+    let enc = std::process::Command::new("opusenc")
+        .args(["--quiet"])
+        .arg(&stereo_wav)
+        .arg(&stereo)
+        .status()
+        .expect("opusenc must be installed (.ci/setup installs opus-tools)");
+    assert!(enc.success());
+    let out = common::dualrec()
+        .arg("compare")
+        .arg(&rec_a)
+        .arg(&stereo)
+        .arg("--json")
+        .output()
+        .expect("compare");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    let seconds = v["seconds"].as_array().expect("seconds");
+    let of = |class: &str| {
+        seconds
+            .iter()
+            .filter(|s| s["class"] == class)
+            .map(|s| s["index"].as_u64().unwrap_or(0))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        !of("different").is_empty() && of("different").iter().all(|s| (7..12).contains(s)),
+        "{:?}",
+        of("different")
+    );
+    assert!(of("same").len() >= 10, "{:?}", of("same"));
+
     // The same pair as JSON, and a recording against itself: nothing different.
     let out = common::dualrec()
         .arg("compare")

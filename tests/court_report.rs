@@ -248,12 +248,12 @@ async fn the_court_report_prints_on_a4_fits_a_phone_and_plays_in_place() {
     let segs = c.find_all(Locator::Css(".seg")).await.expect("segments");
     // The second after the cut lies at 2.0 s of the edited file, not at its recording time 3.0.
     segs[2].click().await.expect("click");
-    let shown = js(&c, "[document.getElementById('detail').textContent, document.getElementById('player').currentTime]").await;
+    let shown = js(&c, "[document.querySelector('.detail').textContent, document.getElementById('player').currentTime]").await;
     assert!(shown[0].as_str().unwrap_or("").starts_with("00:03.0–"), "{shown}");
     assert!((shown[1].as_f64().unwrap_or(-1.0) - 2.0).abs() < 0.05, "{shown}");
     // The removed second has no audio to play: its times are shown, the player stays.
     segs[1].click().await.expect("click");
-    let shown = js(&c, "[document.getElementById('detail').textContent, document.getElementById('player').currentTime]").await;
+    let shown = js(&c, "[document.querySelector('.detail').textContent, document.getElementById('player').currentTime]").await;
     assert!(shown[0].as_str().unwrap_or("").contains("REMOVED"), "{shown}");
     c.close().await.expect("close");
 }

@@ -2,7 +2,7 @@
 //! words (or JSON), with what it can and cannot show.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use dualrec_compare::{Class, Comparison, Why};
@@ -10,7 +10,7 @@ use dualrec_compare::{Class, Comparison, Why};
 use crate::report::clock;
 
 /// What "same sound" means and what this check cannot show; printed with every result.
-const LIMITS: &str = "What this shows: for each second, whether the two recordings hold the same sound, \
+pub(crate) const LIMITS: &str = "What this shows: for each second, whether the two recordings hold the same sound, \
 judged by how the sound's energy rises and falls in each frequency band over a few seconds \
 around it (two microphones in one room hear the same events, each in its own way). \
 \"Different sound\" means the recordings disagree there: one of them did not record the \
@@ -28,17 +28,94 @@ fn read(path: &Path, which: &str) -> anyhow::Result<dualrec_media::RecordingFile
     })
 }
 
-/// Ok(true): no second is "different sound".
-pub(crate) fn run(a: &Path, b: &Path, json: bool) -> anyhow::Result<bool> {
+/// Compares two recordings of one meeting.
+pub(crate) fn compare_files(a: &Path, b: &Path) -> anyhow::Result<Comparison> {
     let (fa, fb) = (read(a, "A")?, read(b, "B")?);
-    let comparison = dualrec_compare::compare(&fa, &fb)?;
-    let text = if json {
-        serde_json::to_string_pretty(&comparison)? + "\n"
+    Ok(dualrec_compare::compare(&fa, &fb)?)
+}
+
+/// What `compare` was asked for besides the comparison.
+pub(crate) struct Asked<'a> {
+    pub(crate) json: bool,
+    pub(crate) html: Option<&'a Path>,
+    /// Evidence logs: each recording is verified against them too.
+    pub(crate) evidence: &'a [PathBuf],
+}
+
+/// The JSON of `compare`: the comparison, and each recording's verification when
+/// evidence was given.
+#[derive(serde::Serialize)]
+struct JsonCompare<'a> {
+    #[serde(flatten)]
+    comparison: &'a Comparison,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<Verified<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct Verified<'a> {
+    a: &'a dualrec_proof::Report,
+    b: &'a dualrec_proof::Report,
+}
+
+/// Ok(true): no second is "different sound" (and, with evidence, both recordings verify).
+pub(crate) fn run(a: &Path, b: &Path, asked: &Asked<'_>) -> anyhow::Result<bool> {
+    let comparison = compare_files(a, b)?;
+    let options = dualrec_proof::VerifyOptions::default;
+    let checked = if asked.evidence.is_empty() {
+        None
     } else {
-        render(&comparison, a, b)
+        let ca = crate::verify_cmd::verify_files(a, asked.evidence, options())?;
+        let cb = crate::verify_cmd::verify_files(b, asked.evidence, options())?;
+        Some((ca, cb))
+    };
+    let text = if asked.json {
+        let verification =
+            checked.as_ref().map(|(ca, cb)| Verified { a: &ca.report, b: &cb.report });
+        serde_json::to_string_pretty(&JsonCompare { comparison: &comparison, verification })? + "\n"
+    } else {
+        let mut t = render(&comparison, a, b);
+        if let Some((ca, cb)) = &checked {
+            // The evidence goes with the answer, before what the check can show.
+            let at = t.rfind(&format!("\n{LIMITS}")).unwrap_or(t.len());
+            t.insert_str(at, &evidence_words(&[("A", &ca.report), ("B", &cb.report)]));
+        }
+        t
     };
     crate::print_out(&text)?;
-    Ok(comparison.count(Class::Different) == 0)
+    if let Some(path) = asked.html {
+        let mut files = Vec::new();
+        let mut verified = Vec::new();
+        if let Some((ca, cb)) = &checked {
+            files.extend(ca.files.iter().chain(&cb.files[1..]).cloned());
+            verified = vec![("A", &ca.report), ("B", &cb.report)];
+        } else {
+            for p in [a, b] {
+                let bytes =
+                    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                files.push(crate::verify_cmd::file_facts(p, "recording", &bytes));
+            }
+        }
+        std::fs::write(path, crate::court::compare_page(&comparison, &files, &verified))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let verified = checked.is_none_or(|(ca, cb)| {
+        [ca, cb].iter().all(|c| c.report.verdict == dualrec_proof::Verdict::Intact)
+    });
+    Ok(comparison.count(Class::Different) == 0 && verified)
+}
+
+/// Each recording's verification, in one line per axis.
+fn evidence_words(verified: &[(&str, &dualrec_proof::Report)]) -> String {
+    let mut t = String::from("\nTHE EVIDENCE (dualrec verify, against the logs given)\n");
+    for (which, report) in verified {
+        let _ = writeln!(t, "  Recording {which}:");
+        for (name, holds, sentence) in crate::report::axis_sentences(report) {
+            let mark = if holds { "holds" } else { "DOES NOT HOLD" };
+            let _ = writeln!(t, "    {name:<13} {mark}: {sentence}.");
+        }
+    }
+    t
 }
 
 fn mmss(second: u64) -> String {
@@ -46,10 +123,10 @@ fn mmss(second: u64) -> String {
 }
 
 /// Why a stretch is "different", in words (from its first second).
-fn reason(c: &Comparison, first: u64) -> String {
+pub(crate) fn reason(c: &Comparison, first: u64) -> String {
     let why = c.seconds.iter().find(|s| s.index == first).map(|s| s.why);
     match why {
-        Some(Why::SilentIn(side)) => {
+        Some(Why::SilentIn { side }) => {
             format!("recording {side} is silent here while the other holds sound")
         }
         Some(Why::Shifted { from_ms, to_ms }) => format!(

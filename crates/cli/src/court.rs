@@ -6,10 +6,11 @@
 
 use std::fmt::Write as _;
 
+use dualrec_compare::{Class, Comparison};
 use dualrec_proof::{ChunkStatus, Finding, Report, Severity, Verdict};
 
 use crate::report::{
-    Stretch, axis_sentences, clock, clock_tenths, finding, how_it_ended, label, region_words, safe,
+    axis_sentences, clock, clock_tenths, finding, how_it_ended, label, region_words, safe,
     stretches, utc, who,
 };
 use crate::verify_cmd::FileFacts;
@@ -23,7 +24,7 @@ fn escape(s: &str) -> String {
 
 /// Colour, hatching and a short name for a verdict: readable in black and white, and by
 /// colour-blind readers, because the pattern and the name say it too.
-fn look(s: &ChunkStatus) -> (&'static str, &'static str, &'static str) {
+fn look(s: &ChunkStatus) -> Look {
     match s {
         ChunkStatus::WitnessedLive(_) => ("#2e7d32", "none", "witnessed live"),
         ChunkStatus::WitnessedLate(_) => (
@@ -77,26 +78,43 @@ td.when{white-space:nowrap}\
 .tick::after{content:'';position:absolute;left:50%;top:1.5em;height:.5em;border-left:1px solid #333}\
 .legend{display:flex;flex-wrap:wrap;gap:.4em 1.2em;padding:0;list-style:none}.legend i{display:inline-block;width:2.2em;height:1.1em;border:1px solid #333;vertical-align:middle;margin-right:.3em;\
 -webkit-print-color-adjust:exact;print-color-adjust:exact}\
-#detail{min-height:1.5em;font-weight:600}audio{width:100%}\
+.detail{min-height:1.5em;font-weight:600}audio{width:100%}\
 @media (max-width:600px){.tick.odd{display:none}table,tbody,tr,td{display:block}thead{display:none}tr{border:1px solid #bbb;margin:.5em 0}\
 td{border:0;padding:.15em .4em}td:empty{display:none}td::before{content:attr(data-label)': ';font-weight:600}}\
 @media print{@page{size:A4;margin:15mm}body{font-size:11pt;max-width:none;padding:0}h2{break-before:page}h2.keep{break-before:auto}\
-.line{break-inside:avoid}tr{break-inside:avoid}audio,#detail,.hint{display:none}}";
+.line{break-inside:avoid}tr{break-inside:avoid}audio,.detail,.hint{display:none}}";
 
-/// The whole page. `audio`: the recording's bytes, to play any second in place.
-pub(crate) fn html(report: &Report, files: &[FileFacts], audio: Option<&[u8]>) -> String {
-    let mut h = String::with_capacity(64 * 1024 + audio.map_or(0, |a| a.len() * 4 / 3));
+/// What goes into the page besides the verification.
+#[derive(Default)]
+pub(crate) struct Extras<'a> {
+    /// The recording's bytes, to play any second in place.
+    pub(crate) audio: Option<&'a [u8]>,
+    /// The acoustic cross-check against the other party's recording.
+    pub(crate) other: Option<&'a Comparison>,
+}
+
+fn head(h: &mut String, title: &str) {
     let _ = write!(
         h,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>dualrec verification of session {}</title><style>{STYLE}</style></head><body>",
-        report.session.session
+         <title>{}</title><style>{STYLE}</style></head><body>",
+        escape(title)
     );
+}
+
+/// The whole page.
+pub(crate) fn html(report: &Report, files: &[FileFacts], extras: &Extras<'_>) -> String {
+    let audio = extras.audio;
+    let mut h = String::with_capacity(64 * 1024 + audio.map_or(0, |a| a.len() * 4 / 3));
+    head(&mut h, &format!("dualrec verification of session {}", report.session.session));
     answer(&mut h, report);
     meeting(&mut h, report);
     timeline(&mut h, report, audio);
     problems(&mut h, report);
+    if let Some(c) = extras.other {
+        comparison(&mut h, c);
+    }
     files_section(&mut h, report, files);
     methods(&mut h, report);
     h.push_str(SCRIPT);
@@ -187,26 +205,58 @@ fn tick_every(seconds: u64) -> u64 {
     [1, 5, 10, 30, 60, 120, 300, 600].into_iter().find(|t| seconds / t <= 10).unwrap_or(600)
 }
 
-fn timeline(h: &mut String, report: &Report, audio: Option<&[u8]>) {
-    let all = stretches(report);
-    let end = all.last().map_or(0, |s| s.end);
-    let line =
-        if end > LINE_MINUTES * 60 * 48_000 { LINE_MINUTES * 60 * 48_000 } else { end.max(48_000) };
-    let every = tick_every(line / 48_000);
-    h.push_str("<h2>Timeline</h2><p>Recording time, as the recording device committed it. Each state has a colour, a pattern and a name:</p><ul class=\"legend\">");
+/// A colour, a pattern and a short name: how a state looks on a timeline.
+type Look = (&'static str, &'static str, &'static str);
+
+/// One stretch of a timeline.
+pub(crate) struct Bar {
+    start: u64,
+    end: u64,
+    look: Look,
+    /// The stretch's exact times and what it is, in words.
+    text: String,
+    /// Where the embedded recording plays it from, in seconds.
+    at: Option<f64>,
+}
+
+/// The legend: each look once, with its words.
+fn legend(h: &mut String, items: &[(Look, &str)]) {
+    h.push_str("<ul class=\"legend\">");
     let mut shown: Vec<&str> = Vec::new();
-    for s in &all {
-        let (colour, pattern, name) = look(&s.status);
-        if !shown.contains(&name) {
+    for ((colour, pattern, name), words) in items {
+        if !shown.contains(name) {
             shown.push(name);
             let _ = write!(
                 h,
                 "<li><i style=\"background:{pattern},{colour}\"></i>{}</li>",
-                label(&s.status)
+                escape(words)
             );
         }
     }
     h.push_str("</ul>");
+}
+
+/// The bars in lines (of [`LINE_MINUTES`] when longer), each with labelled ticks.
+fn lines(h: &mut String, bars: &[Bar]) {
+    let end = bars.last().map_or(0, |b| b.end);
+    let line =
+        if end > LINE_MINUTES * 60 * 48_000 { LINE_MINUTES * 60 * 48_000 } else { end.max(48_000) };
+    let every = tick_every(line / 48_000);
+    let mut from = 0;
+    while from < end.max(1) {
+        let to = from + line;
+        segments(h, bars, (from, to), every);
+        from = to;
+    }
+    h.push_str("<p class=\"detail\" aria-live=\"polite\"></p>");
+}
+
+fn timeline(h: &mut String, report: &Report, audio: Option<&[u8]>) {
+    let all = stretches(report);
+    h.push_str("<h2>Timeline</h2><p>Recording time, as the recording device committed it. Each state has a colour, a pattern and a name:</p>");
+    let items: Vec<(Look, &str)> =
+        all.iter().map(|s| (look(&s.status), label(&s.status))).collect();
+    legend(h, &items);
     if let Some(a) = audio {
         let _ = write!(
             h,
@@ -223,24 +273,29 @@ fn timeline(h: &mut String, report: &Report, audio: Option<&[u8]>) {
         .and_then(|a| dualrec_media::read_recording(a).ok())
         .map(|f| f.packets.iter().map(|p| p.position).collect())
         .unwrap_or_default();
-    let mut from = 0;
-    while from < end.max(1) {
-        let to = from + line;
-        segments(h, &all, (from, to), every, &positions);
-        from = to;
-    }
-    h.push_str("<p id=\"detail\" aria-live=\"polite\"></p>");
+    let bars: Vec<Bar> = all
+        .iter()
+        .map(|s| Bar {
+            start: s.start,
+            end: s.end,
+            look: look(&s.status),
+            text: format!(
+                "{}–{}: {}",
+                clock_tenths(s.start),
+                clock_tenths(s.end),
+                label(&s.status)
+            ),
+            at: s
+                .found_at
+                .and_then(|k| positions.get(usize::try_from(k).ok()?))
+                .map(|p| *p as f64 / 48_000.0),
+        })
+        .collect();
+    lines(h, &bars);
 }
 
-/// One line of the timeline: the stretches within `from..to`, with ticks; `positions`
-/// of the embedded file's packets, to play a stretch from.
-fn segments(
-    h: &mut String,
-    all: &[Stretch],
-    (from, to): (u64, u64),
-    every: u64,
-    positions: &[u64],
-) {
+/// One line of a timeline: the bars within `from..to`, with ticks.
+fn segments(h: &mut String, bars: &[Bar], (from, to): (u64, u64), every: u64) {
     let span = (to - from) as f64;
     let pct = |x: u64| (x.clamp(from, to) - from) as f64 * 100.0 / span;
     let _ = write!(
@@ -258,17 +313,12 @@ fn segments(
         t += every * 48_000;
         odd = !odd;
     }
-    for s in all.iter().filter(|s| s.end > from && s.start < to) {
-        let (colour, pattern, name) = look(&s.status);
-        let (left, width) = (pct(s.start), pct(s.end) - pct(s.start));
-        let text =
-            format!("{}–{}: {}", clock_tenths(s.start), clock_tenths(s.end), label(&s.status));
+    for b in bars.iter().filter(|b| b.end > from && b.start < to) {
+        let (colour, pattern, name) = b.look;
+        let (left, width) = (pct(b.start), pct(b.end) - pct(b.start));
         let inside = if width >= 12.0 { format!("<span>{name}</span>") } else { String::new() };
-        let play = s
-            .found_at
-            .and_then(|k| positions.get(usize::try_from(k).ok()?))
-            .map(|p| format!(" data-at=\"{:.3}\"", *p as f64 / 48_000.0))
-            .unwrap_or_default();
+        let play = b.at.map(|at| format!(" data-at=\"{at:.3}\"")).unwrap_or_default();
+        let text = escape(&b.text);
         let _ = write!(
             h,
             "<div class=\"seg\" role=\"listitem\" tabindex=\"0\" style=\"left:{left:.3}%;width:{width:.3}%;background:{pattern},{colour}\" \
@@ -276,6 +326,98 @@ fn segments(
         );
     }
     h.push_str("</div>");
+}
+
+/// The acoustic cross-check (SPEC §14) as a section: the answer, a timeline of same,
+/// different and cannot-tell seconds, the jumps, and what it can and cannot show.
+pub(crate) fn comparison(h: &mut String, c: &Comparison) {
+    h.push_str("<h2>Same room, same sound: the two recordings compared</h2>");
+    let different = c.stretches(Class::Different);
+    if different.is_empty() {
+        h.push_str(
+            "<p class=\"verdict ok\">No second where the two recordings hold different sound.</p>",
+        );
+    } else {
+        let _ = write!(
+            h,
+            "<p class=\"verdict bad\">Different sound in {} second(s):</p><ul>",
+            c.count(Class::Different)
+        );
+        for (first, last) in &different {
+            let _ = write!(
+                h,
+                "<li>{}–{}: {}</li>",
+                clock(first * 48_000),
+                clock((last + 1) * 48_000),
+                escape(&crate::compare_cmd::reason(c, *first))
+            );
+        }
+        h.push_str("</ul>");
+    }
+    let _ = write!(
+        h,
+        "<p>Same sound: {} s · different: {} s · cannot tell: {} s (silence, too quiet, or damaged).</p>",
+        c.count(Class::Same),
+        c.count(Class::Different),
+        c.count(Class::CannotTell)
+    );
+    let sound_look = |class: Class| -> (Look, &'static str) {
+        match class {
+            Class::Same => (("#2e7d32", "none", "same"), "same sound in both recordings"),
+            Class::Different => (
+                (
+                    "#c62828",
+                    "repeating-linear-gradient(-45deg,#fffa 0 3px,transparent 3px 7px)",
+                    "DIFFERENT",
+                ),
+                "DIFFERENT: the two recordings disagree here",
+            ),
+            _ => (
+                (
+                    "#e0e0e0",
+                    "radial-gradient(#0005 25%,transparent 27%) 0 0/8px 8px",
+                    "cannot tell",
+                ),
+                "cannot tell: silence, too quiet, or damaged",
+            ),
+        }
+    };
+    let mut bars: Vec<Bar> = Vec::new();
+    let mut items = Vec::new();
+    for s in &c.seconds {
+        let (look, words) = sound_look(s.class);
+        items.push((look, words));
+        match bars.last_mut() {
+            Some(b) if b.look == look && b.end == s.index * 48_000 => b.end += 48_000,
+            _ => bars.push(Bar {
+                start: s.index * 48_000,
+                end: (s.index + 1) * 48_000,
+                look,
+                text: words.to_owned(),
+                at: None,
+            }),
+        }
+    }
+    for b in &mut bars {
+        b.text = format!("{}–{}: {}", clock(b.start), clock(b.end), b.text);
+    }
+    h.push_str("<p>Meeting time, second by second:</p>");
+    legend(h, &items);
+    lines(h, &bars);
+    if !c.jumps.is_empty() {
+        h.push_str("<ul>");
+        for j in &c.jumps {
+            let _ = write!(
+                h,
+                "<li>At {} the timing between the recordings jumped from {} ms to {} ms and stayed: sound was cut or inserted on one side there.</li>",
+                clock(j.second * 48_000),
+                j.from_ms,
+                j.to_ms
+            );
+        }
+        h.push_str("</ul>");
+    }
+    let _ = write!(h, "<p>{}</p>", escape(crate::compare_cmd::LIMITS));
 }
 
 fn base64(bytes: &[u8]) -> String {
@@ -361,17 +503,21 @@ fn problems(h: &mut String, report: &Report) {
     h.push_str("</tbody></table><p>Recording time is where the recording device committed each second; file time is where audio lies in the file examined, which shifts after an edit.</p>");
 }
 
+fn file_row(h: &mut String, f: &FileFacts) {
+    let _ = write!(
+        h,
+        "<tr><td data-label=\"File\">{}</td><td data-label=\"What it is\">{}</td><td data-label=\"Size (bytes)\">{}</td><td data-label=\"SHA-256\" class=\"hash\">{}</td></tr>",
+        escape(&f.name),
+        f.role,
+        f.bytes,
+        f.sha256
+    );
+}
+
 fn files_section(h: &mut String, report: &Report, files: &[FileFacts]) {
     h.push_str("<h2>The files examined</h2><table><thead><tr><th>File</th><th>What it is</th><th>Size (bytes)</th><th>SHA-256</th></tr></thead><tbody>");
     for f in files {
-        let _ = write!(
-            h,
-            "<tr><td data-label=\"File\">{}</td><td data-label=\"What it is\">{}</td><td data-label=\"Size (bytes)\">{}</td><td data-label=\"SHA-256\" class=\"hash\">{}</td></tr>",
-            escape(&f.name),
-            f.role,
-            f.bytes,
-            f.sha256
-        );
+        file_row(h, f);
     }
     h.push_str("</tbody></table>");
     let set_aside: Vec<&Finding> = report
@@ -430,11 +576,48 @@ read by <code>dualrec inspect</code>.</p>\
     );
 }
 
+/// `dualrec compare --html`: the acoustic cross-check of two recordings as a page, with
+/// each recording's verification when evidence was given.
+pub(crate) fn compare_page(
+    c: &Comparison,
+    files: &[FileFacts],
+    verified: &[(&str, &Report)],
+) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    head(&mut h, "dualrec: acoustic cross-check of two recordings");
+    h.push_str("<h1>Two recordings of one meeting, compared</h1>");
+    if let Some(s) = c.session {
+        let _ = write!(h, "<p>Session <code>{s}</code></p>");
+    }
+    for (which, report) in verified {
+        let _ = write!(h, "<h2 class=\"keep\">Recording {which}: its evidence</h2><ul>");
+        for (name, holds, sentence) in axis_sentences(report) {
+            let mark = if holds { "holds" } else { "does not hold" };
+            let _ = write!(h, "<li><b>{name}</b> {mark}: {}.</li>", escape(&sentence));
+        }
+        h.push_str("</ul>");
+    }
+    comparison(&mut h, c);
+    h.push_str("<h2>The files examined</h2><table><thead><tr><th>File</th><th>What it is</th><th>Size (bytes)</th><th>SHA-256</th></tr></thead><tbody>");
+    for f in files {
+        file_row(&mut h, f);
+    }
+    let _ = write!(
+        h,
+        "</tbody></table><p>How the sound is compared is written down in <code>proto/SPEC.md</code> §14 of \
+         dualrec's source. Tool: dualrec {}.</p>",
+        escape(crate::VERSION)
+    );
+    h.push_str(SCRIPT);
+    h.push_str("</body></html>\n");
+    h
+}
+
 /// The reader's own time, and tap or click on the timeline: exact times, and with the
 /// recording embedded, play from there.
 const SCRIPT: &str = "<script>\
 for(const e of document.querySelectorAll('.local')){e.textContent='('+new Date(+e.dataset.ms).toLocaleString()+' your time)';}\
-const d=document.getElementById('detail'),p=document.getElementById('player');\
-for(const s of document.querySelectorAll('.seg')){const go=()=>{d.textContent=s.title;if(p&&s.dataset.at!==undefined){p.currentTime=+s.dataset.at;p.play().catch(()=>{});}};\
+const p=document.getElementById('player');\
+for(const s of document.querySelectorAll('.seg')){let d=s.parentElement;while(d&&!d.classList.contains('detail'))d=d.nextElementSibling;const go=()=>{for(const x of document.querySelectorAll('.detail'))x.textContent='';d.textContent=s.title;if(p&&s.dataset.at!==undefined){p.currentTime=+s.dataset.at;p.play().catch(()=>{});}};\
 s.addEventListener('click',go);s.addEventListener('keydown',e=>{if(e.key==='Enter'||e.key===' '){e.preventDefault();go();}});}\
 </script>";

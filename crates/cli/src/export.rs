@@ -26,7 +26,8 @@ pub(crate) fn export(dir: &Path) -> anyhow::Result<(String, Vec<u8>)> {
         dualrec_proof::VerifyOptions::default(),
     )?;
     let text = crate::report::render(&checked.report);
-    let html = crate::court::html(&checked.report, &checked.files, None);
+    let html =
+        crate::court::html(&checked.report, &checked.files, &crate::court::Extras::default());
     let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored = zip::write::SimpleFileOptions::default()

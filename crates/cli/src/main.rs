@@ -136,6 +136,13 @@ enum Command {
         /// Print every second as JSON.
         #[arg(long)]
         json: bool,
+        /// An evidence log (either party's; repeat for both): each recording is verified
+        /// against the logs too, and the answer says so.
+        #[arg(long = "evidence", value_name = "LOG")]
+        evidence: Vec<PathBuf>,
+        /// Also write the comparison as a self-contained HTML page with a timeline.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Finish a session that a crash or power loss interrupted, so it can be verified.
     /// The recording as the crash left it is kept unchanged beside the finished one.
@@ -501,7 +508,10 @@ fn run(cli: &Cli, command: &Command) -> anyhow::Result<bool> {
             })
             .map(|()| true)
         }
-        Command::Compare { a, b, json } => compare_cmd::run(a, b, *json),
+        Command::Compare { a, b, json, evidence, html } => {
+            let asked = compare_cmd::Asked { json: *json, html: html.as_deref(), evidence };
+            compare_cmd::run(a, b, &asked)
+        }
         Command::Export { dir, to } => export::run(dir, to.as_deref()).and_then(|path| {
             let path = std::fs::canonicalize(&path).unwrap_or(path);
             print_out(&format!("Exported to {}\n", report::safe(&path.display().to_string())))
@@ -557,15 +567,9 @@ fn run(cli: &Cli, command: &Command) -> anyhow::Result<bool> {
                 json: *json,
                 html: html.as_deref(),
                 embed_audio: *embed_audio,
+                other: other.as_deref(),
             };
-            let holds = verify_cmd::run(recording, evidence, &out, options)?;
-            match other {
-                Some(other) => {
-                    print_out("\n")?;
-                    compare_cmd::run(recording, other, false).map(|same| holds && same)
-                }
-                None => Ok(holds),
-            }
+            verify_cmd::run(recording, evidence, &out, options)
         }
     }
 }

@@ -150,7 +150,7 @@ pub(crate) fn verify_files(
     result
 }
 
-fn facts(path: &Path, role: &'static str, bytes: &[u8]) -> FileFacts {
+pub(crate) fn file_facts(path: &Path, role: &'static str, bytes: &[u8]) -> FileFacts {
     FileFacts {
         name: path.display().to_string(),
         role,
@@ -176,12 +176,12 @@ fn verify_with(
         format!("{} says it is an excerpt, but its place cannot be read", recording.display())
     })?;
     let role = if place.is_some() { "excerpt" } else { "recording" };
-    let mut files = vec![facts(recording, role, &bytes)];
+    let mut files = vec![file_facts(recording, role, &bytes)];
     let mut verifier = Verifier::new(options);
     for log in evidence {
         let data = read_counted(log, Input::Log, bar)
             .with_context(|| format!("cannot read the evidence log {}", log.display()))?;
-        files.push(facts(log, "evidence log", &data));
+        files.push(file_facts(log, "evidence log", &data));
         let contents = read_log(&data)
             .with_context(|| format!("{} is not a readable evidence log", log.display()))?;
         verifier.add_log(log.display().to_string(), contents);
@@ -243,6 +243,8 @@ pub(crate) struct Outputs<'a> {
     pub(crate) html: Option<&'a Path>,
     /// Put the recording inside the HTML report.
     pub(crate) embed_audio: bool,
+    /// The other party's recording: compared with this one (SPEC §14).
+    pub(crate) other: Option<&'a Path>,
 }
 
 /// Verifies; `Ok(true)` when all three axes hold.
@@ -252,7 +254,7 @@ pub(crate) fn run(
     out: &Outputs<'_>,
     options: VerifyOptions,
 ) -> anyhow::Result<bool> {
-    let Checked { report, truncated, files } = verify_files(recording, evidence, options)?;
+    let Checked { report, truncated, mut files } = verify_files(recording, evidence, options)?;
     let mut text = String::new();
     if out.json {
         text = serde_json::to_string_pretty(&JsonReport {
@@ -270,6 +272,17 @@ pub(crate) fn run(
         }
         text.push_str(&render(&report));
     }
+    let comparison = match out.other {
+        Some(other) => Some(crate::compare_cmd::compare_files(recording, other)?),
+        None => None,
+    };
+    if let (Some(c), Some(other)) = (&comparison, out.other) {
+        let bytes =
+            std::fs::read(other).with_context(|| format!("cannot read {}", other.display()))?;
+        files.push(file_facts(other, "the other party's recording", &bytes));
+        text.push('\n');
+        text.push_str(&crate::compare_cmd::render(c, recording, other));
+    }
     crate::print_out(&text)?;
     if let Some(path) = out.html {
         let audio = if out.embed_audio {
@@ -280,8 +293,10 @@ pub(crate) fn run(
         } else {
             None
         };
-        std::fs::write(path, crate::court::html(&report, &files, audio.as_deref()))
+        let extras = crate::court::Extras { audio: audio.as_deref(), other: comparison.as_ref() };
+        std::fs::write(path, crate::court::html(&report, &files, &extras))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(report.verdict == Verdict::Intact)
+    let same = comparison.is_none_or(|c| c.count(dualrec_compare::Class::Different) == 0);
+    Ok(report.verdict == Verdict::Intact && same)
 }

@@ -240,14 +240,14 @@ fn before_matching(p: &Pair<'_>, s: usize, lag: i64) -> Option<(Class, Why)> {
     let ua = above_floor(p.a, p.floor_a, first..first + FPS as i64);
     let ub = above_floor(p.b, p.floor_b, first + lag..first + lag + FPS as i64);
     if ua >= CLEARLY_HEARD && ub < NOTHING_HEARD {
-        return Some((Class::Different, Why::SilentIn("B")));
+        return Some((Class::Different, Why::SilentIn { side: "B" }));
     }
     if ub >= CLEARLY_HEARD && ua < NOTHING_HEARD {
-        return Some((Class::Different, Why::SilentIn("A")));
+        return Some((Class::Different, Why::SilentIn { side: "A" }));
     }
     match (level(p.a, p.floor_a, range), level(p.b, p.floor_b, b_range)) {
-        (Level::Sound, Level::Muted) => Some((Class::Different, Why::SilentIn("B"))),
-        (Level::Muted, Level::Sound) => Some((Class::Different, Why::SilentIn("A"))),
+        (Level::Sound, Level::Muted) => Some((Class::Different, Why::SilentIn { side: "B" })),
+        (Level::Muted, Level::Sound) => Some((Class::Different, Why::SilentIn { side: "A" })),
         (Level::Sound, Level::Sound) => None,
         _ => Some((Class::CannotTell, Why::Quiet)),
     }

@@ -65,7 +65,7 @@ pub enum Why {
     Differs,
     /// Recording `A` or `B` is silent, far below its own room noise, while the other holds
     /// sound: muted or cut out.
-    SilentIn(&'static str),
+    SilentIn { side: &'static str },
     /// The same sound, but shifted against the rest of the meeting: sound was cut,
     /// inserted or stretched on one side here.
     Shifted { from_ms: i64, to_ms: i64 },
@@ -164,4 +164,43 @@ pub fn compare(a: &RecordingFile, b: &RecordingFile) -> Result<Comparison, Compa
     let overlap = seconds_a.min(seconds_b) as usize;
     let (seconds, jumps) = classify::classify(&pair, overlap);
     Ok(Comparison { session, seconds_a, seconds_b, seconds, jumps })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every reason a second can have is written to JSON (`compare --json` once failed
+    /// on a second "silent in" one recording).
+    #[test]
+    fn every_second_serializes() {
+        let whys = [
+            Why::Matches,
+            Why::Differs,
+            Why::SilentIn { side: "A" },
+            Why::Shifted { from_ms: 0, to_ms: 40 },
+            Why::OtherVoice,
+            Why::Quiet,
+            Why::Damaged,
+            Why::Uncertain,
+        ];
+        let seconds = whys
+            .iter()
+            .enumerate()
+            .map(|(i, why)| Second {
+                index: i as u64,
+                class: Class::Different,
+                why: *why,
+                score: None,
+                lag_ms: 0,
+            })
+            .collect();
+        let c =
+            Comparison { session: None, seconds_a: 8, seconds_b: 8, seconds, jumps: Vec::new() };
+        let json = serde_json::to_value(&c).expect("serializes");
+        assert_eq!(
+            json["seconds"][2]["why"],
+            serde_json::json!({"kind": "silent_in", "side": "A"})
+        );
+    }
 }
