@@ -64,15 +64,19 @@ fn doctored_sound_played_into_a_recorder_is_named_by_compare() {
     assert!(text.contains("does not say which recording is the true one"), "{text}");
 
     // The same check inside verify: the evidence holds, the sound does not.
-    let out = common::dualrec()
-        .arg("verify")
-        .arg(&rec_a)
-        .arg("--evidence")
-        .arg(&log_b)
-        .arg("--other")
-        .arg(&rec_b)
-        .output()
-        .expect("verify --other");
+    let verify_other = |extra: &[&std::ffi::OsStr]| {
+        common::dualrec()
+            .arg("verify")
+            .arg(&rec_a)
+            .arg("--evidence")
+            .arg(&log_b)
+            .arg("--other")
+            .arg(&rec_b)
+            .args(extra)
+            .output()
+            .expect("verify --other")
+    };
+    let out = verify_other(&[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("Integrity     holds") && text.contains("DIFFERENT SOUND"), "{text}");
@@ -105,17 +109,7 @@ fn doctored_sound_played_into_a_recorder_is_named_by_compare() {
     assert!(html.matches("class=\"seg\"").count() >= 2, "a timeline of same and different");
     // verify --other --html: the court report carries the comparison and both files.
     let report = d.join("report.html");
-    let out = common::dualrec()
-        .arg("verify")
-        .arg(&rec_a)
-        .arg("--evidence")
-        .arg(&log_b)
-        .arg("--other")
-        .arg(&rec_b)
-        .arg("--html")
-        .arg(&report)
-        .output()
-        .expect("verify --other --html");
+    let out = verify_other(&["--html".as_ref(), report.as_os_str()]);
     assert_eq!(out.status.code(), Some(1));
     let html = std::fs::read_to_string(&report).expect("report");
     assert!(html.contains("Same room, same sound"), "no comparison in the court report");
