@@ -1,8 +1,11 @@
 //! The acoustic cross-check's evaluation (issue #11): honest rooms (false alarms per hour)
 //! and doctored rooms (caught / missed / false alarms per case), printed as a table.
 //!
-//! `cargo bench -p dualrec-compare --bench evaluate` (ROOMS=20 by default; LINES=16 lines a
-//! room, about 2 minutes).
+//! `cargo bench -p dualrec-compare --bench evaluate` (ROOMS=20 by default; rooms of 24,
+//! 36, 48 and 60 lines in turn, about 2, 3, 4 and 5 minutes; LINES=16 makes every room 16
+//! lines, for a quick run; ONLY=2,8 runs just those rooms; DUMP=1 prints the seconds
+//! around each doctored stretch). Each honest room has each speaker nearer one device (4
+//! to 10 dB louder there), under the babble of three other people talking.
 
 #![allow(clippy::print_stdout)]
 
@@ -13,7 +16,7 @@ mod rooms;
 use std::path::{Path, PathBuf};
 
 use dualrec_compare::{Class, Comparison, compare};
-use rooms::{LINES, conversation_of, microphone, record, sox, speak, splice};
+use rooms::{LINES, conversation_of, conversation_placed, microphone, record, sox, speak, splice};
 
 const VOICES: [&str; 8] = [
     "en-us+m3",
@@ -92,7 +95,7 @@ fn mics(d: &Path, a_src: &Path, b_src: &Path, case: &str, rng: &mut Lcg) -> Comp
     compare(&ra, &rb).expect("compare")
 }
 
-/// Babble: three other people talking at once in the background, about 3 minutes.
+/// Babble: three other people talking at once in the background, about 7 minutes.
 fn babble(d: &Path) -> PathBuf {
     let mut voices = Vec::new();
     for (k, voice) in ["en-us+m2", "en-gb+f3", "en-us+f1"].iter().enumerate() {
@@ -100,7 +103,7 @@ fn babble(d: &Path) -> PathBuf {
             (0..8).map(|i| (*voice, LINES[(i * 5 + k * 3) % LINES.len()].1)).collect();
         let (one, _) = conversation_of(d, &format!("babble{k}"), &script, &[]);
         let long = d.join(format!("babble{k}-long.wav"));
-        sox(&[&one, &long, &"repeat", &"4"]);
+        sox(&[&one, &long, &"repeat", &"10"]);
         voices.push(long);
     }
     let out = d.join("babble.wav");
@@ -209,7 +212,7 @@ fn doctor(
 
 fn main() {
     let rooms_n: usize = std::env::var("ROOMS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
-    let lines: usize = std::env::var("LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    let fixed_lines: Option<usize> = std::env::var("LINES").ok().and_then(|v| v.parse().ok());
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
     let mut rng = Lcg(0x0064_7561_6c72_6563);
@@ -219,10 +222,39 @@ fn main() {
     let cases =
         ["replaced phrase", "other voice", "3 s muted", "2 s cut", "5 % stretch", "another room"];
     let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
+    // ONLY=2,8: just those rooms (the others' random draws are still taken, so each room
+    // is the same room as in a full run).
+    let only: Option<Vec<usize>> = std::env::var("ONLY")
+        .ok()
+        .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect());
     for n in 0..rooms_n {
+        if only.as_ref().is_some_and(|o| !o.contains(&n)) {
+            for _ in 0..12 {
+                rng.next();
+            }
+            continue;
+        }
+        let lines = fixed_lines.unwrap_or(24 + 12 * (n % 4));
         let (clean, spans) = room(d, n, lines, false);
         let src = in_babble(d, &clean, &background, &format!("room{n}"));
-        let c = mics(d, &src, &src, &format!("honest{n}"), &mut rng);
+        // The honest pair: each speaker nearer one device (4 to 10 dB louder there).
+        let near = 4.0 + 2.0 * (n % 4) as f64;
+        let script = script_of(n, lines);
+        let placed = |side: usize| {
+            let gain = move |i: usize| if i % 2 == side { 0.0 } else { -near };
+            let (f, _) = conversation_placed(d, &format!("room{n}-{side}"), &script, &[], &gain);
+            in_babble(d, &f, &background, &format!("room{n}-{side}"))
+        };
+        let c = mics(d, &placed(0), &placed(1), &format!("honest{n}"), &mut rng);
+        let alarms: Vec<String> = c
+            .seconds
+            .iter()
+            .filter(|x| x.class == Class::Different)
+            .map(|x| format!("{} {:?} {:?}", x.index, x.why, x.score))
+            .collect();
+        if !alarms.is_empty() {
+            eprintln!("room {n}: honest pair, different: {}", alarms.join("; "));
+        }
         honest_seconds += c.seconds.len() as u64;
         honest_alarms += c.count(Class::Different);
         same += c.count(Class::Same);
@@ -239,6 +271,15 @@ fn main() {
         } else {
             judge(&c, from, to)
         };
+        if std::env::var_os("DUMP").is_some() && k != 5 {
+            // The seconds around the doctored span, to see how each was judged.
+            for x in c.seconds.iter().filter(|x| x.index + 3 >= from && x.index <= to + 3) {
+                eprintln!(
+                    "    {:>4} {:?} {:?} {:?} lag {} ms",
+                    x.index, x.class, x.why, x.score, x.lag_ms
+                );
+            }
+        }
         rows[k].tried += 1;
         rows[k].caught += usize::from(caught);
         rows[k].false_alarms += alarms;

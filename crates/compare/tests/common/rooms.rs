@@ -61,6 +61,18 @@ pub(crate) fn conversation_of(
     lines: &[(&str, &str)],
     voices: &[(usize, &str)],
 ) -> (PathBuf, Vec<(f64, f64)>) {
+    conversation_placed(d, name, lines, voices, &|_| 0.0)
+}
+
+/// [`conversation_of`] as heard from one place in the room: line `i` is `gain(i)` dB
+/// louder or quieter (its speaker nearer or farther).
+pub(crate) fn conversation_placed(
+    d: &Path,
+    name: &str,
+    lines: &[(&str, &str)],
+    voices: &[(usize, &str)],
+    gain: &dyn Fn(usize) -> f64,
+) -> (PathBuf, Vec<(f64, f64)>) {
     let mut parts: Vec<PathBuf> = Vec::new();
     let mut spans = Vec::new();
     let mut at = 0.0;
@@ -78,7 +90,8 @@ pub(crate) fn conversation_of(
         spans.push((at, at + len(&line)));
         at += len(&line) + pause;
         let padded = d.join(format!("{name}-line{i}-pad.wav"));
-        sox(&[&line, &padded, &"pad", &"0", &format!("{pause}")]);
+        let db = format!("{:.1}", gain(i));
+        sox(&[&line, &padded, &"gain", &db, &"pad", &"0", &format!("{pause}")]);
         parts.push(padded);
     }
     let out = d.join(format!("{name}.wav"));
