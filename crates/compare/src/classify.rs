@@ -141,6 +141,9 @@ fn voice_gap(p: &Pair<'_>, range: std::ops::Range<i64>, lag: i64) -> Option<f32>
 /// Pitches this far apart (octaves; about 4 semitones) are two voices, not one voice
 /// heard through two microphones (which hear the same pitch).
 const OTHER_VOICE: f32 = 0.33;
+/// Recent seconds of the same sound whose pitches lie this close (octaves, about a
+/// semitone) show both devices hear the speaker's own voice.
+const PITCH_AGREES: f32 = 0.08;
 
 /// How far above its room noise a side's loud frames are in `range` (95th percentile), dB.
 fn above_floor(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> f32 {
@@ -186,6 +189,8 @@ struct Tracker {
     recent: std::collections::VecDeque<i64>,
     /// Seconds at a new lag, not settled yet: (second, lag).
     moving: Vec<(usize, i64)>,
+    /// How far apart the two sides' pitches were in recent seconds of the same sound.
+    voice_gaps: std::collections::VecDeque<f32>,
 }
 
 impl Tracker {
@@ -193,6 +198,22 @@ impl Tracker {
         let mut r: Vec<i64> = self.recent.iter().copied().collect();
         r.sort_unstable();
         r.get(r.len() / 2).copied().unwrap_or(self.lag)
+    }
+
+    /// Whether, in the recent seconds of the same sound, both sides heard one voice at
+    /// one pitch: only then does a second of two pitches mean another voice (where one
+    /// device is far from the speaker in a noisy room, it hears other voices as often).
+    fn pitch_agrees(&self) -> bool {
+        let mut g: Vec<f32> = self.voice_gaps.iter().copied().collect();
+        g.sort_by(f32::total_cmp);
+        g.len() >= 3 && g[g.len() / 2] < PITCH_AGREES
+    }
+
+    fn note_voice_gap(&mut self, gap: f32) {
+        self.voice_gaps.push_back(gap);
+        if self.voice_gaps.len() > 10 {
+            self.voice_gaps.pop_front();
+        }
     }
 
     fn settle(&mut self, lag: i64) {
@@ -207,7 +228,12 @@ impl Tracker {
 /// Every second of the overlap, classified; and where the lag jumped.
 pub(crate) fn classify(p: &Pair<'_>, seconds: usize) -> (Vec<Second>, Vec<Jump>) {
     let lag = initial_lag(p, seconds.min(60));
-    let mut t = Tracker { lag, recent: std::iter::once(lag).collect(), moving: Vec::new() };
+    let mut t = Tracker {
+        lag,
+        recent: std::iter::once(lag).collect(),
+        moving: Vec::new(),
+        voice_gaps: std::collections::VecDeque::new(),
+    };
     let mut out: Vec<Second> = Vec::with_capacity(seconds);
     let mut jumps = Vec::new();
     for s in 0..seconds {
@@ -290,8 +316,12 @@ fn one_second(
     if (lag - reference).abs() < JUMP {
         t.moving.clear();
         t.settle(lag);
-        if voice_gap(p, range_at(s), lag).is_some_and(|g| g >= OTHER_VOICE) {
+        let gap = voice_gap(p, range_at(s), lag);
+        if gap.is_some_and(|g| g >= OTHER_VOICE) && t.pitch_agrees() {
             return here(Class::Different, Why::OtherVoice, Some(score), lag);
+        }
+        if let Some(g) = gap {
+            t.note_voice_gap(g);
         }
         return here(Class::Same, Why::Matches, Some(score), lag);
     }

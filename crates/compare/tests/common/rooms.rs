@@ -32,8 +32,16 @@ pub(crate) fn run(cmd: &mut Command) {
     assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-pub(crate) fn sox(args: &[&dyn AsRef<std::ffi::OsStr>]) {
+/// sox in its repeatable mode: its noise and dither are seeded the same every run, so a
+/// room is the same room every time (without `-R` the evaluation's numbers drift).
+fn sox_command() -> Command {
     let mut c = Command::new("sox");
+    c.arg("-R");
+    c
+}
+
+pub(crate) fn sox(args: &[&dyn AsRef<std::ffi::OsStr>]) {
+    let mut c = sox_command();
     for a in args {
         c.arg(a);
     }
@@ -95,7 +103,7 @@ pub(crate) fn conversation_placed(
         parts.push(padded);
     }
     let out = d.join(format!("{name}.wav"));
-    let mut c = Command::new("sox");
+    let mut c = sox_command();
     c.args(&parts).arg(&out);
     run(&mut c);
     (out, spans)
@@ -116,7 +124,7 @@ pub(crate) fn microphone(
     speed: &str,
 ) -> PathBuf {
     let clean = d.join(format!("{name}-clean.wav"));
-    let mut c = Command::new("sox");
+    let mut c = sox_command();
     c.arg(source).arg(&clean).args(effects).args(["speed", speed, "rate", "48000"]);
     run(&mut c);
     let seconds = hound::WavReader::open(&clean).expect("wav").duration() as f64 / 48_000.0;
