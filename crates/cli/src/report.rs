@@ -569,7 +569,14 @@ mod tests {
         golden("intact", &check(sim.recording(0, p), &witness));
 
         let cut = renumbered(&[&p[..150], &p[200..]].concat());
-        golden("cut", &check(sim.recording(0, &cut), &witness));
+        let report = check(sim.recording(0, &cut), &witness);
+        golden("cut", &report);
+        // The page for a court, too (without the build, which changes with every commit).
+        let files =
+            [crate::verify_cmd::file_facts(std::path::Path::new("cut.opus"), "recording", b"")];
+        let page = crate::court::html(&report, &files, &crate::court::Extras::default())
+            .replace(crate::VERSION, "<version>");
+        insta::assert_snapshot!("report-cut-html", page.replace("><", ">\n<"));
 
         let mut altered = p.clone();
         altered[260].data[2] ^= 1;
