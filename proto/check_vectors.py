@@ -4,7 +4,7 @@
 It shares no code with the Rust implementation: Python's hashlib and zlib, and the
 `cryptography` package for Ed25519. It checks every kind of vector: `chain`, `signed`,
 `decode`, `log`, `live`, and `verify`, for which it carries its own verifier written from
-SPEC §9 (rules version 2). Exit status 0 when every vector agrees.
+SPEC §9 (rules version 3). Exit status 0 when every vector agrees.
 
     python3 proto/check_vectors.py
 """

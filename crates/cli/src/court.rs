@@ -569,7 +569,7 @@ comparing both parties' recordings, <code>dualrec compare</code>, addresses that
 <code>proto/SPEC.md</code> of dualrec's source, with test vectors; <code>proto/check_vectors.py</code> is an independent \
 checker written from that text alone. The files above can be confirmed with <code>sha256sum</code>; the evidence logs are \
 read by <code>dualrec inspect</code>.</p>\
-<p>Tool: dualrec {} · verification rules version 2 · report schema {}.</p>",
+<p>Tool: dualrec {} · verification rules version 3 · report schema {}.</p>",
         report.totals.signatures_checked,
         escape(crate::VERSION),
         report.schema

@@ -1,4 +1,4 @@
-//! Verification reports in words a non-expert reads (SPEC §9, rules version 2). Every
+//! Verification reports in words a non-expert reads (SPEC §9, rules version 3). Every
 //! string that came from a file or a peer goes through [`safe`] first.
 
 use std::fmt::Write as _;

@@ -223,7 +223,7 @@ pub(crate) struct Tool {
 
 impl Tool {
     pub(crate) fn this() -> Tool {
-        Tool { name: "dualrec", version: crate::VERSION, evidence_format: 1, rules_version: 2 }
+        Tool { name: "dualrec", version: crate::VERSION, evidence_format: 1, rules_version: 3 }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The verifier (SPEC §9, rules version 2): a recording's packets against any number of
+//! The verifier (SPEC §9, rules version 3): a recording's packets against any number of
 //! evidence logs, judged on three axes — integrity, witnessing, completeness — each
 //! resting only on signatures that can support it. The rule throughout: a claim in a
 //! party's favour never rests on that party's own signatures.
