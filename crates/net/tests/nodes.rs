@@ -165,17 +165,28 @@ async fn pair_then_witness_a_checkpoint_and_refuse_a_stranger() {
     }
 }
 
+/// Two nodes started with these configurations, A connected to B, and the same pairing
+/// code shown on both; neither person has answered yet. Also the address B listens on.
+async fn codes_shown(
+    (alice, ca): (&Identity, NodeConfig),
+    (bob, cb): (&Identity, NodeConfig),
+) -> (NodeHandle, Receiver<NodeEvent>, NodeHandle, Receiver<NodeEvent>, String) {
+    let (a, mut ra) = start(alice, ca).expect("A");
+    let (b, mut rb) = start(bob, cb).expect("B");
+    let addr_b = listening(&mut rb).await;
+    a.dial(&addr_b).await.expect("dial");
+    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
+    let (code_a, code_b) = pair(&a, &mut ra, &b, &mut rb).await;
+    assert_eq!(code_a, code_b);
+    (a, ra, b, rb, addr_b)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_code_pairs_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let (alice, bob) = (Identity::generate(), Identity::generate());
-    let (a, mut ra) = start(&alice, config(dir.path(), "A")).expect("A");
-    let (b, mut rb) = start(&bob, config(dir.path(), "B")).expect("B");
-    let addr_b = listening(&mut rb).await;
-    a.dial(&addr_b).await.expect("dial");
-    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
-    let (ca, cb) = pair(&a, &mut ra, &b, &mut rb).await;
-    assert_eq!(ca, cb);
+    let (a, mut ra, b, mut rb, _) =
+        codes_shown((&alice, config(dir.path(), "A")), (&bob, config(dir.path(), "B"))).await;
     a.confirm(b.key(), true).await.expect("A says yes");
     b.confirm(a.key(), false).await.expect("B says no");
     next(&mut ra, "failed A", |e| matches!(e, NodeEvent::PairingFailed { .. })).await;
@@ -218,13 +229,8 @@ async fn paired_nodes_at(
     alice: &Identity,
     bob: &Identity,
 ) -> (NodeHandle, Receiver<NodeEvent>, NodeHandle, Receiver<NodeEvent>, String) {
-    let (a, mut ra) = start(alice, config(dir, "Parent")).expect("A");
-    let (b, mut rb) = start(bob, config(dir, "Worker")).expect("B");
-    let addr_b = listening(&mut rb).await;
-    a.dial(&addr_b).await.expect("dial");
-    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
-    let (ca, cb) = pair(&a, &mut ra, &b, &mut rb).await;
-    assert_eq!(ca, cb);
+    let (a, mut ra, b, mut rb, addr_b) =
+        codes_shown((alice, config(dir, "Parent")), (bob, config(dir, "Worker"))).await;
     a.confirm(b.key(), true).await.expect("A");
     b.confirm(a.key(), true).await.expect("B");
     next(&mut ra, "paired", |e| matches!(e, NodeEvent::Paired { .. })).await;
@@ -485,13 +491,7 @@ async fn people_answer_at_their_own_pace_and_both_remember_only_when_both_said_y
     ca.request_timeout = Duration::from_secs(1);
     let mut cb = config(dir.path(), "B");
     cb.request_timeout = Duration::from_secs(1);
-    let (a, mut ra) = start(&alice, ca).expect("A");
-    let (b, mut rb) = start(&bob, cb).expect("B");
-    let addr_b = listening(&mut rb).await;
-    a.dial(&addr_b).await.expect("dial");
-    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
-    let (code_a, code_b) = pair(&a, &mut ra, &b, &mut rb).await;
-    assert_eq!(code_a, code_b);
+    let (a, mut ra, b, mut rb, _) = codes_shown((&alice, ca), (&bob, cb)).await;
     // The initiator's person answers at once, the responder's 3 s later (three times the
     // request timeout); then the other way round is covered by the busy test below.
     a.confirm(b.key(), true).await.expect("A says yes");
@@ -621,13 +621,10 @@ async fn a_proposal_that_overtakes_the_confirmation_is_held_not_refused() {
     // not know B's answer yet.
     let mut b_store = TrustedDevices::load(&dir.path().join("Worker-trusted")).expect("store");
     b_store.trust(alice.public(), "Parent").expect("trust");
-    let (a, mut ra) = start(alice, config(dir.path(), "Parent")).expect("A");
-    let (b, mut rb) = start(bob, config(dir.path(), "Worker")).expect("B");
-    let addr_b = listening(&mut rb).await;
-    a.dial(&addr_b).await.expect("dial");
-    next(&mut ra, "hello", |e| matches!(e, NodeEvent::Connected { .. })).await;
-    let (ca, cb) = pair(&a, &mut ra, &b, &mut rb).await;
-    assert_eq!(ca, cb);
+    // B's events are kept (not read) for the whole test: the node runs on.
+    let (a, mut ra, b, _rb, _) =
+        codes_shown((alice, config(dir.path(), "Parent")), (bob, config(dir.path(), "Worker")))
+            .await;
     // A's person says yes; B's confirmation has not reached A when B's proposal does.
     a.confirm(b.key(), true).await.expect("A says yes");
     tokio::time::sleep(Duration::from_millis(300)).await;
