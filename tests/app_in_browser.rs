@@ -5,27 +5,20 @@
 //! confirmation, done, check → intact. Screenshots of every screen at desktop and phone
 //! width are kept in `target/tmp/app-screenshots/`, and each is checked not to overflow.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 #[path = "../crates/audio/tests/common/pulse.rs"]
 mod pulse;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser::{Killed, js};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-
-/// A child process killed when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// One `dualrec app` with its own data and recordings folders; its URL from stdout.
 struct AppProcess {
@@ -49,36 +42,6 @@ fn start_app(pulse: &pulse::Pulse, d: &Path, who: &str, listen: &str) -> AppProc
     let url = first.trim().to_owned();
     assert!(url.starts_with("http://127.0.0.1:") && url.contains("/open?secret="), "{url}");
     AppProcess { child: Killed(child), url }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port()
-}
-
-async fn browser(driver: &str) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": "/usr/bin/chromium", "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,900"]}),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::new(connector.clone()).capabilities(caps.clone()).connect(driver).await
-        {
-            Ok(c) => return c,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("chromedriver did not start a browser: {e}"),
-        }
-    }
-}
-
-/// Runs `script` (a JS expression) on the page.
-async fn js(c: &Client, script: &str) -> Value {
-    c.execute(&format!("return ({script});"), vec![]).await.expect("script")
 }
 
 /// The apps' logs, for a failure's message.
@@ -417,16 +380,7 @@ async fn two_apps_in_a_browser_pair_record_stop_and_check() {
     let pulse = pulse::Pulse::start();
     let dir = tempfile::tempdir().expect("tmp");
     let d = dir.path();
-    let driver_port = free_port();
-    let _driver = Killed(
-        std::process::Command::new("chromedriver")
-            .arg(format!("--port={driver_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver must be installed (.ci/setup installs chromium-driver)"),
-    );
-    let driver = format!("http://127.0.0.1:{driver_port}");
+    let (_driver, driver) = browser::chromedriver();
     let a_addr = common::free_addr();
     let app_a = start_app(&pulse, d, "A", &a_addr);
     let app_b = start_app(&pulse, d, "B", &common::free_addr());
@@ -447,8 +401,8 @@ async fn two_apps_in_a_browser_pair_record_stop_and_check() {
             .expect("paplay"),
     );
 
-    let a = browser(&driver).await;
-    let b = browser(&driver).await;
+    let a = browser::browser(&driver, &["--window-size=1200,900"]).await;
+    let b = browser::browser(&driver, &["--window-size=1200,900"]).await;
     first_run(&a, &app_a.url, "Parent").await;
     first_run(&b, &app_b.url, "Sam, social worker").await;
 

@@ -5,25 +5,18 @@
 //! target/tmp/report-screenshots); with the recording embedded, a tap on the timeline
 //! plays the stretch from where its audio lies in the file.
 
+#[path = "common/browser.rs"]
+mod browser;
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use common::{dualrec, meeting};
-use dualrec_media::{RecordingWriter, read_recording};
-use fantoccini::{Client, ClientBuilder, Locator};
+use browser::js;
+use common::{cut_copy, dualrec, meeting};
+use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn shots_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
@@ -84,30 +77,6 @@ fn printed(html: &Path, pdf: &Path) -> (String, Vec<String>) {
     (text, outside)
 }
 
-async fn browser(driver: &str) -> Client {
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": "/usr/bin/chromium", "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"]}),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        match ClientBuilder::new(connector.clone()).capabilities(caps.clone()).connect(driver).await
-        {
-            Ok(c) => return c,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await
-            }
-            Err(e) => panic!("chromedriver did not start a browser: {e}"),
-        }
-    }
-}
-
-async fn js(c: &Client, script: &str) -> Value {
-    c.execute(&format!("return ({script});"), vec![]).await.expect("script")
-}
-
 /// Screenshots at phone, A4 and desktop width; nothing may be wider than the window.
 async fn look_at(c: &Client, html: &Path, name: &str) {
     c.goto(&format!("file://{}", html.display())).await.expect("open report");
@@ -123,19 +92,6 @@ async fn look_at(c: &Client, html: &Path, name: &str) {
         .await;
         assert_eq!(wide, json!([]), "{name} at {label} width: these overflow the window");
     }
-}
-
-/// A copy of the recording with packets `cut` taken out, as a clean file.
-fn cut_copy(src: &Path, dst: &Path, cut: std::ops::Range<usize>) {
-    let f = read_recording(&std::fs::read(src).expect("read")).expect("parse");
-    let mut w = RecordingWriter::create(dst, f.head, &f.tags, 3).expect("writer");
-    for (i, p) in f.packets.iter().enumerate() {
-        if !cut.contains(&i) {
-            w.write_packet(&p.data).expect("packet");
-        }
-    }
-    let g = w.granule();
-    w.finish(g).expect("finish");
 }
 
 fn sha256_hex(path: &Path) -> String {
@@ -221,20 +177,8 @@ async fn the_court_report_prints_on_a4_fits_a_phone_and_plays_in_place() {
     );
 
     // In the browser: nothing too wide; a tap plays from where the audio lies in the file.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let _driver = Killed(
-        Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver must be installed (.ci/setup installs chromium-driver)"),
-    );
-    let c = browser(&format!("http://127.0.0.1:{port}")).await;
+    let (_driver, driver) = browser::chromedriver();
+    let c = browser::browser(&driver, &["--autoplay-policy=no-user-gesture-required"]).await;
     look_at(&c, &intact_html, "intact").await;
     look_at(&c, &cut_html, "cut").await;
     c.set_window_size(1280, 1000).await.expect("resize");

@@ -9,8 +9,8 @@ mod common;
 use std::path::Path;
 use std::process::Output;
 
-use common::{dualrec, meeting, verify_json};
-use dualrec_media::{RecordingWriter, read_recording};
+use common::{dualrec, meeting, rewrite, verify_json};
+use dualrec_media::read_recording;
 
 fn excerpt(rec: &Path, from: &str, to: &str, out: &Path, extra: &[&str]) -> Output {
     dualrec()
@@ -35,20 +35,6 @@ fn decoded_seconds(path: &Path, dir: &Path) -> f64 {
     assert!(out.status.success(), "opusdec: {}", String::from_utf8_lossy(&out.stderr));
     let r = hound::WavReader::open(&wav).expect("decoded wav");
     r.duration() as f64 / 48_000.0
-}
-
-/// A copy of the excerpt with its packets and tags changed by `edit`, as a valid file.
-fn rewritten(src: &Path, dst: &Path, edit: impl Fn(&mut Vec<Vec<u8>>, &mut Vec<String>)) {
-    let f = read_recording(&std::fs::read(src).expect("read")).expect("parse");
-    let mut packets: Vec<Vec<u8>> = f.packets.iter().map(|p| p.data.clone()).collect();
-    let mut tags = f.tags.clone();
-    edit(&mut packets, &mut tags.comments);
-    let mut w = RecordingWriter::create(dst, f.head, &tags, 5).expect("writer");
-    for p in &packets {
-        w.write_packet(p).expect("packet");
-    }
-    let granule = w.granule();
-    w.finish(granule).expect("finish");
 }
 
 #[test]
@@ -132,7 +118,7 @@ fn excerpts_cut_anywhere_verify_on_their_own_and_edits_are_caught() {
 fn edits_are_caught(d: &Path, ex: &Path, log_b: &Path, other_log: &Path) {
     // One packet changed: the second holding it is altered, the rest still verify.
     let changed = d.join("changed.opus");
-    rewritten(ex, &changed, |packets, _| packets[60][5] ^= 0x10);
+    rewrite(ex, &changed, |packets, _| packets[60][5] ^= 0x10);
     let (code, v) = verify_json(&changed, &[log_b]);
     assert_eq!(code, Some(1));
     assert_eq!(v["totals"]["altered"], 1, "{}", v["chunks"]);
@@ -140,7 +126,7 @@ fn edits_are_caught(d: &Path, ex: &Path, log_b: &Path, other_log: &Path) {
 
     // Tags that put it a second later than it was recorded.
     let moved = d.join("moved.opus");
-    rewritten(ex, &moved, |_, tags| {
+    rewrite(ex, &moved, |_, tags| {
         for t in tags.iter_mut() {
             if let Some(v) = t.strip_prefix("DUALREC_EXCERPT_SAMPLE=") {
                 *t = format!("DUALREC_EXCERPT_SAMPLE={}", v.parse::<u64>().expect("n") + 48_000);
@@ -160,7 +146,7 @@ fn edits_are_caught(d: &Path, ex: &Path, log_b: &Path, other_log: &Path) {
     assert!(kinds.contains(&"excerpt_misplaced"), "{kinds:?}");
     // Unreadable place tags: an error naming the tag, exit 2.
     let garbled = d.join("garbled.opus");
-    rewritten(ex, &garbled, |_, tags| tags.push("DUALREC_EXCERPT_SAMPLE=07".into()));
+    rewrite(ex, &garbled, |_, tags| tags.push("DUALREC_EXCERPT_SAMPLE=07".into()));
     let out = dualrec()
         .arg("verify")
         .arg(&garbled)

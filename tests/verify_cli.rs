@@ -1,21 +1,20 @@
 //! `dualrec verify` on real files: an Ogg Opus recording made by the real audio pipeline,
 //! evidence logs written by the real log writer, a tampered copy re-muxed by the media crate.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::dualrec;
 use dualrec_audio::{AudioEvent, EncoderConfig, Pacing, Recorder};
-use dualrec_media::{OpusHead, OpusTags, RecordingWriter, read_recording};
+use dualrec_media::{OpusHead, OpusTags, RecordingWriter};
 use dualrec_proof::sim::sim_identity;
 use dualrec_proof::{
     AudioParams, ChainState, ChunkDigester, CoSigned, EndReason, EndRecord, EvidenceLog, LogRecord,
     Party, PartyFinal, SessionId, StartRecord, Timestamp,
 };
-
-fn dualrec() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_dualrec"))
-}
 
 /// A 6-second tone, recorded as party 0 would, witnessed by party 1: returns the
 /// recording and both evidence logs.
@@ -129,19 +128,6 @@ fn record_session_named(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
     (rec_path, log_a, log_b)
 }
 
-/// A copy of the recording with packets `cut` removed, re-muxed as a valid Ogg Opus file.
-fn tampered_copy(src: &Path, dst: &Path, cut: std::ops::Range<usize>) {
-    let f = read_recording(&std::fs::read(src).expect("read")).expect("parse");
-    let mut w = RecordingWriter::create(dst, f.head, &f.tags, 99).expect("writer");
-    for (i, p) in f.packets.iter().enumerate() {
-        if !cut.contains(&i) {
-            w.write_packet(&p.data).expect("packet");
-        }
-    }
-    let removed = (cut.end - cut.start) as u64 * 960;
-    w.finish(f.playable_samples() - removed).expect("finish");
-}
-
 #[test]
 fn verify_real_files_untouched_tampered_and_unreadable() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -190,7 +176,7 @@ fn verify_real_files_untouched_tampered_and_unreadable() {
 
     // One second cut out of a re-muxed copy: named, the rest still verifies, exit 1.
     let bad = dir.path().join("edited.opus");
-    tampered_copy(&rec, &bad, 100..150);
+    common::cut_copy(&rec, &bad, 100..150);
     let out =
         dualrec().arg("verify").arg(&bad).arg("--evidence").arg(&log_b).output().expect("verify");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -141,3 +141,34 @@ pub(crate) fn meeting(d: &Path, seconds: u32) -> (PathBuf, PathBuf, PathBuf) {
     let (_, _, log_b) = session_files(&d.join("out-B"));
     (rec_a, log_a, log_b)
 }
+
+/// A copy of recording `src` at `dst` with its packets and tags changed by `edit`, as a
+/// valid Ogg Opus file (re-muxed) whose end is trimmed as the original's was.
+pub(crate) fn rewrite(
+    src: &Path,
+    dst: &Path,
+    edit: impl FnOnce(&mut Vec<Vec<u8>>, &mut Vec<String>),
+) {
+    let f = dualrec_media::read_recording(&std::fs::read(src).expect("read")).expect("parse");
+    let mut packets: Vec<Vec<u8>> = f.packets.iter().map(|p| p.data.clone()).collect();
+    let mut tags = f.tags.clone();
+    edit(&mut packets, &mut tags.comments);
+    let mut w = dualrec_media::RecordingWriter::create(dst, f.head, &tags, 5).expect("writer");
+    for p in &packets {
+        w.write_packet(p).expect("packet");
+    }
+    let before: u64 = f
+        .packets
+        .iter()
+        .map(|p| u64::from(dualrec_media::packet_samples(&p.data).unwrap_or(0)))
+        .sum();
+    let removed = before.saturating_sub(w.granule());
+    w.finish(f.playable_samples().saturating_sub(removed)).expect("finish");
+}
+
+/// A copy of the recording with packets `cut` taken out, as a clean file.
+pub(crate) fn cut_copy(src: &Path, dst: &Path, cut: std::ops::Range<usize>) {
+    rewrite(src, dst, |packets, _| {
+        packets.drain(cut);
+    });
+}
