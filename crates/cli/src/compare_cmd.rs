@@ -110,10 +110,7 @@ fn evidence_words(verified: &[(&str, &dualrec_proof::Report)]) -> String {
     let mut t = String::from("\nTHE EVIDENCE (dualrec verify, against the logs given)\n");
     for (which, report) in verified {
         let _ = writeln!(t, "  Recording {which}:");
-        for (name, holds, sentence) in crate::report::axis_sentences(report) {
-            let mark = if holds { "holds" } else { "DOES NOT HOLD" };
-            let _ = writeln!(t, "    {name:<13} {mark}: {sentence}.");
-        }
+        crate::report::answer_lines(&mut t, report, "    ");
     }
     t
 }

@@ -137,8 +137,14 @@ fn answer(h: &mut String, report: &Report) {
     let _ = write!(
         h,
         "<h1>Verification of a dualrec recording</h1><p class=\"verdict {class}\">{verdict}</p>\
-         <h2 class=\"keep\">The answer</h2><ul>"
+         <h2 class=\"keep\">The answer</h2>"
     );
+    axis_list(h, report);
+}
+
+/// One item per axis: whether it holds, in words, and on whose signatures.
+fn axis_list(h: &mut String, report: &Report) {
+    h.push_str("<ul>");
     for (name, holds, sentence) in axis_sentences(report) {
         let mark = if holds { "holds" } else { "does not hold" };
         let _ = write!(h, "<li><b>{name}</b> {mark}: {}.</li>", escape(&sentence));
@@ -503,23 +509,24 @@ fn problems(h: &mut String, report: &Report) {
     h.push_str("</tbody></table><p>Recording time is where the recording device committed each second; file time is where audio lies in the file examined, which shifts after an edit.</p>");
 }
 
-fn file_row(h: &mut String, f: &FileFacts) {
-    let _ = write!(
-        h,
-        "<tr><td data-label=\"File\">{}</td><td data-label=\"What it is\">{}</td><td data-label=\"Size (bytes)\">{}</td><td data-label=\"SHA-256\" class=\"hash\">{}</td></tr>",
-        escape(&f.name),
-        f.role,
-        f.bytes,
-        f.sha256
-    );
+/// The files examined, each with its size and SHA-256.
+fn files_table(h: &mut String, files: &[FileFacts]) {
+    h.push_str("<h2>The files examined</h2><table><thead><tr><th>File</th><th>What it is</th><th>Size (bytes)</th><th>SHA-256</th></tr></thead><tbody>");
+    for f in files {
+        let _ = write!(
+            h,
+            "<tr><td data-label=\"File\">{}</td><td data-label=\"What it is\">{}</td><td data-label=\"Size (bytes)\">{}</td><td data-label=\"SHA-256\" class=\"hash\">{}</td></tr>",
+            escape(&f.name),
+            f.role,
+            f.bytes,
+            f.sha256
+        );
+    }
+    h.push_str("</tbody></table>");
 }
 
 fn files_section(h: &mut String, report: &Report, files: &[FileFacts]) {
-    h.push_str("<h2>The files examined</h2><table><thead><tr><th>File</th><th>What it is</th><th>Size (bytes)</th><th>SHA-256</th></tr></thead><tbody>");
-    for f in files {
-        file_row(h, f);
-    }
-    h.push_str("</tbody></table>");
+    files_table(h, files);
     let set_aside: Vec<&Finding> = report
         .findings
         .iter()
@@ -590,21 +597,14 @@ pub(crate) fn compare_page(
         let _ = write!(h, "<p>Session <code>{s}</code></p>");
     }
     for (which, report) in verified {
-        let _ = write!(h, "<h2 class=\"keep\">Recording {which}: its evidence</h2><ul>");
-        for (name, holds, sentence) in axis_sentences(report) {
-            let mark = if holds { "holds" } else { "does not hold" };
-            let _ = write!(h, "<li><b>{name}</b> {mark}: {}.</li>", escape(&sentence));
-        }
-        h.push_str("</ul>");
+        let _ = write!(h, "<h2 class=\"keep\">Recording {which}: its evidence</h2>");
+        axis_list(&mut h, report);
     }
     comparison(&mut h, c);
-    h.push_str("<h2>The files examined</h2><table><thead><tr><th>File</th><th>What it is</th><th>Size (bytes)</th><th>SHA-256</th></tr></thead><tbody>");
-    for f in files {
-        file_row(&mut h, f);
-    }
+    files_table(&mut h, files);
     let _ = write!(
         h,
-        "</tbody></table><p>How the sound is compared is written down in <code>proto/SPEC.md</code> §14 of \
+        "<p>How the sound is compared is written down in <code>proto/SPEC.md</code> §14 of \
          dualrec's source. Tool: dualrec {}.</p>",
         escape(crate::VERSION)
     );

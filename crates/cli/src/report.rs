@@ -197,16 +197,21 @@ fn cosigned_end(report: &Report) -> bool {
         .any(|e| e.accounts_for.contains(&me) && e.signed_by.contains(&me) && e.signed_by.len() > 1)
 }
 
+/// One line per axis, each starting with `indent`.
+pub(crate) fn answer_lines(out: &mut String, report: &Report, indent: &str) {
+    for (name, holds, sentence) in axis_sentences(report) {
+        let mark = if holds { "holds" } else { "DOES NOT HOLD" };
+        let _ = writeln!(out, "{indent}{name:<13} {mark}: {sentence}.");
+    }
+}
+
 /// The whole report as text.
 pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
     header(&mut out, report);
     excerpt_facts(&mut out, report);
     let _ = writeln!(out, "\nTHE ANSWER");
-    for (name, holds, sentence) in axis_sentences(report) {
-        let mark = if holds { "holds" } else { "DOES NOT HOLD" };
-        let _ = writeln!(out, "  {name:<13} {mark}: {sentence}.");
-    }
+    answer_lines(&mut out, report, "  ");
     timeline(&mut out, report);
     findings(&mut out, report);
     let t = &report.totals;
