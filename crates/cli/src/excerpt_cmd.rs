@@ -43,7 +43,9 @@ pub(crate) fn parse_time(s: &str) -> Result<u64, String> {
 /// evidence log beside it; without one, the recorder's 50 packets per chunk (§11.3).
 fn chunks(recording: &Path, file: &RecordingFile) -> Vec<Range<usize>> {
     let log = recording.with_file_name("evidence.log");
-    let from_log = std::fs::read(&log).ok().and_then(|b| read_log(&b).ok()).map(|contents| {
+    let hidden = indicatif::ProgressBar::hidden();
+    let bytes = read_counted(&log, Input::Log, &hidden).ok();
+    let from_log = bytes.and_then(|b| read_log(&b).ok()).map(|contents| {
         let producer = file.tags.producer();
         let session = file.tags.session();
         contents

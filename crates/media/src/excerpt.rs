@@ -6,6 +6,7 @@ use std::path::Path;
 
 use dualrec_proof::{Digest, ExcerptPlace, OmittedPacket};
 
+use crate::tags::value_of;
 use crate::{
     FinishedRecording, MediaError, OpusTags, RecordingFile, RecordingWriter, packet_samples,
 };
@@ -62,11 +63,7 @@ impl OpusTags {
     /// The place an excerpt's tags state (SPEC §11.5); `None` for a whole recording.
     pub fn excerpt_place(&self) -> Result<Option<ExcerptPlace>, MediaError> {
         for key in PLACE_KEYS {
-            let n = self
-                .comments
-                .iter()
-                .filter(|c| c.split_once('=').is_some_and(|(k, _)| k.eq_ignore_ascii_case(key)))
-                .count();
+            let n = self.comments.iter().filter(|c| value_of(c, key).is_some()).count();
             if n > 1 {
                 return Err(bad(key, "given more than once"));
             }
@@ -92,12 +89,8 @@ impl OpusTags {
         let list = |l: &[OmittedPacket]| {
             l.iter().map(|o| format!("{}:{}", o.samples, o.hash)).collect::<Vec<_>>().join(",")
         };
-        let mut comments: Vec<String> = self
-            .comments
-            .iter()
-            .filter(|c| !c.split_once('=').is_some_and(|(k, _)| k.eq_ignore_ascii_case("TITLE")))
-            .cloned()
-            .collect();
+        let mut comments: Vec<String> =
+            self.comments.iter().filter(|c| value_of(c, "TITLE").is_none()).cloned().collect();
         comments.extend([
             format!("{TAG_EXCERPT_PACKET}={}", place.first_packet),
             format!("{TAG_EXCERPT_SAMPLE}={}", place.first_sample),

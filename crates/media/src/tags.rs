@@ -74,6 +74,12 @@ pub struct OpusTags {
 const MAX_COMMENTS: usize = 1024;
 const MAX_TAGS_BYTES: usize = 64 * 1024;
 
+/// The value of comment `c` when its key is `key` (keys are case-insensitive).
+pub(crate) fn value_of<'c>(c: &'c str, key: &str) -> Option<&'c str> {
+    let (k, v) = c.split_once('=')?;
+    k.eq_ignore_ascii_case(key).then_some(v)
+}
+
 impl OpusTags {
     /// Tags naming a dualrec session and the recording's producer.
     pub fn for_session(vendor: &str, session: SessionId, producer: PublicKey) -> OpusTags {
@@ -90,10 +96,7 @@ impl OpusTags {
 
     /// The value of the first comment `KEY=value` with this key (case-insensitive key).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.comments.iter().find_map(|c| {
-            let (k, v) = c.split_once('=')?;
-            k.eq_ignore_ascii_case(key).then_some(v)
-        })
+        self.comments.iter().find_map(|c| value_of(c, key))
     }
 
     pub fn session(&self) -> Option<SessionId> {
