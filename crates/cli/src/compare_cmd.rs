@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::verify_cmd::{FileFacts, Input, file_facts, read_counted};
+
 use anyhow::Context as _;
 use dualrec_compare::{Class, Comparison, Why};
 
@@ -20,18 +22,22 @@ verify`) says what each device committed to while recording, and a listener can 
 the stretch named. Silence and very quiet sound cannot be compared (\"cannot tell\"). It \
 does not identify voices.";
 
-fn read(path: &Path, which: &str) -> anyhow::Result<dualrec_media::RecordingFile> {
-    let bytes = std::fs::read(path)
+/// A recording to compare (read as every input is: size-capped, screened), and the
+/// facts of its file for a report.
+fn read(path: &Path, which: &str) -> anyhow::Result<(dualrec_media::RecordingFile, FileFacts)> {
+    let hidden = indicatif::ProgressBar::hidden();
+    let bytes = read_counted(path, Input::Recording, &hidden)
         .with_context(|| format!("cannot read recording {which} ({})", path.display()))?;
-    dualrec_media::read_recording(&bytes).with_context(|| {
+    let file = dualrec_media::read_recording(&bytes).with_context(|| {
         format!("recording {which} ({}) is not a readable recording", path.display())
-    })
+    })?;
+    Ok((file, file_facts(path, "recording", &bytes)))
 }
 
-/// Compares two recordings of one meeting.
-pub(crate) fn compare_files(a: &Path, b: &Path) -> anyhow::Result<Comparison> {
-    let (fa, fb) = (read(a, "A")?, read(b, "B")?);
-    Ok(dualrec_compare::compare(&fa, &fb)?)
+/// Compares two recordings of one meeting; also the facts of both files.
+pub(crate) fn compare_files(a: &Path, b: &Path) -> anyhow::Result<(Comparison, [FileFacts; 2])> {
+    let ((fa, facts_a), (fb, facts_b)) = (read(a, "A")?, read(b, "B")?);
+    Ok((dualrec_compare::compare(&fa, &fb)?, [facts_a, facts_b]))
 }
 
 /// What `compare` was asked for besides the comparison.
@@ -60,7 +66,7 @@ struct Verified<'a> {
 
 /// Ok(true): no second is "different sound" (and, with evidence, both recordings verify).
 pub(crate) fn run(a: &Path, b: &Path, asked: &Asked<'_>) -> anyhow::Result<bool> {
-    let comparison = compare_files(a, b)?;
+    let (comparison, facts) = compare_files(a, b)?;
     let options = dualrec_proof::VerifyOptions::default;
     let checked = if asked.evidence.is_empty() {
         None
@@ -84,18 +90,13 @@ pub(crate) fn run(a: &Path, b: &Path, asked: &Asked<'_>) -> anyhow::Result<bool>
     };
     crate::print_out(&text)?;
     if let Some(path) = asked.html {
-        let mut files = Vec::new();
-        let mut verified = Vec::new();
-        if let Some((ca, cb)) = &checked {
-            files.extend(ca.files.iter().chain(&cb.files[1..]).cloned());
-            verified = vec![("A", &ca.report), ("B", &cb.report)];
-        } else {
-            for p in [a, b] {
-                let bytes =
-                    std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
-                files.push(crate::verify_cmd::file_facts(p, "recording", &bytes));
-            }
-        }
+        let (files, verified) = match &checked {
+            Some((ca, cb)) => (
+                ca.files.iter().chain(&cb.files[1..]).cloned().collect(),
+                vec![("A", &ca.report), ("B", &cb.report)],
+            ),
+            None => (facts.to_vec(), Vec::new()),
+        };
         std::fs::write(path, crate::court::compare_page(&comparison, &files, &verified))
             .with_context(|| format!("cannot write {}", path.display()))?;
     }

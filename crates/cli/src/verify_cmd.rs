@@ -272,16 +272,13 @@ pub(crate) fn run(
         }
         text.push_str(&render(&report));
     }
-    let comparison = match out.other {
-        Some(other) => Some(crate::compare_cmd::compare_files(recording, other)?),
-        None => None,
-    };
-    if let (Some(c), Some(other)) = (&comparison, out.other) {
-        let bytes =
-            std::fs::read(other).with_context(|| format!("cannot read {}", other.display()))?;
-        files.push(file_facts(other, "the other party's recording", &bytes));
+    let mut comparison = None;
+    if let Some(other) = out.other {
+        let (c, [_, other_facts]) = crate::compare_cmd::compare_files(recording, other)?;
+        files.push(FileFacts { role: "the other party's recording", ..other_facts });
         text.push('\n');
-        text.push_str(&crate::compare_cmd::render(c, recording, other));
+        text.push_str(&crate::compare_cmd::render(&c, recording, other));
+        comparison = Some(c);
     }
     crate::print_out(&text)?;
     if let Some(path) = out.html {
