@@ -249,13 +249,21 @@ impl Exchange {
         Ok((store, r))
     }
 
-    /// Pending checkpoints not sent within `after`, oldest first, marked as sent now.
-    /// After the link comes back, `after = 0` sends the whole backlog in order.
+    /// What to send again at `now`: once any pending checkpoint has gone `after` without
+    /// its receipt, it and every pending one after it, oldest first, marked as sent now.
+    /// The peer takes checkpoints only in order (each extends its chain), so those sent
+    /// after a lost one were refused and must follow it again; resending each on its own
+    /// timer instead lets them interleave, and one frame lost then costs a second per
+    /// checkpoint behind it. After the link comes back, `after = 0` sends the whole
+    /// backlog in order.
     pub fn due(&mut self, now: Duration, after: Duration) -> Vec<LiveFrame> {
+        let overdue = |p: &Pending| p.last_sent.is_none_or(|t| now.saturating_sub(t) >= after);
+        let Some(&from) = self.pending.iter().find(|(_, p)| overdue(p)).map(|(i, _)| i) else {
+            return Vec::new();
+        };
         self.pending
-            .values_mut()
-            .filter(|p| p.last_sent.is_none_or(|t| now.saturating_sub(t) >= after))
-            .map(|p| {
+            .range_mut(from..)
+            .map(|(_, p)| {
                 p.last_sent = Some(now);
                 LiveFrame::Checkpoint(CompactCheckpoint::of(&p.checkpoint))
             })

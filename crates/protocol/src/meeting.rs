@@ -21,6 +21,10 @@ use crate::exchange::{Exchange, ExchangeError};
 use crate::handshake::{HandshakeError, acknowledge_stop, end_countersigned};
 use crate::wire::{LiveFrame, Request, Response};
 
+/// How often a party is asked to counter-sign this device's end before it is ended
+/// without that party's signature.
+const END_ASKS: u8 = 3;
+
 /// The meeting's timing and memory limits.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -210,6 +214,8 @@ struct Party {
     /// The party's end, counter-signed here.
     end: Option<CoSigned<EndRecord>>,
     signed_ours: bool,
+    /// How often this device's end was asked of the party.
+    end_asked: u8,
 }
 
 #[derive(Debug)]
@@ -291,6 +297,7 @@ impl Meeting {
                     reading_back: false,
                     end: None,
                     signed_ours: false,
+                    end_asked: 0,
                 };
                 (p.key, party)
             })
@@ -692,7 +699,13 @@ impl Meeting {
             self.actions.push_back(Action::ReadBack { peer: key, from_offset });
         }
         if p.link_up {
-            let due = p.exchange.due(at(now), self.config.resend_after);
+            // Once the recording has stopped, the backlog is all that is left to do: a
+            // checkpoint lost again and again must not run out the delivery's time.
+            let after = match self.phase {
+                Phase::Recording | Phase::Stopping | Phase::Finishing => self.config.resend_after,
+                _ => self.config.resend_after.min(Duration::from_secs(1)),
+            };
+            let due = p.exchange.due(at(now), after);
             self.actions.extend(due.into_iter().map(|frame| Action::Send { to: key, frame }));
         }
     }
@@ -753,8 +766,7 @@ impl Meeting {
         let mine = end.sign(&self.identity);
         let keys: Vec<PublicKey> = self.parties.keys().copied().collect();
         for to in &keys {
-            let request = Request::Stop { end: end.clone(), signature: mine };
-            self.push(Action::Request { to: *to, request });
+            self.ask_end(*to, &end, mine);
         }
         self.phase = Phase::Ending { end, mine, got: Vec::new(), waiting: keys.len() };
         if keys.is_empty() {
@@ -762,11 +774,27 @@ impl Meeting {
         }
     }
 
-    /// A party's answer to this device's end.
+    /// Asks a party to counter-sign this device's end.
+    fn ask_end(&mut self, to: PublicKey, end: &EndRecord, mine: PartySignature) {
+        if let Some(p) = self.parties.get_mut(&to) {
+            p.end_asked += 1;
+        }
+        let request = Request::Stop { end: end.clone(), signature: mine };
+        self.push(Action::Request { to, request });
+    }
+
+    /// A party's answer to this device's end. A request that got no answer (lost, timed
+    /// out) is asked again while the link is up, up to [`END_ASKS`] times in all: the party
+    /// answers the same end with the same signature (SPEC §12.3).
     fn on_response(&mut self, from: PublicKey, response: Option<Response>, now: Timestamp) {
         let Phase::Ending { end, mine, got, waiting } = &mut self.phase else { return };
         let Some(p) = self.parties.get_mut(&from) else { return };
         if p.signed_ours || got.iter().any(|s| s.signer == from) {
+            return;
+        }
+        if response.is_none() && p.link_up && p.end_asked < END_ASKS {
+            let (end, mine) = (end.clone(), *mine);
+            self.ask_end(from, &end, mine);
             return;
         }
         let answer = response

@@ -168,6 +168,39 @@ fn only_checkpoints_unreceipted_for_a_while_are_sent_again() {
     );
 }
 
+/// The peer takes checkpoints only in order: once the oldest is overdue, every later one
+/// goes again behind it (each was refused after the lost one), not on its own timer.
+#[test]
+fn a_lost_checkpoint_is_sent_again_with_everything_after_it_in_order() {
+    let s = sim(4);
+    let (mut a, mut b) = pair(&s, 10);
+    let cps = s.own_checkpoints(0);
+    let secs = Duration::from_secs;
+    // Committed one a second; the first frame is lost, the peer refuses the rest.
+    for (k, cp) in cps.iter().enumerate() {
+        let frame = a.commit(*cp, secs(k as u64)).expect("room in the window");
+        if k > 0 {
+            assert!(b.on_frame(&s.identities[1], frame, T).is_err(), "out of order");
+        }
+    }
+    assert!(a.due(secs(2), secs(3)).is_empty(), "nothing overdue yet");
+    let again = a.due(secs(3), secs(3));
+    let indices: Vec<u32> = again
+        .iter()
+        .map(|f| match f {
+            LiveFrame::Checkpoint(c) => c.index,
+            other => panic!("only checkpoints go out: {other:?}"),
+        })
+        .collect();
+    assert_eq!(indices, vec![0, 1, 2, 3], "the lost one and all after it, in order");
+    for frame in again {
+        let at_b = b.on_frame(&s.identities[1], frame, T).expect("now in order");
+        a.on_frame(&s.identities[0], at_b.reply.expect("receipt"), T).expect("receipt ok");
+    }
+    assert_eq!((a.receipted(), b.witnessed()), (4, 4));
+    assert!(a.due(secs(10), secs(3)).is_empty(), "all receipted");
+}
+
 #[test]
 fn live_frame_golden_bytes() {
     let s = sim(1);
