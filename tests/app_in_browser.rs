@@ -344,8 +344,24 @@ async fn meetings_and_chosen_files(a: &Client, d: &Path, recording: &str) {
     };
     pick("file-recording", rec_b).await;
     pick("file-evidence", log_a).await;
+    // And A's recording beside it: the two are compared by their sound too.
+    pick("file-other", PathBuf::from(recording)).await;
     click(a, "check-files").await;
     report_says_complete(a).await;
+    let report = text(a, "report").await;
+    assert!(report.contains("Acoustic cross-check of two recordings"), "{report}");
+    assert!(!report.contains("/tmp/"), "files are named as given, not by a temporary folder");
+    // The court's page of this check, ready to save: the comparison and all three files.
+    let court = js(a, "[court, document.getElementById('save-court').hidden]").await;
+    let page = court[0].as_str().unwrap_or_default();
+    assert!(page.starts_with("<!doctype html>"), "{page:.200}");
+    assert!(page.contains("Same room, same sound"), "the comparison is in the court's page");
+    for name in ["recording-recording.opus", "evidence-1-evidence.log", "other-recording.opus"] {
+        assert!(page.contains(name), "the court's page lists {name}");
+    }
+    assert_eq!(court[1], json!(false), "the save button shows");
+    shoot(a, "13-check-compared").await;
+    click(a, "save-court").await;
     click(a, "back-from-check").await;
 }
 

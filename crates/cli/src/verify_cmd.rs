@@ -202,6 +202,22 @@ fn verify_with(
     Ok(Checked { report, truncated: file.truncated, files })
 }
 
+/// The other party's recording compared with this one (`verify --other`, and the app's
+/// check): its file is listed with the files examined and the comparison's words follow
+/// the report's.
+pub(crate) fn add_other(
+    recording: &Path,
+    other: &Path,
+    files: &mut Vec<FileFacts>,
+    text: &mut String,
+) -> anyhow::Result<dualrec_compare::Comparison> {
+    let (c, [_, other_facts]) = crate::compare_cmd::compare_files(recording, other)?;
+    files.push(FileFacts { role: "the other party's recording", ..other_facts });
+    text.push('\n');
+    text.push_str(&crate::compare_cmd::render(&c, recording, other));
+    Ok(c)
+}
+
 /// The JSON report (`verify --json`): the verifier's report, the files examined and the
 /// tool that examined them. Its shape is documented in docs/report-json.md.
 #[derive(serde::Serialize)]
@@ -272,14 +288,8 @@ pub(crate) fn run(
         }
         text.push_str(&render(&report));
     }
-    let mut comparison = None;
-    if let Some(other) = out.other {
-        let (c, [_, other_facts]) = crate::compare_cmd::compare_files(recording, other)?;
-        files.push(FileFacts { role: "the other party's recording", ..other_facts });
-        text.push('\n');
-        text.push_str(&crate::compare_cmd::render(&c, recording, other));
-        comparison = Some(c);
-    }
+    let comparison =
+        out.other.map(|other| add_other(recording, other, &mut files, &mut text)).transpose()?;
     crate::print_out(&text)?;
     if let Some(path) = out.html {
         let audio = if out.embed_audio {

@@ -2,7 +2,7 @@
 //! and doctored rooms (caught / missed / false alarms per case), printed as a table.
 //!
 //! `cargo bench -p dualrec-compare --bench evaluate` (ROOMS=20 by default; rooms of 24,
-//! 36, 48 and 60 lines in turn, about 2, 3, 4 and 5 minutes; LINES=16 makes every room 16
+//! 48, 72 and 120 lines in turn, about 2, 4, 6 and 10 minutes; LINES=16 makes every room 16
 //! lines, for a quick run; ONLY=2,8 runs just those rooms; DUMP=1 prints the seconds
 //! around each doctored stretch). Each honest room has each speaker nearer one device (4
 //! to 10 dB louder there), under the babble of three other people talking.
@@ -66,8 +66,16 @@ fn script_of(n: usize, lines: usize) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-/// The room as two microphones hear it, with this room's own differences, encoded.
-fn mics(d: &Path, a_src: &Path, b_src: &Path, case: &str, rng: &mut Lcg) -> Comparison {
+/// The room as two microphones hear it, with this room's own differences, encoded;
+/// `mute_b`: device B's input is muted for 3 s from this second (digital silence).
+fn mics(
+    d: &Path,
+    a_src: &Path,
+    b_src: &Path,
+    case: &str,
+    rng: &mut Lcg,
+    mute_b: Option<f64>,
+) -> Comparison {
     let lp = format!("{:.0}", rng.range(3000.0, 6500.0));
     let rev = format!("{:.0}", rng.range(10.0, 80.0));
     let gain = format!("{:.1}", rng.range(-15.0, -3.0));
@@ -90,12 +98,24 @@ fn mics(d: &Path, a_src: &Path, b_src: &Path, case: &str, rng: &mut Lcg) -> Comp
         &noise,
         &speed,
     );
+    let b = match mute_b {
+        Some(at) => splice(d, &b, at, at + 3.0, Some(&silence(d, 3.0)), &format!("{case}-muted")),
+        None => b,
+    };
     let ra = record(&a, &d.join(format!("{case}-a.opus")), [7; 16]);
     let rb = record(&b, &d.join(format!("{case}-b.opus")), [7; 16]);
     compare(&ra, &rb).expect("compare")
 }
 
-/// Babble: three other people talking at once in the background, about 7 minutes.
+/// `seconds` of digital silence.
+fn silence(d: &Path, seconds: f64) -> PathBuf {
+    let out = d.join(format!("silence-{seconds}.wav"));
+    let len = format!("{seconds}");
+    sox(&[&"-n", &"-r", &"48000", &"-c", &"1", &out, &"trim", &"0", &len]);
+    out
+}
+
+/// Babble: three other people talking at once in the background, about 13 minutes.
 fn babble(d: &Path) -> PathBuf {
     let mut voices = Vec::new();
     for (k, voice) in ["en-us+m2", "en-gb+f3", "en-us+f1"].iter().enumerate() {
@@ -103,7 +123,7 @@ fn babble(d: &Path) -> PathBuf {
             (0..8).map(|i| (*voice, LINES[(i * 5 + k * 3) % LINES.len()].1)).collect();
         let (one, _) = conversation_of(d, &format!("babble{k}"), &script, &[]);
         let long = d.join(format!("babble{k}-long.wav"));
-        sox(&[&one, &long, &"repeat", &"10"]);
+        sox(&[&one, &long, &"repeat", &"20"]);
         voices.push(long);
     }
     let out = d.join("babble.wav");
@@ -183,14 +203,16 @@ fn doctor(
             (f, start as u64, end as u64)
         }
         2 => {
-            let silence = d.join(format!("silence{n}.wav"));
-            sox(&[&"-n", &"-r", &"48000", &"-c", &"1", &silence, &"trim", &"0", &"3"]);
+            // The voice taken out, the room's babble kept (it is added after).
+            let quiet = silence(d, 3.0);
             (
-                splice(d, clean, at, at + 3.0, Some(&silence), &format!("muted{n}")),
+                splice(d, clean, at, at + 3.0, Some(&quiet), &format!("removed{n}")),
                 at as u64,
                 at as u64 + 2,
             )
         }
+        // The device's input muted: see `mics`.
+        6 => (clean.to_path_buf(), at as u64, at as u64 + 2),
         3 => (splice(d, clean, at, at + 2.0, None, &format!("cut{n}")), at as u64, at as u64 + 2),
         4 => {
             let part = d.join(format!("part{n}.wav"));
@@ -219,8 +241,15 @@ fn main() {
     let background = babble(d);
     let (mut honest_seconds, mut honest_alarms, mut same, mut cannot) =
         (0u64, 0usize, 0usize, 0usize);
-    let cases =
-        ["replaced phrase", "other voice", "3 s muted", "2 s cut", "5 % stretch", "another room"];
+    let cases = [
+        "replaced phrase",
+        "other voice",
+        "a voice removed for 3 s, the babble kept",
+        "2 s cut",
+        "5 % stretch",
+        "another room",
+        "3 s muted (the device's input)",
+    ];
     let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
     // ONLY=2,8: just those rooms (the others' random draws are still taken, so each room
     // is the same room as in a full run).
@@ -234,7 +263,8 @@ fn main() {
             }
             continue;
         }
-        let lines = fixed_lines.unwrap_or(24 + 12 * (n % 4));
+        // About 2, 4, 6 and 10 minutes.
+        let lines = fixed_lines.unwrap_or([24, 48, 72, 120][n % 4]);
         let (clean, spans) = room(d, n, lines, false);
         let src = in_babble(d, &clean, &background, &format!("room{n}"));
         // The honest pair: each speaker nearer one device (4 to 10 dB louder there).
@@ -245,7 +275,7 @@ fn main() {
             let (f, _) = conversation_placed(d, &format!("room{n}-{side}"), &script, &[], &gain);
             in_babble(d, &f, &background, &format!("room{n}-{side}"))
         };
-        let c = mics(d, &placed(0), &placed(1), &format!("honest{n}"), &mut rng);
+        let c = mics(d, &placed(0), &placed(1), &format!("honest{n}"), &mut rng, None);
         let alarms: Vec<String> = c
             .seconds
             .iter()
@@ -264,7 +294,8 @@ fn main() {
         let doctored = doctor(d, (n, k, lines), &clean, &spans);
         let (file, from, to) = doctored;
         let file = in_babble(d, &file, &background, &format!("case{n}"));
-        let c = mics(d, &src, &file, &format!("case{n}"), &mut rng);
+        let mute = (k == 6).then_some(from as f64);
+        let c = mics(d, &src, &file, &format!("case{n}"), &mut rng, mute);
         let (caught, alarms) = if k == 5 {
             let diff = c.count(Class::Different);
             (diff * 2 >= c.seconds.len() && c.count(Class::Same) == 0, 0)

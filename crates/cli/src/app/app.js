@@ -3,6 +3,7 @@
 "use strict";
 
 let state = null;
+let court = null; // the court's page of the last check (HTML), to save
 let local = null; // "meetings" or "check": screens of this page, over the app's screen
 let confirming = false;
 const $ = (id) => document.getElementById(id);
@@ -237,6 +238,8 @@ function checking() {
   setText($("check-verdict"), "Checking…");
   $("check-verdict").className = "";
   setText($("report"), "");
+  court = null;
+  $("save-court").hidden = true;
   local = "check";
   render();
 }
@@ -245,6 +248,7 @@ async function checkFiles() {
   const form = new FormData();
   form.append("recording", $("file-recording").files[0]);
   for (const f of $("file-evidence").files) form.append("evidence", f);
+  if ($("file-other").files.length) form.append("other", $("file-other").files[0]);
   checking();
   const r = await fetch("/api/check-files", { method: "POST", body: form });
   if (!r.ok) {
@@ -260,9 +264,26 @@ async function checkFiles() {
 
 function showReport(r) {
   if (!r) { local = null; render(); return; }
-  setText($("check-verdict"), r.intact ? "Complete and unaltered: all three checks hold." : "Not everything holds: read the report below.");
-  $("check-verdict").className = r.intact ? "ok" : "warning";
+  let verdict = r.intact ? "Complete and unaltered: all three checks hold." : "Not everything holds: read the report below.";
+  if (r.same === false) verdict += " The two recordings do not sound the same everywhere: read the report below.";
+  if (r.same === true) verdict += " No second sounds different in the two recordings.";
+  setText($("check-verdict"), verdict);
+  $("check-verdict").className = r.intact && r.same !== false ? "ok" : "warning";
   setText($("report"), r.text);
+  court = r.court;
+  $("save-court").hidden = !court;
+}
+
+// The court's page of the last check, saved as a file the person can print or send.
+function saveCourt() {
+  if (!court) return;
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(new Blob([court], { type: "text/html" }));
+  a.download = "dualrec-report.html";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 60000);
 }
 
 function wire() {
@@ -285,6 +306,7 @@ function wire() {
   $("show-meetings").addEventListener("click", showMeetings);
   $("back").addEventListener("click", () => { local = null; render(); });
   $("back-from-check").addEventListener("click", () => { local = null; render(); });
+  $("save-court").addEventListener("click", saveCourt);
   $("show-check-files").addEventListener("click", () => { showError(""); local = "check_files"; render(); });
   $("back-from-files").addEventListener("click", () => { local = null; render(); });
   $("files-form").addEventListener("submit", (e) => { e.preventDefault(); checkFiles(); });

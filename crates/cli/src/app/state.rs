@@ -795,19 +795,33 @@ pub(super) async fn check(State(app): State<Arc<App>>, Json(form): Json<CheckFor
 }
 
 fn check_folder(dir: &Path) -> anyhow::Result<Value> {
-    check_files(&dir.join("recording.opus"), &[dir.join("evidence.log")])
+    check_files(&dir.join("recording.opus"), &[dir.join("evidence.log")], None)
 }
 
-fn check_files(recording: &Path, evidence: &[PathBuf]) -> anyhow::Result<Value> {
-    let report = crate::verify_cmd::verify_files(
+/// A recording checked against evidence logs and, when given, compared with the other
+/// party's recording: the verdicts, the words, and the page for a court (as `verify
+/// --html`, with the comparison when there is one).
+fn check_files(
+    recording: &Path,
+    evidence: &[PathBuf],
+    other: Option<&Path>,
+) -> anyhow::Result<Value> {
+    let checked = crate::verify_cmd::verify_files(
         recording,
         evidence,
         dualrec_proof::VerifyOptions::default(),
-    )?
-    .report;
+    )?;
+    let (report, mut files) = (checked.report, checked.files);
+    let mut text = crate::report::render(&report);
+    let comparison = other
+        .map(|other| crate::verify_cmd::add_other(recording, other, &mut files, &mut text))
+        .transpose()?;
+    let extras = crate::court::Extras { audio: None, other: comparison.as_ref() };
     Ok(json!({
         "intact": report.verdict == dualrec_proof::Verdict::Intact,
-        "text": crate::report::render(&report),
+        "same": comparison.as_ref().map(|c| c.count(dualrec_compare::Class::Different) == 0),
+        "text": text,
+        "court": crate::court::html(&report, &files, &extras),
     }))
 }
 
@@ -822,6 +836,7 @@ const MAX_LOGS: usize = 8;
 pub(super) async fn check_upload(mut form: axum::extract::Multipart) -> Response {
     let Ok(dir) = tempfile::tempdir() else { return conflict("No room for a temporary folder.") };
     let mut recording = None;
+    let mut other = None;
     let mut evidence = Vec::new();
     loop {
         let field = match form.next_field().await {
@@ -833,11 +848,14 @@ pub(super) async fn check_upload(mut form: axum::extract::Multipart) -> Response
         let given = crate::export::file_name_safe(field.file_name().unwrap_or("file"));
         let path = match kind.as_str() {
             "recording" if recording.is_none() => dir.path().join(format!("recording-{given}")),
+            "other" if other.is_none() => dir.path().join(format!("other-{given}")),
             "evidence" if evidence.len() < MAX_LOGS => {
                 dir.path().join(format!("evidence-{}-{given}", evidence.len() + 1))
             }
             _ => {
-                return conflict("One recording and up to 8 evidence logs can be checked at once.");
+                return conflict(
+                    "One recording, the other party's recording and up to 8 evidence logs can be checked at once.",
+                );
             }
         };
         if let Err(e) = save(field, &path).await {
@@ -845,6 +863,7 @@ pub(super) async fn check_upload(mut form: axum::extract::Multipart) -> Response
         }
         match kind.as_str() {
             "recording" => recording = Some(path),
+            "other" => other = Some(path),
             _ => evidence.push(path),
         }
     }
@@ -853,7 +872,12 @@ pub(super) async fn check_upload(mut form: axum::extract::Multipart) -> Response
         return conflict("Choose at least one evidence log (the other device's, or this one's).");
     }
     let checked = tokio::task::spawn_blocking(move || {
-        let result = check_files(&recording, &evidence);
+        let mut result = check_files(&recording, &evidence, other.as_deref());
+        // The files are named as the person gave them (with their role), not by the
+        // temporary folder they were checked in.
+        if let Ok(v) = &mut result {
+            without_folder(v, &format!("{}/", dir.path().display()));
+        }
         drop(dir);
         result
     })
@@ -862,6 +886,15 @@ pub(super) async fn check_upload(mut form: axum::extract::Multipart) -> Response
         Ok(Ok(v)) => Json(v).into_response(),
         Ok(Err(e)) => conflict(&format!("The recording could not be checked: {e:#}")),
         Err(_) => conflict("The check stopped unexpectedly."),
+    }
+}
+
+/// Every string of the check's answer with `folder` taken out of it.
+fn without_folder(v: &mut Value, folder: &str) {
+    for key in ["text", "court"] {
+        if let Some(Value::String(s)) = v.get_mut(key) {
+            *s = s.replace(folder, "");
+        }
     }
 }
 
