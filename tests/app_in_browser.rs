@@ -343,7 +343,7 @@ async fn meetings_and_chosen_files(a: &Client, d: &Path, recording: &str) {
         input.send_keys(&path.display().to_string()).await.expect("choose file");
     };
     pick("file-recording", rec_b).await;
-    pick("file-evidence", log_a).await;
+    pick("file-evidence", log_a.clone()).await;
     // And A's recording beside it: the two are compared by their sound too.
     pick("file-other", PathBuf::from(recording)).await;
     click(a, "check-files").await;
@@ -362,6 +362,20 @@ async fn meetings_and_chosen_files(a: &Client, d: &Path, recording: &str) {
     assert_eq!(court[1], json!(false), "the save button shows");
     shoot(a, "13-check-compared").await;
     click(a, "save-court").await;
+    click(a, "back-from-check").await;
+
+    // The wrong file as the other recording (a log): the check stands and says so.
+    click(a, "show-check-files").await;
+    pick("file-other", log_a.clone()).await;
+    click(a, "check-files").await;
+    report_says_complete(a).await;
+    let verdict = text(a, "check-verdict").await;
+    assert!(
+        verdict.contains("The other recording could not be compared")
+            && verdict.contains("other-evidence.log")
+            && verdict.contains("is not a readable recording"),
+        "{verdict}"
+    );
     click(a, "back-from-check").await;
 }
 

@@ -267,8 +267,9 @@ function showReport(r) {
   let verdict = r.intact ? "Complete and unaltered: all three checks hold." : "Not everything holds: read the report below.";
   if (r.same === false) verdict += " The two recordings do not sound the same everywhere: read the report below.";
   if (r.same === true) verdict += " No second sounds different in the two recordings.";
+  if (r.not_compared) verdict += " The other recording could not be compared: " + r.not_compared;
   setText($("check-verdict"), verdict);
-  $("check-verdict").className = r.intact && r.same !== false ? "ok" : "warning";
+  $("check-verdict").className = r.intact && r.same !== false && !r.not_compared ? "ok" : "warning";
   setText($("report"), r.text);
   court = r.court;
   $("save-court").hidden = !court;

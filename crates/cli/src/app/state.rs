@@ -813,13 +813,23 @@ fn check_files(
     )?;
     let (report, mut files) = (checked.report, checked.files);
     let mut text = crate::report::render(&report);
-    let comparison = other
-        .map(|other| crate::verify_cmd::add_other(recording, other, &mut files, &mut text))
-        .transpose()?;
+    // The other recording may be the wrong file: the check stands, and says so.
+    let (mut comparison, mut not_compared) = (None, None);
+    if let Some(other) = other {
+        match crate::verify_cmd::add_other(recording, other, &mut files, &mut text) {
+            Ok(c) => comparison = Some(c),
+            Err(e) => {
+                let why = crate::report::safe(&format!("{e:#}"));
+                text.push_str(&format!("\nThe other recording was not compared: {why}\n"));
+                not_compared = Some(why);
+            }
+        }
+    }
     let extras = crate::court::Extras { audio: None, other: comparison.as_ref() };
     Ok(json!({
         "intact": report.verdict == dualrec_proof::Verdict::Intact,
         "same": comparison.as_ref().map(|c| c.count(dualrec_compare::Class::Different) == 0),
+        "not_compared": not_compared,
         "text": text,
         "court": crate::court::html(&report, &files, &extras),
     }))
@@ -891,7 +901,7 @@ pub(super) async fn check_upload(mut form: axum::extract::Multipart) -> Response
 
 /// Every string of the check's answer with `folder` taken out of it.
 fn without_folder(v: &mut Value, folder: &str) {
-    for key in ["text", "court"] {
+    for key in ["text", "court", "not_compared"] {
         if let Some(Value::String(s)) = v.get_mut(key) {
             *s = s.replace(folder, "");
         }
