@@ -291,9 +291,14 @@ fn main() {
         cannot += c.count(Class::CannotTell);
         // One doctored case per room, in turn.
         let k = n % cases.len();
-        let doctored = doctor(d, (n, k, lines), &clean, &spans);
+        // A cut or a stretch takes the room's babble with the words (it is made from the
+        // device's own sound); other doctoring puts new or no speech under the babble
+        // that goes on.
+        let whole_sound = k == 3 || k == 4;
+        let doctored = doctor(d, (n, k, lines), if whole_sound { &src } else { &clean }, &spans);
         let (file, from, to) = doctored;
-        let file = in_babble(d, &file, &background, &format!("case{n}"));
+        let file =
+            if whole_sound { file } else { in_babble(d, &file, &background, &format!("case{n}")) };
         let mute = (k == 6).then_some(from as f64);
         let c = mics(d, &src, &file, &format!("case{n}"), &mut rng, mute);
         let (caught, alarms) = if k == 5 {
@@ -302,6 +307,18 @@ fn main() {
         } else {
             judge(&c, from, to)
         };
+        if alarms > 0 {
+            let far: Vec<String> = c
+                .seconds
+                .iter()
+                .filter(|x| x.class == Class::Different && (x.index + 1 < from || x.index > to + 1))
+                .map(|x| format!("{} {:?} {:?}", x.index, x.why, x.score))
+                .collect();
+            eprintln!(
+                "room {n}: doctored pair, different away from the doctoring: {}",
+                far.join("; ")
+            );
+        }
         if std::env::var_os("DUMP").is_some() && k != 5 {
             // The seconds around the doctored span, to see how each was judged.
             for x in c.seconds.iter().filter(|x| x.index + 3 >= from && x.index <= to + 3) {
