@@ -120,15 +120,21 @@ fn level(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> Level {
     }
 }
 
+/// Pitches further apart than this (octaves) in one frame pair are a tracking error on
+/// one side (a formant or a harmonic taken for the pitch, often at the 400 Hz edge of the
+/// search), not two voices: a stand-in of the other sex speaks about an octave away.
+const TRACKING_ERROR: f32 = 1.5;
+
 /// Where both sides are voiced in the window at `lag`, how far apart their pitches are:
-/// the median of |log2(pitch A / pitch B)| (octaves), with at least 25 frame pairs.
+/// the median of |log2(pitch A / pitch B)| (octaves) over the frame pairs at most
+/// [`TRACKING_ERROR`] apart, with at least 25 such pairs.
 fn voice_gap(p: &Pair<'_>, range: std::ops::Range<i64>, lag: i64) -> Option<f32> {
     let (na, nb) = (p.a.len() as i64, p.b.len() as i64);
     let mut gaps: Vec<f32> = (range.start.max(0).max(-lag)..range.end.min(na).min(nb - lag))
         .filter_map(|t| {
             let a = p.a.pitch[t as usize]?;
             let b = p.b.pitch[(t + lag) as usize]?;
-            Some((a / b).log2().abs())
+            Some((a / b).log2().abs()).filter(|g| *g <= TRACKING_ERROR)
         })
         .collect();
     if gaps.len() < 25 {
