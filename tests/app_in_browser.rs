@@ -360,7 +360,7 @@ async fn meetings_and_chosen_files(a: &Client, d: &Path, recording: &str) {
         assert!(page.contains(name), "the court's page lists {name}");
     }
     assert_eq!(court[1], json!(false), "the save button shows");
-    shoot(a, "13-check-compared").await;
+    shoot(a, "12b-check-compared").await;
     click(a, "save-court").await;
     click(a, "back-from-check").await;
 
