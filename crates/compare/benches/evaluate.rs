@@ -15,7 +15,7 @@ mod rooms;
 
 use std::path::{Path, PathBuf};
 
-use dualrec_compare::{Class, Comparison, compare};
+use dualrec_compare::{Class, Comparison, Second, compare};
 use rooms::{LINES, conversation_of, conversation_placed, microphone, record, sox, speak, splice};
 
 const VOICES: [&str; 8] = [
@@ -151,12 +151,20 @@ fn in_babble(d: &Path, src: &Path, babble: &Path, name: &str) -> PathBuf {
     out
 }
 
-/// (caught, false-alarm seconds) for a doctored span `from..=to` (±1 s).
-fn judge(c: &Comparison, from: u64, to: u64) -> (bool, usize) {
+/// (caught, the false alarms: the different seconds away from it) for a doctored span
+/// `from..=to` (±1 s).
+fn judge(c: &Comparison, from: u64, to: u64) -> (bool, Vec<&Second>) {
     let near = |i: u64| i + 1 >= from && i <= to + 1;
-    let different: Vec<u64> =
-        c.seconds.iter().filter(|s| s.class == Class::Different).map(|s| s.index).collect();
-    (different.iter().any(|i| near(*i)), different.iter().filter(|i| !near(**i)).count())
+    let (caught, away): (Vec<&Second>, Vec<&Second>) =
+        c.seconds.iter().filter(|s| s.class == Class::Different).partition(|s| near(s.index));
+    (!caught.is_empty(), away)
+}
+
+/// Seconds as the evaluation prints them: second, why, score.
+fn described(seconds: &[&Second]) -> String {
+    let each: Vec<String> =
+        seconds.iter().map(|x| format!("{} {:?} {:?}", x.index, x.why, x.score)).collect();
+    each.join("; ")
 }
 
 #[derive(Default)]
@@ -276,14 +284,10 @@ fn main() {
             in_babble(d, &f, &background, &format!("room{n}-{side}"))
         };
         let c = mics(d, &placed(0), &placed(1), &format!("honest{n}"), &mut rng, None);
-        let alarms: Vec<String> = c
-            .seconds
-            .iter()
-            .filter(|x| x.class == Class::Different)
-            .map(|x| format!("{} {:?} {:?}", x.index, x.why, x.score))
-            .collect();
+        let alarms: Vec<&Second> =
+            c.seconds.iter().filter(|x| x.class == Class::Different).collect();
         if !alarms.is_empty() {
-            eprintln!("room {n}: honest pair, different: {}", alarms.join("; "));
+            eprintln!("room {n}: honest pair, different: {}", described(&alarms));
         }
         honest_seconds += c.seconds.len() as u64;
         honest_alarms += c.count(Class::Different);
@@ -301,22 +305,17 @@ fn main() {
             if whole_sound { file } else { in_babble(d, &file, &background, &format!("case{n}")) };
         let mute = (k == 6).then_some(from as f64);
         let c = mics(d, &src, &file, &format!("case{n}"), &mut rng, mute);
-        let (caught, alarms) = if k == 5 {
+        let (caught, away) = if k == 5 {
             let diff = c.count(Class::Different);
-            (diff * 2 >= c.seconds.len() && c.count(Class::Same) == 0, 0)
+            (diff * 2 >= c.seconds.len() && c.count(Class::Same) == 0, Vec::new())
         } else {
             judge(&c, from, to)
         };
+        let alarms = away.len();
         if alarms > 0 {
-            let far: Vec<String> = c
-                .seconds
-                .iter()
-                .filter(|x| x.class == Class::Different && (x.index + 1 < from || x.index > to + 1))
-                .map(|x| format!("{} {:?} {:?}", x.index, x.why, x.score))
-                .collect();
             eprintln!(
                 "room {n}: doctored pair, different away from the doctoring: {}",
-                far.join("; ")
+                described(&away)
             );
         }
         if std::env::var_os("DUMP").is_some() && k != 5 {
