@@ -17,7 +17,7 @@ fn doctored_sound_played_into_a_recorder_is_named_by_compare() {
     let full = conversation(d);
     let room = d.join("room.wav");
     sox(&[&full, &room, &"trim", &"0", &"20"]);
-    let other = speak(d, "other", "en-gb+f2", "they will not return home at all", 170);
+    let other = speak(d, "other", "en+f2", "they will not return home at all", 170);
     let other3 = d.join("other3.wav");
     sox(&[&other, &other3, &"pad", &"0", &"3", &"trim", &"0", &"3"]);
     let doctored = splice(d, &room, 8.0, 11.0, Some(&other3), "doctored");

@@ -4,7 +4,7 @@
 //! `cargo bench -p dualrec-compare --bench evaluate` (ROOMS=20 by default; rooms of 24,
 //! 48, 72 and 120 lines in turn, about 2, 4, 6 and 10 minutes; LINES=16 makes every room 16
 //! lines, for a quick run; ONLY=2,8 runs just those rooms; DUMP=1 prints the seconds
-//! around each doctored stretch). Each honest room has each speaker nearer one device (4
+//! around each doctored stretch; KEEP=DIR leaves the rooms' recordings in DIR). Each honest room has each speaker nearer one device (4
 //! to 10 dB louder there), under the babble of three other people talking.
 
 #![allow(clippy::print_stdout)]
@@ -16,18 +16,10 @@ mod rooms;
 use std::path::{Path, PathBuf};
 
 use dualrec_compare::{Class, Comparison, Second, compare};
-use rooms::{LINES, conversation_of, conversation_placed, microphone, record, sox, speak, splice};
-
-const VOICES: [&str; 8] = [
-    "en-us+m3",
-    "en-gb+f2",
-    "en-us+f3",
-    "en-gb+m1",
-    "en-us+m7",
-    "en-gb-x-rp+f4",
-    "en-us+m1",
-    "en-gb+f5",
-];
+use rooms::{
+    BABBLE, LINES, VOICES, conversation_of, conversation_placed, microphone, record, sox, speak,
+    splice,
+};
 
 /// A small deterministic generator: the same rooms every run.
 struct Lcg(u64);
@@ -118,7 +110,7 @@ fn silence(d: &Path, seconds: f64) -> PathBuf {
 /// Babble: three other people talking at once in the background, about 13 minutes.
 fn babble(d: &Path) -> PathBuf {
     let mut voices = Vec::new();
-    for (k, voice) in ["en-us+m2", "en-gb+f3", "en-us+f1"].iter().enumerate() {
+    for (k, voice) in BABBLE.iter().enumerate() {
         let script: Vec<(&str, &str)> =
             (0..8).map(|i| (*voice, LINES[(i * 5 + k * 3) % LINES.len()].1)).collect();
         let (one, _) = conversation_of(d, &format!("babble{k}"), &script, &[]);
@@ -244,7 +236,9 @@ fn main() {
     let rooms_n: usize = std::env::var("ROOMS").ok().and_then(|v| v.parse().ok()).unwrap_or(20);
     let fixed_lines: Option<usize> = std::env::var("LINES").ok().and_then(|v| v.parse().ok());
     let dir = tempfile::tempdir().expect("tmp");
-    let d = dir.path();
+    // KEEP=DIR: make the rooms there and leave them (to compare again by hand).
+    let kept = std::env::var_os("KEEP").map(PathBuf::from);
+    let d = kept.as_deref().unwrap_or(dir.path());
     let mut rng = Lcg(0x0064_7561_6c72_6563);
     let background = babble(d);
     let (mut honest_seconds, mut honest_alarms, mut same, mut cannot) =

@@ -101,6 +101,9 @@ enum Level {
     Quiet,
 }
 
+/// A frame this far above its side's room noise (dB) is someone speaking.
+const LOUD: f32 = 12.0;
+
 fn level(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> Level {
     let start = range.start.max(0) as usize;
     let end = (range.end.max(0) as usize).min(frames.len());
@@ -108,7 +111,7 @@ fn level(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> Level {
         return Level::Quiet;
     }
     let mut db: Vec<f32> = frames.db[start..end].to_vec();
-    let loud = db.iter().filter(|d| **d > floor + 12.0).count();
+    let loud = db.iter().filter(|d| **d > floor + LOUD).count();
     db.sort_by(f32::total_cmp);
     let median = db[db.len() / 2];
     if median < (floor - 20.0).min(-70.0) {
@@ -120,36 +123,62 @@ fn level(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> Level {
     }
 }
 
-/// Pitches further apart than this (octaves) in one frame pair are a tracking error on
-/// one side (a formant or a harmonic taken for the pitch, often at the 400 Hz edge of the
-/// search), not two voices: a stand-in of the other sex speaks about an octave away.
-const TRACKING_ERROR: f32 = 1.5;
-
-/// Where both sides are voiced in the window at `lag`, how far apart their pitches are:
-/// the median of |log2(pitch A / pitch B)| (octaves) over the frame pairs at most
-/// [`TRACKING_ERROR`] apart, with at least 25 such pairs.
-fn voice_gap(p: &Pair<'_>, range: std::ops::Range<i64>, lag: i64) -> Option<f32> {
-    let (na, nb) = (p.a.len() as i64, p.b.len() as i64);
-    let mut gaps: Vec<f32> = (range.start.max(0).max(-lag)..range.end.min(na).min(nb - lag))
-        .filter_map(|t| {
-            let a = p.a.pitch[t as usize]?;
-            let b = p.b.pitch[(t + lag) as usize]?;
-            Some((a / b).log2().abs()).filter(|g| *g <= TRACKING_ERROR)
-        })
-        .collect();
-    if gaps.len() < 25 {
-        return None;
-    }
-    gaps.sort_by(f32::total_cmp);
-    Some(gaps[gaps.len() / 2])
+/// How two recordings' voices compare in one second: frame pairs voiced on both sides
+/// and loud on both (the speaker, not the room's babble behind), how many of them have one
+/// pitch, and how many two.
+struct Voices {
+    pairs: usize,
+    /// Periods within one sample (their resolution) or 2 %: one voice, two microphones.
+    close: usize,
+    /// Periods 4 % or more apart.
+    apart: usize,
 }
 
-/// Pitches this far apart (octaves; about 4 semitones) are two voices, not one voice
-/// heard through two microphones (which hear the same pitch).
-const OTHER_VOICE: f32 = 0.33;
-/// Recent seconds of the same sound whose pitches lie this close (octaves, about a
-/// semitone) show both devices hear the speaker's own voice.
-const PITCH_AGREES: f32 = 0.08;
+/// Fewer frame pairs than this (0.4 s of voice on both sides) say nothing of the voice.
+const VOICE_PAIRS: usize = 20;
+
+impl Voices {
+    /// Two voices: under a quarter of the pairs at one pitch, half of them or more at
+    /// pitches 4 % apart (two microphones hear one voice at one pitch; a stand-in speaking
+    /// the same words, even at a similar pitch, rarely meets it).
+    fn two(&self) -> bool {
+        self.close * 4 < self.pairs && self.apart * 2 >= self.pairs
+    }
+
+    /// One voice: at least half of the pairs at one pitch.
+    fn one(&self) -> bool {
+        self.close * 2 >= self.pairs
+    }
+}
+
+/// Two periods (samples): (close: one pitch, within one sample or 2 %; apart: 4 % or more).
+fn periods_compared(a: u8, b: u8) -> (bool, bool) {
+    let (a, b) = (u32::from(a), u32::from(b));
+    let (gap, longer) = (a.abs_diff(b), a.max(b));
+    (gap <= 1 || gap * 50 <= longer, gap * 25 >= longer)
+}
+
+/// The voices in second `s`'s own frames at `lag`, if at least [`VOICE_PAIRS`] frame pairs
+/// are voiced and loud on both sides.
+fn voices(p: &Pair<'_>, s: usize, lag: i64) -> Option<Voices> {
+    let range = range_at(s);
+    let (na, nb) = (p.a.len() as i64, p.b.len() as i64);
+    let mut v = Voices { pairs: 0, close: 0, apart: 0 };
+    for t in range.start.max(-lag)..range.end.min(na).min(nb - lag) {
+        let (ta, tb) = (t as usize, (t + lag) as usize);
+        let (Some(a), Some(b)) = (p.a.period[ta], p.b.period[tb]) else {
+            continue;
+        };
+        if p.a.db[ta] <= p.floor_a + LOUD || p.b.db[tb] <= p.floor_b + LOUD {
+            continue;
+        }
+        let (close, apart) = periods_compared(a, b);
+        v.pairs += 1;
+        v.close += usize::from(close);
+        v.apart += usize::from(apart);
+    }
+    (v.pairs >= VOICE_PAIRS).then_some(v)
+}
 
 /// How far above its room noise a side's loud frames are in `range` (95th percentile), dB.
 fn above_floor(frames: &Frames, floor: f32, range: std::ops::Range<i64>) -> f32 {
@@ -195,8 +224,9 @@ struct Tracker {
     recent: std::collections::VecDeque<i64>,
     /// Seconds at a new lag, not settled yet: (second, lag).
     moving: Vec<(usize, i64)>,
-    /// How far apart the two sides' pitches were in recent seconds of the same sound.
-    voice_gaps: std::collections::VecDeque<f32>,
+    /// Whether both sides heard one voice at one pitch, in recent seconds of the same
+    /// sound that had voice enough to tell.
+    one_voice: std::collections::VecDeque<bool>,
 }
 
 impl Tracker {
@@ -207,18 +237,18 @@ impl Tracker {
     }
 
     /// Whether, in the recent seconds of the same sound, both sides heard one voice at
-    /// one pitch: only then does a second of two pitches mean another voice (where one
-    /// device is far from the speaker in a noisy room, it hears other voices as often).
+    /// one pitch (at least 3 of the last 10 that could tell, and at least half of them):
+    /// only then does a second of two pitches mean another voice (where one device is far
+    /// from the speaker in a noisy room, it hears other voices as often).
     fn pitch_agrees(&self) -> bool {
-        let mut g: Vec<f32> = self.voice_gaps.iter().copied().collect();
-        g.sort_by(f32::total_cmp);
-        g.len() >= 3 && g[g.len() / 2] < PITCH_AGREES
+        let agreed = self.one_voice.iter().filter(|one| **one).count();
+        self.one_voice.len() >= 3 && agreed * 2 >= self.one_voice.len()
     }
 
-    fn note_voice_gap(&mut self, gap: f32) {
-        self.voice_gaps.push_back(gap);
-        if self.voice_gaps.len() > 10 {
-            self.voice_gaps.pop_front();
+    fn note_voices(&mut self, v: &Voices) {
+        self.one_voice.push_back(v.one());
+        if self.one_voice.len() > 10 {
+            self.one_voice.pop_front();
         }
     }
 
@@ -238,7 +268,7 @@ pub(crate) fn classify(p: &Pair<'_>, seconds: usize) -> (Vec<Second>, Vec<Jump>)
         lag,
         recent: std::iter::once(lag).collect(),
         moving: Vec::new(),
-        voice_gaps: std::collections::VecDeque::new(),
+        one_voice: std::collections::VecDeque::new(),
     };
     let mut out: Vec<Second> = Vec::with_capacity(seconds);
     let mut jumps = Vec::new();
@@ -312,27 +342,38 @@ fn one_second(
         _ => best(p, range, t.lag, WIDE).filter(|(score, _)| *score >= WIDE_SAME),
     };
     let Some((score, lag)) = found else {
-        let score = local.map(|l| l.0);
-        return match score {
-            Some(x) if x < DIFFERENT => here(Class::Different, Why::Differs, score, t.lag),
-            _ => here(Class::CannotTell, Why::Uncertain, score, t.lag),
+        return match local {
+            Some((x, _)) if x < DIFFERENT => here(Class::Different, Why::Differs, Some(x), t.lag),
+            // The same words at the same moments in another voice score in between: the
+            // bands follow the words, the pitch follows the speaker.
+            Some((x, _)) if other_voice(p, s, t.lag, t).0 => {
+                here(Class::Different, Why::OtherVoice, Some(x), t.lag)
+            }
+            _ => here(Class::CannotTell, Why::Uncertain, local.map(|l| l.0), t.lag),
         };
     };
     let reference = t.reference();
     if (lag - reference).abs() < JUMP {
         t.moving.clear();
         t.settle(lag);
-        let gap = voice_gap(p, range_at(s), lag);
-        if gap.is_some_and(|g| g >= OTHER_VOICE) && t.pitch_agrees() {
+        let (other, voices) = other_voice(p, s, lag, t);
+        if other {
             return here(Class::Different, Why::OtherVoice, Some(score), lag);
         }
-        if let Some(g) = gap {
-            t.note_voice_gap(g);
+        if let Some(v) = voices {
+            t.note_voices(&v);
         }
         return here(Class::Same, Why::Matches, Some(score), lag);
     }
     let (class, why) = shifted(s, lag, reference, t, out, jumps);
     here(class, why, Some(score), lag)
+}
+
+/// Whether second `s` at `lag` is another voice (two pitches where both sides heard one
+/// voice at one pitch in recent seconds), and its voices.
+fn other_voice(p: &Pair<'_>, s: usize, lag: i64, t: &Tracker) -> (bool, Option<Voices>) {
+    let v = voices(p, s, lag);
+    (v.as_ref().is_some_and(Voices::two) && t.pitch_agrees(), v)
 }
 
 /// The same sound, but not where the lag says: cut, inserted or stretched on one side —
@@ -376,4 +417,34 @@ fn shifted(
     t.moving.clear();
     t.settle(lag);
     (Class::Same, Why::Matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_close_within_a_sample_or_two_percent_and_apart_from_four() {
+        // 400 Hz: one sample is 2.5 %, still one pitch (the period's resolution).
+        assert_eq!(periods_compared(40, 41), (true, false));
+        assert_eq!(periods_compared(40, 42), (false, true));
+        // 2 % of the longer period.
+        assert_eq!(periods_compared(100, 102), (true, false));
+        assert_eq!(periods_compared(102, 100), (true, false));
+        assert_eq!(periods_compared(100, 103), (false, false));
+        // 4 %: 25 × gap ≥ longer.
+        assert_eq!(periods_compared(100, 104), (false, false));
+        assert_eq!(periods_compared(100, 105), (false, true));
+        assert_eq!(periods_compared(228, 114), (false, true));
+    }
+
+    #[test]
+    fn two_voices_need_few_close_pairs_and_half_apart() {
+        let v = |close, apart| Voices { pairs: 20, close, apart };
+        assert!(v(4, 10).two());
+        assert!(!v(5, 10).two(), "a quarter close is not two voices");
+        assert!(!v(4, 9).two(), "under half apart is not two voices");
+        assert!(v(10, 0).one());
+        assert!(!v(9, 0).one());
+    }
 }

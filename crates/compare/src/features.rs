@@ -23,8 +23,9 @@ pub(crate) struct Frames {
     pub(crate) bands: Vec<[f32; BANDS]>,
     /// Loudness per frame, dB relative to full scale.
     pub(crate) db: Vec<f32>,
-    /// The voice's pitch per frame, Hz, where the frame is clearly voiced.
-    pub(crate) pitch: Vec<Option<f32>>,
+    /// The voice's pitch period per frame, in samples at 16 kHz (40 to 228: 400 Hz to
+    /// 70 Hz), where the frame is clearly voiced.
+    pub(crate) period: Vec<Option<u8>>,
 }
 
 impl Frames {
@@ -73,7 +74,7 @@ impl Analyser {
             spectrum: fft.make_output_vec(),
             fft,
             pending: Vec::with_capacity(2 * WINDOW),
-            frames: Frames { bands: Vec::new(), db: Vec::new(), pitch: Vec::new() },
+            frames: Frames { bands: Vec::new(), db: Vec::new(), period: Vec::new() },
             ifft: RealFftPlanner::<f32>::new().plan_fft_inverse(WINDOW),
             lags: vec![0.0; WINDOW],
         }
@@ -104,8 +105,8 @@ impl Analyser {
                 bands[*b] += c.norm_sqr();
             }
         }
-        let pitch = self.pitch();
-        self.frames.pitch.push(pitch);
+        let period = self.period();
+        self.frames.period.push(period);
         // The spectrum's shape, without the frame's loudness: two people talking at the
         // same time in different rooms are loud together, but do not say the same sounds.
         let logs = bands.map(|e| (e + 1e-9).ln());
@@ -113,9 +114,9 @@ impl Analyser {
         self.frames.bands.push(logs.map(|l| l - mean));
     }
 
-    /// The frame's pitch from its autocorrelation (the inverse transform of its power
-    /// spectrum), if the frame is clearly voiced.
-    fn pitch(&mut self) -> Option<f32> {
+    /// The frame's pitch period from its autocorrelation (the inverse transform of its
+    /// power spectrum), if the frame is clearly voiced.
+    fn period(&mut self) -> Option<u8> {
         let mut power: Vec<realfft::num_complex::Complex<f32>> = self
             .spectrum
             .iter()
@@ -129,7 +130,8 @@ impl Analyser {
         let (period, peak) = (SHORTEST_PERIOD..=LONGEST_PERIOD)
             .map(|l| (l, self.lags[l] * WINDOW as f32 / (WINDOW - l) as f32))
             .max_by(|a, b| a.1.total_cmp(&b.1))?;
-        (peak / energy >= VOICED).then(|| RATE as f32 / period as f32)
+        // The longest period searched (228) fits a byte.
+        (peak / energy >= VOICED).then(|| u8::try_from(period).ok()).flatten()
     }
 
     pub(crate) fn finish(self) -> Frames {

@@ -12,6 +12,8 @@
 //! It compares each one-third-octave band's energy over time, as ambient-sound co-presence
 //! checks do (Sound-Proof, USENIX Security 2015): a band's rise and fall follows what is
 //! said, not the microphone's gain or colour, its distance or the room's echo.
+//! Where both hear someone speak, it also compares the voice's pitch, frame by frame: two
+//! microphones hear one voice at one pitch, a stand-in speaking the same words does not.
 
 #![forbid(unsafe_code)]
 

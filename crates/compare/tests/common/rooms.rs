@@ -13,17 +13,26 @@ use dualrec_proof::{PublicKey, SessionId};
 
 pub(crate) const LINES: [(&str, &str); 8] = [
     ("en-us+m3", "Good morning. Thank you for meeting me today about the children's plan."),
-    ("en-gb+f2", "Of course. I want to understand what happens next with the contact visits."),
+    ("en+f2", "Of course. I want to understand what happens next with the contact visits."),
     (
         "en-us+m3",
         "We will review the arrangements at the end of the month, as we agreed last time.",
     ),
-    ("en-gb+f2", "And will the children return home after the review, or stay where they are?"),
+    ("en+f2", "And will the children return home after the review, or stay where they are?"),
     ("en-us+m3", "That depends on the assessment. I cannot promise anything today, I am sorry."),
-    ("en-gb+f2", "I understand. Can I see the assessment before the meeting with the court?"),
+    ("en+f2", "I understand. Can I see the assessment before the meeting with the court?"),
     ("en-us+m3", "Yes, you will get a copy a week before. Your solicitor will get one as well."),
-    ("en-gb+f2", "Thank you. I will bring my notes and the school reports to the next meeting."),
+    ("en+f2", "Thank you. I will bring my notes and the school reports to the next meeting."),
 ];
+
+/// The voices rooms are made of: each its own (a test holds it to that; espeak-ng 1.51
+/// ignores a variant after `en-gb`, so `en-gb+f2` is the plain British voice: British
+/// voices are named `en+…`).
+pub(crate) const VOICES: [&str; 8] =
+    ["en-us+m3", "en+f2", "en-us+f3", "en+m1", "en-us+m7", "en-gb-x-rp+f4", "en-us+m1", "en+f5"];
+
+/// The three people talking in the background of the evaluation's rooms.
+pub(crate) const BABBLE: [&str; 3] = ["en-us+m2", "en+f3", "en-us+f1"];
 
 pub(crate) fn run(cmd: &mut Command) {
     let out = cmd
