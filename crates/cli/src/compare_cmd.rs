@@ -14,13 +14,15 @@ use crate::report::clock;
 /// What "same sound" means and what this check cannot show; printed with every result.
 pub(crate) const LIMITS: &str = "What this shows: for each second, whether the two recordings hold the same sound, \
 judged by how the sound's energy rises and falls in each frequency band over a few seconds \
-around it (two microphones in one room hear the same events, each in its own way). \
+around it (two microphones in one room hear the same events, each in its own way), \
+and, where both hear someone speak, whether they hear one voice at one pitch. \
 \"Different sound\" means the recordings disagree there: one of them did not record the \
-room as the other did (sound replaced, muted, cut, inserted or stretched, or another \
-room). It does not say which recording is the true one: the signed evidence (`dualrec \
+room as the other did (sound replaced, muted, cut, inserted or stretched, another voice, \
+or another room). It does not say which recording is the true one: the signed evidence (`dualrec \
 verify`) says what each device committed to while recording, and a listener can compare \
 the stretch named. Silence and very quiet sound cannot be compared (\"cannot tell\"). It \
-does not identify voices.";
+does not identify who is speaking: a stand-in whose pitch follows the speaker's closely \
+can pass as the same sound.";
 
 /// A recording to compare (read as every input is: size-capped, screened), and the
 /// facts of its file for a report.
@@ -132,7 +134,7 @@ pub(crate) fn reason(c: &Comparison, first: u64) -> String {
             (to_ms - from_ms).abs()
         ),
         Some(Why::OtherVoice) => {
-            "the same sounds at the same moments, but in a voice of another pitch: someone else speaking, or a changed voice".to_owned()
+            "the same sounds at the same moments, but in a voice of another pitch: someone else speaking, or a changed voice (two people speaking at once, each nearer one device, can sound so too: listen to both here)".to_owned()
         }
         _ => "the two recordings hold different sound".to_owned(),
     }

@@ -169,3 +169,32 @@ fn every_voice_the_rooms_use_is_its_own() {
         seen.push((bytes, v));
     }
 }
+
+/// Two people talking at once, each nearer one device (6 dB): each device hears its own
+/// speaker louder, and it is still one room. (At 10 dB one second of it reads as another
+/// voice: the report's words name this cause.)
+#[test]
+fn people_talking_at_once_are_not_another_voice() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let side = |near: usize| {
+        let gain = move |i: usize| if i % 2 == near { 0.0 } else { -6.0 };
+        let (room, spans) = conversation_placed(d, &format!("side{near}"), &LINES, &[], &gain);
+        // Line 5's speaker breaks into line 4, a second after it starts, and line 7's into
+        // line 6.
+        let mut out = room;
+        for (k, (interrupted, text)) in [(4, LINES[5].1), (6, LINES[7].1)].iter().enumerate() {
+            let words = speak(d, &format!("over{near}-{k}"), LINES[1].0, text, 170);
+            let placed = d.join(format!("over{near}-{k}-placed.wav"));
+            let db = if near == 1 { "0" } else { "-6" };
+            let at = format!("{:.3}", spans[*interrupted].0 + 1.0);
+            sox(&[&words, &placed, &"gain", &db, &"pad", &at, &"0"]);
+            let mixed = d.join(format!("side{near}-over{k}.wav"));
+            sox(&[&"-m", &"-v", &"1", &out, &"-v", &"1", &placed, &mixed]);
+            out = mixed;
+        }
+        out
+    };
+    let c = pair(d, &side(0), &side(1));
+    assert_eq!(c.count(Class::Different), 0, "false alarms:\n{}", show(&c));
+}
