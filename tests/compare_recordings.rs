@@ -114,6 +114,15 @@ fn doctored_sound_played_into_a_recorder_is_named_by_compare() {
     let html = std::fs::read_to_string(&report).expect("report");
     assert!(html.contains("Same room, same sound"), "no comparison in the court report");
     assert!(html.contains("the other party's recording"), "the other recording is not listed");
+    // verify --other --json: one JSON object, the comparison in it, the other file listed.
+    let out = verify_other(&["--json".as_ref()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(v["verdict"], "intact", "{v}");
+    let seconds = v["other"]["seconds"].as_array().expect("the comparison");
+    assert!(seconds.iter().any(|x| x["class"] == "different"), "{v}");
+    let roles: Vec<&serde_json::Value> = v["files"].as_array().expect("files").iter().collect();
+    assert!(roles.iter().any(|f| f["role"] == "the other party's recording"), "{v}");
 
     // The other microphone as a stereo file made by another encoder (opusenc): the mix of
     // mono and stereo is compared the same way, and names the same seconds.

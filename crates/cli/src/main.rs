@@ -121,8 +121,8 @@ enum Command {
         #[arg(long, value_name = "NAME=FINGERPRINT", value_parser = verify_cmd::parse_expect)]
         expect: Vec<dualrec_proof::ExpectedParty>,
         /// The other party's recording of the same meeting: also check, second by second,
-        /// that both hold the same sound (as `dualrec compare`).
-        #[arg(long, value_name = "RECORDING", conflicts_with = "json")]
+        /// that both hold the same sound (as `dualrec compare`; with --json, under "other").
+        #[arg(long, value_name = "RECORDING")]
         other: Option<PathBuf>,
     },
     /// Check that two recordings of one meeting hold the same sound, second by second (the

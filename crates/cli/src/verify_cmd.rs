@@ -211,10 +211,26 @@ pub(crate) fn add_other(
     files: &mut Vec<FileFacts>,
     text: &mut String,
 ) -> anyhow::Result<dualrec_compare::Comparison> {
+    let c = compare_other(recording, other, files)?;
+    push_comparison(text, &c, recording, other);
+    Ok(c)
+}
+
+/// The comparison's words after the report's.
+fn push_comparison(text: &mut String, c: &dualrec_compare::Comparison, a: &Path, b: &Path) {
+    text.push('\n');
+    text.push_str(&crate::compare_cmd::render(c, a, b));
+}
+
+/// The other party's recording compared with this one; its file is listed with the
+/// files examined.
+fn compare_other(
+    recording: &Path,
+    other: &Path,
+    files: &mut Vec<FileFacts>,
+) -> anyhow::Result<dualrec_compare::Comparison> {
     let (c, [_, other_facts]) = crate::compare_cmd::compare_files(recording, other)?;
     files.push(FileFacts { role: "the other party's recording", ..other_facts });
-    text.push('\n');
-    text.push_str(&crate::compare_cmd::render(&c, recording, other));
     Ok(c)
 }
 
@@ -226,6 +242,9 @@ pub(crate) struct JsonReport<'a> {
     pub(crate) report: &'a Report,
     pub(crate) files: &'a [FileFacts],
     pub(crate) tool: Tool,
+    /// The comparison with the other party's recording (`--other`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) other: Option<&'a dualrec_compare::Comparison>,
 }
 
 /// Which program made a report, and the formats it speaks.
@@ -271,12 +290,15 @@ pub(crate) fn run(
     options: VerifyOptions,
 ) -> anyhow::Result<bool> {
     let Checked { report, truncated, mut files } = verify_files(recording, evidence, options)?;
+    let comparison =
+        out.other.map(|other| compare_other(recording, other, &mut files)).transpose()?;
     let mut text = String::new();
     if out.json {
         text = serde_json::to_string_pretty(&JsonReport {
             report: &report,
             files: &files,
             tool: Tool::this(),
+            other: comparison.as_ref(),
         })?;
         text.push('\n');
     } else {
@@ -287,9 +309,10 @@ pub(crate) fn run(
             );
         }
         text.push_str(&render(&report));
+        if let (Some(c), Some(other)) = (&comparison, out.other) {
+            push_comparison(&mut text, c, recording, other);
+        }
     }
-    let comparison =
-        out.other.map(|other| add_other(recording, other, &mut files, &mut text)).transpose()?;
     crate::print_out(&text)?;
     if let Some(path) = out.html {
         let audio = if out.embed_audio {
