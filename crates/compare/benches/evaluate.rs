@@ -4,7 +4,7 @@
 //! `cargo bench -p dualrec-compare --bench evaluate` (ROOMS=20 by default; rooms of 24,
 //! 48, 72 and 120 lines in turn, about 2, 4, 6 and 10 minutes; LINES=16 makes every room 16
 //! lines, for a quick run; ONLY=2,8 runs just those rooms; DUMP=1 prints the seconds
-//! around each doctored stretch; KEEP=DIR leaves the rooms' recordings in DIR). Each honest room has each speaker nearer one device (4
+//! around each doctored stretch; KEEP=DIR leaves each room's files in a folder of DIR). Each honest room has each speaker nearer one device (4
 //! to 10 dB louder there), under the babble of three other people talking.
 
 #![allow(clippy::print_stdout)]
@@ -238,7 +238,8 @@ fn main() {
     let dir = tempfile::tempdir().expect("tmp");
     // KEEP=DIR: make the rooms there and leave them (to compare again by hand).
     let kept = std::env::var_os("KEEP").map(PathBuf::from);
-    let d = kept.as_deref().unwrap_or(dir.path());
+    let root = kept.unwrap_or_else(|| dir.path().to_path_buf());
+    let d = root.as_path();
     let mut rng = Lcg(0x0064_7561_6c72_6563);
     let background = babble(d);
     let (mut honest_seconds, mut honest_alarms, mut same, mut cannot) =
@@ -265,6 +266,10 @@ fn main() {
             }
             continue;
         }
+        // Each room's sound in its own folder, removed after it (a 10-minute room's WAV
+        // files take about 2 GB); the babble is shared.
+        let room_dir = tempfile::tempdir_in(&root).expect("room dir");
+        let d = room_dir.path();
         // About 2, 4, 6 and 10 minutes.
         let lines = fixed_lines.unwrap_or([24, 48, 72, 120][n % 4]);
         let (clean, spans) = room(d, n, lines, false);
@@ -324,6 +329,9 @@ fn main() {
         rows[k].tried += 1;
         rows[k].caught += usize::from(caught);
         rows[k].false_alarms += alarms;
+        if std::env::var_os("KEEP").is_some() {
+            let _ = room_dir.keep();
+        }
         eprintln!(
             "room {n}: doctored pair {} different of {} s; {} caught={caught} alarms={alarms}",
             c.count(Class::Different),
