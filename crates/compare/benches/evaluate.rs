@@ -4,8 +4,10 @@
 //! `cargo bench -p dualrec-compare --bench evaluate` (ROOMS=20 by default; rooms of 24,
 //! 48, 72 and 120 lines in turn, about 2, 4, 6 and 10 minutes; LINES=16 makes every room 16
 //! lines, for a quick run; ONLY=2,8 runs just those rooms; DUMP=1 prints the seconds
-//! around each doctored stretch; KEEP=DIR leaves each room's files in a folder of DIR). Each honest room has each speaker nearer one device (4
-//! to 10 dB louder there), under the babble of three other people talking.
+//! around each doctored stretch; KEEP=DIR leaves each room's files in a folder of DIR).
+//! Each honest room has each speaker nearer one device (4 to 10 dB louder there), under the
+//! babble of three other people talking; each room is also heard with people talking at
+//! once (every 6th line talked over).
 
 #![allow(clippy::print_stdout)]
 
@@ -143,6 +145,38 @@ fn in_babble(d: &Path, src: &Path, babble: &Path, name: &str) -> PathBuf {
     out
 }
 
+/// Lines: (voice, words).
+type Script<'a> = [(&'a str, &'a str)];
+
+/// One side's conversation `placed` with people talking at once: in every 6th line, the
+/// next line's speaker starts 1 s in and says their line over it, as loud as this side
+/// hears them (`near` dB quieter unless they sit nearer this side).
+fn talked_over(
+    d: &Path,
+    placed: &Path,
+    (spans, script): (&[(f64, f64)], &Script<'_>),
+    (side, near): (usize, f64),
+    name: &str,
+) -> PathBuf {
+    let mut args: Vec<std::ffi::OsString> =
+        ["-m", "-v", "1"].iter().map(Into::into).chain([placed.as_os_str().to_owned()]).collect();
+    for i in (0..script.len() - 1).step_by(6) {
+        let (voice, text) = script[i + 1];
+        let words = speak(d, &format!("{name}-over{i}"), voice, text, 170);
+        let db = if (i + 1) % 2 == side { 0.0 } else { -near };
+        let out = d.join(format!("{name}-over{i}-placed.wav"));
+        let (db, at) = (format!("{db:.1}"), format!("{:.3}", spans[i].0 + 1.0));
+        sox(&[&words, &out, &"gain", &db, &"pad", &at, &"0"]);
+        args.extend(["-v".into(), "1".into(), out.into_os_string()]);
+    }
+    let out = d.join(format!("{name}-talked-over.wav"));
+    args.push(out.clone().into_os_string());
+    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> =
+        args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
+    sox(&refs);
+    out
+}
+
 /// (caught, the false alarms: the different seconds away from it) for a doctored span
 /// `from..=to` (±1 s).
 fn judge(c: &Comparison, from: u64, to: u64) -> (bool, Vec<&Second>) {
@@ -254,6 +288,8 @@ fn main() {
         "3 s muted (the device's input)",
     ];
     let mut rows: Vec<Row> = cases.iter().map(|_| Row::default()).collect();
+    // Per room size (each speaker 4, 6, 8, 10 dB nearer one device): seconds, different.
+    let mut overlap = [(0u64, 0usize); 4];
     // ONLY=2,8: just those rooms (the others' random draws are still taken, so each room
     // is the same room as in a full run).
     let only: Option<Vec<usize>> = std::env::var("ONLY")
@@ -277,12 +313,23 @@ fn main() {
         // The honest pair: each speaker nearer one device (4 to 10 dB louder there).
         let near = 4.0 + 2.0 * (n % 4) as f64;
         let script = script_of(n, lines);
-        let placed = |side: usize| {
-            let gain = move |i: usize| if i % 2 == side { 0.0 } else { -near };
-            let (f, _) = conversation_placed(d, &format!("room{n}-{side}"), &script, &[], &gain);
-            in_babble(d, &f, &background, &format!("room{n}-{side}"))
+        let sides: Vec<(PathBuf, Vec<(f64, f64)>)> = (0..2)
+            .map(|side| {
+                let gain = move |i: usize| if i % 2 == side { 0.0 } else { -near };
+                conversation_placed(d, &format!("room{n}-{side}"), &script, &[], &gain)
+            })
+            .collect();
+        let heard = |side: usize, f: &Path, tag: &str| {
+            in_babble(d, f, &background, &format!("room{n}-{side}{tag}"))
         };
-        let c = mics(d, &placed(0), &placed(1), &format!("honest{n}"), &mut rng, None);
+        let c = mics(
+            d,
+            &heard(0, &sides[0].0, ""),
+            &heard(1, &sides[1].0, ""),
+            &format!("honest{n}"),
+            &mut rng,
+            None,
+        );
         let alarms: Vec<&Second> =
             c.seconds.iter().filter(|x| x.class == Class::Different).collect();
         if !alarms.is_empty() {
@@ -292,6 +339,28 @@ fn main() {
         honest_alarms += c.count(Class::Different);
         same += c.count(Class::Same);
         cannot += c.count(Class::CannotTell);
+        // The same room with people talking at once (its own microphones' draws, so the
+        // other pairs stay the rooms they were).
+        let over = |side: usize| {
+            let (f, spans) = &sides[side];
+            talked_over(d, f, (spans, &script), (side, near), &format!("room{n}-{side}"))
+        };
+        let c = mics(
+            d,
+            &heard(0, &over(0), "-over"),
+            &heard(1, &over(1), "-over"),
+            &format!("overlap{n}"),
+            &mut Lcg(0x6f76_6572 + n as u64),
+            None,
+        );
+        let alarms: Vec<&Second> =
+            c.seconds.iter().filter(|x| x.class == Class::Different).collect();
+        if !alarms.is_empty() {
+            eprintln!("room {n}: talked over ({near} dB), different: {}", described(&alarms));
+        }
+        let row = &mut overlap[n % 4];
+        row.0 += c.seconds.len() as u64;
+        row.1 += alarms.len();
         // One doctored case per room, in turn.
         let k = n % cases.len();
         // A cut or a stretch takes the room's babble with the words (it is made from the
@@ -347,6 +416,13 @@ fn main() {
         100.0 * same as f64 / honest_seconds as f64,
         100.0 * cannot as f64 / honest_seconds as f64
     );
+    for (k, (seconds, alarms)) in overlap.iter().enumerate() {
+        println!(
+            "Honest rooms with people talking at once (every 6th line talked over), each speaker {} dB nearer one device: {:.2} hours, {alarms} seconds reported different",
+            4 + 2 * k,
+            *seconds as f64 / 3600.0
+        );
+    }
     println!("| case | tried | caught | missed | false-alarm seconds |");
     println!("|---|---|---|---|---|");
     for (case, r) in cases.iter().zip(&rows) {

@@ -171,9 +171,9 @@ fn every_voice_the_rooms_use_is_its_own() {
 }
 
 /// Two people talking at once, each nearer one device (6 dB): each device hears its own
-/// speaker louder, and it is still one room. (Where each device hears its own speaker 10
-/// to 12 dB louder, some seconds of it read as another voice: the report's words name
-/// this cause.)
+/// speaker louder, and it is still one room. (Where each device hears its own speaker 14
+/// dB louder, a second of it can read as another voice: the report's words name this
+/// cause.)
 #[test]
 fn people_talking_at_once_are_not_another_voice() {
     let dir = tempfile::tempdir().expect("tmp");
