@@ -445,7 +445,7 @@ mod tests {
         let v = |close, apart| Voices { pairs: 20, close, apart };
         assert!(v(1, 10).two());
         assert!(!v(2, 10).two(), "a tenth close is not two voices");
-        assert!(!v(4, 9).two(), "under half apart is not two voices");
+        assert!(!v(1, 9).two(), "under half apart is not two voices");
         assert!(v(10, 0).one());
         assert!(!v(9, 0).one());
     }
