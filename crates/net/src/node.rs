@@ -655,6 +655,10 @@ impl Node {
         let mut done: Option<oneshot::Sender<()>> = None;
         loop {
             tokio::select! {
+                // The application's commands first: one it sent (`set_busy`, …) takes
+                // effect before a request that arrives after it, which a random choice
+                // could let overtake it (seen in CI under load).
+                biased;
                 c = commands.recv() => match c {
                     Some(Command::Shutdown(tx)) => {
                         done = Some(tx);
