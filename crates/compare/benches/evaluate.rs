@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use dualrec_compare::{Class, Comparison, Second, compare};
 use rooms::{
     BABBLE, LINES, VOICES, conversation_of, conversation_placed, microphone, record, sox, speak,
-    splice,
+    splice, talked_over,
 };
 
 /// A small deterministic generator: the same rooms every run.
@@ -145,45 +145,18 @@ fn in_babble(d: &Path, src: &Path, babble: &Path, name: &str) -> PathBuf {
     out
 }
 
-/// Lines: (voice, words).
-type Script<'a> = [(&'a str, &'a str)];
-
-/// One side's conversation `placed` with people talking at once: in every 6th line, the
-/// next line's speaker starts 1 s in and says their line over it, as loud as this side
-/// hears them (`near` dB quieter unless they sit nearer this side).
-fn talked_over(
-    d: &Path,
-    placed: &Path,
-    (spans, script): (&[(f64, f64)], &Script<'_>),
-    (side, near): (usize, f64),
-    name: &str,
-) -> PathBuf {
-    let mut args: Vec<std::ffi::OsString> =
-        ["-m", "-v", "1"].iter().map(Into::into).chain([placed.as_os_str().to_owned()]).collect();
-    for i in (0..script.len() - 1).step_by(6) {
-        let (voice, text) = script[i + 1];
-        let words = speak(d, &format!("{name}-over{i}"), voice, text, 170);
-        let db = if (i + 1) % 2 == side { 0.0 } else { -near };
-        let out = d.join(format!("{name}-over{i}-placed.wav"));
-        let (db, at) = (format!("{db:.1}"), format!("{:.3}", spans[i].0 + 1.0));
-        sox(&[&words, &out, &"gain", &db, &"pad", &at, &"0"]);
-        args.extend(["-v".into(), "1".into(), out.into_os_string()]);
-    }
-    let out = d.join(format!("{name}-talked-over.wav"));
-    args.push(out.clone().into_os_string());
-    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> =
-        args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
-    sox(&refs);
-    out
-}
-
 /// (caught, the false alarms: the different seconds away from it) for a doctored span
 /// `from..=to` (±1 s).
 fn judge(c: &Comparison, from: u64, to: u64) -> (bool, Vec<&Second>) {
     let near = |i: u64| i + 1 >= from && i <= to + 1;
     let (caught, away): (Vec<&Second>, Vec<&Second>) =
-        c.seconds.iter().filter(|s| s.class == Class::Different).partition(|s| near(s.index));
+        different(c).into_iter().partition(|s| near(s.index));
     (!caught.is_empty(), away)
+}
+
+/// The seconds found different.
+fn different(c: &Comparison) -> Vec<&Second> {
+    c.seconds.iter().filter(|s| s.class == Class::Different).collect()
 }
 
 /// Seconds as the evaluation prints them: second, why, score.
@@ -330,8 +303,7 @@ fn main() {
             &mut rng,
             None,
         );
-        let alarms: Vec<&Second> =
-            c.seconds.iter().filter(|x| x.class == Class::Different).collect();
+        let alarms = different(&c);
         if !alarms.is_empty() {
             eprintln!("room {n}: honest pair, different: {}", described(&alarms));
         }
@@ -343,7 +315,9 @@ fn main() {
         // other pairs stay the rooms they were).
         let over = |side: usize| {
             let (f, spans) = &sides[side];
-            talked_over(d, f, (spans, &script), (side, near), &format!("room{n}-{side}"))
+            let every_sixth: Vec<usize> = (0..script.len() - 1).step_by(6).collect();
+            let name = format!("room{n}-{side}");
+            talked_over(d, f, (spans, &script), (side, near), (&every_sixth, &name))
         };
         let c = mics(
             d,
@@ -353,8 +327,7 @@ fn main() {
             &mut Lcg(0x6f76_6572 + n as u64),
             None,
         );
-        let alarms: Vec<&Second> =
-            c.seconds.iter().filter(|x| x.class == Class::Different).collect();
+        let alarms = different(&c);
         if !alarms.is_empty() {
             eprintln!("room {n}: talked over ({near} dB), different: {}", described(&alarms));
         }

@@ -183,18 +183,8 @@ fn people_talking_at_once_are_not_another_voice() {
         let (room, spans) = conversation_placed(d, &format!("side{near}"), &LINES, &[], &gain);
         // Line 5's speaker breaks into line 4, a second after it starts, and line 7's into
         // line 6.
-        let mut out = room;
-        for (k, (interrupted, text)) in [(4, LINES[5].1), (6, LINES[7].1)].iter().enumerate() {
-            let words = speak(d, &format!("over{near}-{k}"), LINES[1].0, text, 170);
-            let placed = d.join(format!("over{near}-{k}-placed.wav"));
-            let db = if near == 1 { "0" } else { "-6" };
-            let at = format!("{:.3}", spans[*interrupted].0 + 1.0);
-            sox(&[&words, &placed, &"gain", &db, &"pad", &at, &"0"]);
-            let mixed = d.join(format!("side{near}-over{k}.wav"));
-            sox(&[&"-m", &"-v", &"1", &out, &"-v", &"1", &placed, &mixed]);
-            out = mixed;
-        }
-        out
+        let name = format!("side{near}");
+        talked_over(d, &room, (&spans, &LINES), (near, 6.0), (&[4, 6], &name))
     };
     let c = pair(d, &side(0), &side(1));
     assert_eq!(c.count(Class::Different), 0, "false alarms:\n{}", show(&c));

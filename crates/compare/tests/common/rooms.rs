@@ -118,6 +118,39 @@ pub(crate) fn conversation_placed(
     (out, spans)
 }
 
+/// Lines: (voice, words).
+pub(crate) type Script<'a> = [(&'a str, &'a str)];
+
+/// One side's conversation `placed` with people talking at once: into each line of
+/// `interrupted`, the next line's speaker breaks 1 s after it starts and says their line
+/// over it, as loud as this side hears them (`near` dB quieter unless they sit nearer
+/// this side, as `conversation_placed` placed them: even lines nearer side 0).
+pub(crate) fn talked_over(
+    d: &Path,
+    placed: &Path,
+    (spans, script): (&[(f64, f64)], &Script<'_>),
+    (side, near): (usize, f64),
+    (interrupted, name): (&[usize], &str),
+) -> PathBuf {
+    let mut args: Vec<std::ffi::OsString> =
+        ["-m", "-v", "1"].iter().map(Into::into).chain([placed.as_os_str().to_owned()]).collect();
+    for &i in interrupted {
+        let (voice, text) = script[i + 1];
+        let words = speak(d, &format!("{name}-over{i}"), voice, text, 170);
+        let db = if (i + 1) % 2 == side { 0.0 } else { -near };
+        let out = d.join(format!("{name}-over{i}-placed.wav"));
+        let (db, at) = (format!("{db:.1}"), format!("{:.3}", spans[i].0 + 1.0));
+        sox(&[&words, &out, &"gain", &db, &"pad", &at, &"0"]);
+        args.extend(["-v".into(), "1".into(), out.into_os_string()]);
+    }
+    let out = d.join(format!("{name}-talked-over.wav"));
+    args.push(out.clone().into_os_string());
+    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> =
+        args.iter().map(|a| a as &dyn AsRef<std::ffi::OsStr>).collect();
+    sox(&refs);
+    out
+}
+
 pub(crate) fn conversation(d: &Path) -> PathBuf {
     conversation_of(d, "conversation", &LINES, &[]).0
 }
